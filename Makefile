@@ -1,0 +1,42 @@
+# Two commands for a new user: `make run` and `make test`. Everything else is a building block.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: run test install venv lint format train benchmark clean
+
+run: install ## install, train if data/config/domain changed, start everything on 127.0.0.1
+	$(PY) -m scripts.run
+
+test: install ## install and run the whole test suite
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade "pip>=23.3" wheel
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+$(VENV)/bin/python:
+	@python=$$(scripts/find-python) && echo "creating $(VENV) with $$python" && "$$python" -m venv $(VENV)
+
+train: install
+	$(PY) -m scripts.project_model
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+benchmark: install ## every benchmark, figures printed (see benchmarks/README.md)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .data models/bot-*.tar.gz

@@ -1,0 +1,31 @@
+"""Command line of the plugin: `python -m handoff_component score|rules ...`.
+
+Each subcommand lives in its own module with `add_parser(subparsers)`; this file only wires them,
+so the CLI never imports Rasa unless a subcommand needs a trained model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """All subcommands, registered by their own modules."""
+    from handoff_component import cli_rules, cli_score
+
+    parser = argparse.ArgumentParser(prog="python -m handoff_component")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    cli_score.add_parser(subparsers)
+    cli_rules.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Start and stop the example bot's processes: Rasa server, action server and handoff service.
+
+One definition used by `make run` and by the end-to-end tests, so the tests exercise exactly the
+processes a user starts. Everything binds 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+READY_TIMEOUT_S = 240.0
+
+
+def free_port() -> int:
+    """A port nobody listens on right now, for tests that run beside `make run`."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Ports:
+    rasa: int = 5005
+    actions: int = 5055
+    service: int = 5100
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(rasa=free_port(), actions=free_port(), service=free_port())
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen
+    ready_url: str
+    log_path: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Stack:
+    """The bot's processes for one model, on the given ports, with state under `data_dir`."""
+
+    model: Path
+    ports: Ports = field(default_factory=Ports)
+    data_dir: Path = PROJECT_DIR / ".data"
+    credentials: Path = PROJECT_DIR / "credentials.yml"
+    endpoints: Path = PROJECT_DIR / "endpoints.yml"
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    python: str = sys.executable
+    processes: list[Process] = field(default_factory=list)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.rasa}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.actions}"
+
+    def env(self) -> dict[str, str]:
+        """The environment every process shares: endpoints.yml and credentials.yml read it."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SANIC_HOST": "127.0.0.1",
+            "ACTION_ENDPOINT_URL": f"{self.actions_url}/webhook",
+            "TRACKER_DB": str(self.data_dir / "tracker.db"),
+            "CALLBACK_URL": f"http://127.0.0.1:{self.ports.rasa}/webhooks/callback/no-listener",
+            "PYTHONPATH": str(PROJECT_DIR),
+        }
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> None:
+        """Start every process and return once each answers on its port."""
+        env = self.env()
+        self._spawn(
+            "actions",
+            [self.python, "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.ports.actions)],
+            f"{self.actions_url}/health",
+            env,
+        )
+        self._spawn(
+            "rasa",
+            [
+                self.python, "-m", "rasa", "run",
+                "--model", str(self.model),
+                "--enable-api",
+                "--interface", "127.0.0.1",
+                "--port", str(self.ports.rasa),
+                "--credentials", str(self.credentials),
+                "--endpoints", str(self.endpoints),
+                "--cors", "*",
+            ],
+            f"{self.rasa_url}/",
+            env,
+        )  # fmt: skip
+        try:
+            for process in self.processes:
+                self._wait_ready(process)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop every process this stack started: SIGTERM to its group, SIGKILL if it lingers."""
+        for process in reversed(self.processes):
+            if process.popen.poll() is None:
+                _signal_group(process.popen, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in reversed(self.processes):
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                process.popen.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                _signal_group(process.popen, signal.SIGKILL)
+                process.popen.wait(timeout=5)
+        self.processes.clear()
+
+    def _spawn(self, name: str, command: list[str], ready_url: str, env: dict[str, str]) -> None:
+        log_path = self.data_dir / "logs" / f"{name}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "wb") as log:
+            popen = subprocess.Popen(
+                command,
+                cwd=PROJECT_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.processes.append(Process(name, popen, ready_url, log_path))
+
+    def _wait_ready(self, process: Process) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if process.popen.poll() is not None:
+                raise RuntimeError(
+                    f"{process.name} exited with {process.popen.returncode} before it was ready; "
+                    f"last lines of {process.log_path}:\n{process.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(process.ready_url, timeout=2):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.25)
+        raise TimeoutError(
+            f"{process.name} did not answer {process.ready_url} within {READY_TIMEOUT_S:.0f} s; "
+            f"last lines of {process.log_path}:\n{process.log_tail()}"
+        )
+
+
+def _signal_group(popen: subprocess.Popen, sig: signal.Signals) -> None:
+    try:
+        os.killpg(popen.pid, sig)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,39 @@
+"""Fixtures shared by the whole suite: the trained example bot and its running processes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The example bot's model, trained once per content hash and cached under models/."""
+    from scripts.project_model import ensure_model
+
+    return ensure_model(PROJECT_DIR)
+
+
+@pytest.fixture(scope="session")
+def bot_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """The real Rasa server and action server on free ports, state in a temporary folder."""
+    from scripts.stack import Ports, Stack
+
+    stack = Stack(
+        model=trained_model,
+        ports=Ports.free(),
+        data_dir=tmp_path_factory.mktemp("bot-stack"),
+    )
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()

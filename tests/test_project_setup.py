@@ -1,0 +1,79 @@
+"""The project's own set-up: finding Python 3.10, the model cache, lint."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from scripts.project_model import model_inputs_hash
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def test_find_python_names_what_to_install_when_no_python_310_exists(tmp_path: Path) -> None:
+    env = {"PATH": str(tmp_path) + ":/nonexistent", "HOME": str(tmp_path)}
+
+    result = subprocess.run(
+        ["/bin/sh", str(PROJECT_DIR / "scripts" / "find-python")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 1
+    assert "Python 3.10 not found" in result.stderr
+    assert "pyenv install 3.10" in result.stderr
+
+
+def test_find_python_accepts_an_explicit_interpreter_only_if_it_is_310(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHON": sys.executable}
+
+    found = subprocess.run(
+        ["/bin/sh", str(PROJECT_DIR / "scripts" / "find-python")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    wrong = subprocess.run(
+        ["/bin/sh", str(PROJECT_DIR / "scripts" / "find-python")],
+        env={**os.environ, "PYTHON": "/bin/false"},
+        capture_output=True,
+        text=True,
+    )
+
+    assert found.returncode == 0 and found.stdout.strip() == sys.executable
+    assert wrong.returncode == 1 and "not a working Python 3.10" in wrong.stderr
+
+
+def test_model_hash_changes_with_training_data_and_not_otherwise(tmp_path: Path) -> None:
+    for name in ("config.yml", "domain.yml", "data"):
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name)
+        else:
+            shutil.copy(source, tmp_path / name)
+    before = model_inputs_hash(tmp_path)
+    (tmp_path / "README.md").write_text("not a training input")
+    unchanged = model_inputs_hash(tmp_path)
+
+    with open(tmp_path / "data" / "nlu.yml", "a") as nlu:
+        nlu.write("\n")
+    after = model_inputs_hash(tmp_path)
+
+    assert before == unchanged
+    assert after != before
+
+
+def test_ruff_finds_nothing_to_fix() -> None:
+    ruff = Path(sys.executable).parent / "ruff"
+
+    check = subprocess.run([ruff, "check", "."], cwd=PROJECT_DIR, capture_output=True, text=True)
+    fmt = subprocess.run(
+        [ruff, "format", "--check", "."], cwd=PROJECT_DIR, capture_output=True, text=True
+    )
+
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
