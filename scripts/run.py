@@ -1,4 +1,4 @@
-"""`make run`: train if needed, start every process on 127.0.0.1, print the URLs, stop all on Ctrl-C."""
+"""`make run`: train if needed, start every process on 127.0.0.1, print URLs, stop all on Ctrl-C."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ processes a user starts. Everything binds 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -172,7 +173,5 @@ class Stack:
 
 
 def _signal_group(popen: subprocess.Popen, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(popen.pid, sig)
-    except ProcessLookupError:
-        pass
