@@ -1,0 +1,348 @@
+"""HandoffConnector: the attendant's way back to the customer, as one more Rasa input channel.
+
+Configured in `credentials.yml`:
+
+    handoff_component.HandoffConnector:
+      secret: ${HANDOFF_SECRET}            # shared with the handoff service
+      reply_format: "{attendant}: {text}"  # how an attendant's reply reads to the customer
+
+The handoff service posts signed commands (defined once in `handoff_component.contract`) to
+`/webhooks/handoff/{reply,typing,pause,resume}`. Each reply goes out through the OutputChannel of
+the channel the customer is on, and is recorded in the tracker with the attendant in its metadata.
+Channels that cannot send without a pending request (rest, for one) get a clear error rather than
+a reply that silently goes nowhere.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    SessionStarted,
+    SlotSet,
+)
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from handoff_component.contract import (
+    CONNECTOR_PAUSE_PATH,
+    CONNECTOR_REPLY_PATH,
+    CONNECTOR_RESUME_PATH,
+    CONNECTOR_TYPING_PATH,
+    REPLY_METADATA_KEY,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Attachment,
+    ContractError,
+    PauseCommand,
+    ReplyCommand,
+    ResumeCommand,
+    SignatureError,
+    TypingCommand,
+    verify,
+)
+from handoff_component.slots import (
+    HANDOFF_ACTIVE_SLOT,
+    HANDOFF_CHANNEL_SLOT,
+    HANDOFF_REQUEST_SLOT,
+    HANDOFF_SLOTS,
+    HANDOFF_TICKET_SLOT,
+)
+
+logger = logging.getLogger(__name__)
+
+HANDBACK_RESPONSES = {
+    "resume_bot": "utter_handback",
+    "closed": "utter_handback",
+    "inactivity": "utter_handback_inactivity",
+}
+TAKEOVER_RESPONSE = "utter_handoff_takeover"
+KNOWN_OPTIONS = {"secret", "reply_format"}
+
+
+class CommandError(Exception):
+    """A command that cannot be carried out; `status` is the HTTP answer to the service."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.field = status, code, message, field
+
+    def response(self) -> HTTPResponse:
+        error = {"code": self.code, "message": self.message, "field": self.field}
+        return response.json({"error": error}, status=self.status)
+
+
+class HandoffConnector(InputChannel):
+    """Receives attendant replies, typing, pause and resume from the handoff service."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "handoff"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        credentials = credentials or {}
+        unknown = set(credentials) - KNOWN_OPTIONS
+        if unknown:
+            raise ValueError(
+                f"credentials.yml, handoff connector: unknown option(s) {sorted(unknown)}; "
+                f"known: {sorted(KNOWN_OPTIONS)}"
+            )
+        secret = credentials.get("secret") or os.environ.get("HANDOFF_SECRET", "")
+        if not secret:
+            raise ValueError(
+                "credentials.yml, handoff connector: `secret` is empty (set HANDOFF_SECRET)"
+            )
+        reply_format = credentials.get("reply_format") or "{attendant}: {text}"
+        try:
+            reply_format.format(attendant="A", text="t")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(
+                f"credentials.yml, handoff connector: bad reply_format {reply_format!r}: "
+                "use only {attendant} and {text}"
+            ) from error
+        return cls(secret=secret, reply_format=reply_format)
+
+    def __init__(self, secret: str, reply_format: str = "{attendant}: {text}") -> None:
+        self.secret = secret
+        self.reply_format = reply_format
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("handoff_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route(f"/{CONNECTOR_REPLY_PATH}", methods=["POST"])
+        async def reply(request: Request) -> HTTPResponse:
+            return await self._handle(request, ReplyCommand, self.reply)
+
+        @webhook.route(f"/{CONNECTOR_TYPING_PATH}", methods=["POST"])
+        async def typing(request: Request) -> HTTPResponse:
+            return await self._handle(request, TypingCommand, self.typing)
+
+        @webhook.route(f"/{CONNECTOR_PAUSE_PATH}", methods=["POST"])
+        async def pause(request: Request) -> HTTPResponse:
+            return await self._handle(request, PauseCommand, self.pause)
+
+        @webhook.route(f"/{CONNECTOR_RESUME_PATH}", methods=["POST"])
+        async def resume(request: Request) -> HTTPResponse:
+            return await self._handle(request, ResumeCommand, self.resume)
+
+        return webhook
+
+    async def _handle(
+        self, request: Request, command_type: type, handler: Callable[[Any, Any], Awaitable[dict]]
+    ) -> HTTPResponse:
+        try:
+            command = self._verified_command(request, command_type)
+            result = await handler(request.app, command)
+        except CommandError as error:
+            logger.warning("handoff command refused: %s", error.message)
+            return error.response()
+        return response.json(result)
+
+    def _verified_command(self, request: Request, command_type: type) -> Any:
+        try:
+            verify(
+                self.secret,
+                request.headers.get(TIMESTAMP_HEADER),
+                request.body or b"",
+                request.headers.get(SIGNATURE_HEADER),
+            )
+        except SignatureError as error:
+            raise CommandError(401, "bad_signature", error.message, error.field) from error
+        try:
+            data = json.loads(request.body or b"")
+        except ValueError as error:
+            raise CommandError(400, "malformed_json", f"body is not JSON: {error}") from error
+        try:
+            return command_type.from_dict(data)
+        except ContractError as error:
+            raise CommandError(422, "invalid_field", error.message, error.field) from error
+
+    # --- commands ---------------------------------------------------------------------------
+
+    async def reply(self, app: Any, command: ReplyCommand) -> dict[str, Any]:
+        """Send an attendant's message to the customer and record it in the tracker."""
+        output = customer_output_channel(app, command.channel)
+        text = self.reply_format.format(attendant=command.attendant_name, text=command.text)
+        if command.text.strip():
+            await _send(
+                output,
+                command.channel,
+                lambda: output.send_text_message(command.conversation_id, text),
+            )
+        for attachment in command.attachments:
+            await _send(
+                output,
+                command.channel,
+                lambda a=attachment: _send_attachment(output, command.conversation_id, a),
+            )
+        metadata = {
+            REPLY_METADATA_KEY: command.message_id,
+            "handoff_ticket_id": command.ticket_id,
+            "attendant": command.attendant_name,
+        }
+        data = {"attachments": [a.to_dict() for a in command.attachments]}
+        event = BotUttered(text if command.text.strip() else None, data, metadata)
+        await append_events(app, command.conversation_id, [event])
+        return {"delivered": True, "channel": command.channel}
+
+    async def typing(self, app: Any, command: TypingCommand) -> dict[str, Any]:
+        """Show or hide a typing indicator, where the customer's channel has one."""
+        output = customer_output_channel(app, command.channel)
+        sio = getattr(output, "sio", None)
+        if sio is not None:
+            await sio.emit(
+                "handoff_typing", {"typing": command.typing}, room=command.conversation_id
+            )
+            return {"delivered": True}
+        client = getattr(output, "messenger_client", None)
+        if client is not None:
+            action = "typing_on" if command.typing else "typing_off"
+            client.send_action(command.conversation_id, sender_action=action)
+            return {"delivered": True}
+        return {
+            "delivered": False,
+            "reason": f"channel '{command.channel}' has no typing indicator",
+        }
+
+    async def pause(self, app: Any, command: PauseCommand) -> dict[str, Any]:
+        """Pause the bot for a supervisor's takeover or a ticket reopened by the customer."""
+        events: list[Event] = [
+            SlotSet(HANDOFF_ACTIVE_SLOT, True),
+            SlotSet(HANDOFF_TICKET_SLOT, str(command.ticket_id)),
+            SlotSet(HANDOFF_CHANNEL_SLOT, command.channel),
+            ConversationPaused(),
+        ]
+        tracker = await append_events(app, command.conversation_id, events)
+        if command.reason == "takeover":
+            await self._say(app, command.conversation_id, command.channel, TAKEOVER_RESPONSE)
+        return {"paused": tracker.is_paused()}
+
+    async def resume(self, app: Any, command: ResumeCommand) -> dict[str, Any]:
+        """Hand the conversation back to the bot as a fresh session, then say so."""
+        agent = app.ctx.agent
+        async with agent.lock_store.lock(command.conversation_id):
+            tracker = await agent.processor.get_tracker(command.conversation_id)
+            kept = _slots_to_keep(tracker, agent.domain)
+            events: list[Event] = [
+                ConversationResumed(),
+                SlotSet(HANDOFF_ACTIVE_SLOT, False),
+                ActionExecuted("action_session_start"),
+                SessionStarted(),
+                *kept,
+                ActionExecuted("action_listen"),
+            ]
+            for event in events:
+                tracker.update(event, agent.domain)
+            await agent.processor.save_tracker(tracker)
+        response_name = HANDBACK_RESPONSES[command.reason]
+        await self._say(app, command.conversation_id, command.channel, response_name)
+        return {"resumed": not tracker.is_paused()}
+
+    async def _say(self, app: Any, conversation_id: str, channel: str, response_name: str) -> None:
+        """Send one of the domain's responses through the customer's channel, and record it."""
+        agent = app.ctx.agent
+        if response_name not in agent.domain.responses:
+            return
+        try:
+            output = customer_output_channel(app, channel)
+        except CommandError as error:
+            logger.warning("could not send %s: %s", response_name, error.message)
+            return
+        tracker = await agent.processor.get_tracker(conversation_id)
+        message = await agent.processor.nlg.generate(response_name, tracker, output.name())
+        if not message or not message.get("text"):
+            return
+        await _send(
+            output, channel, lambda: output.send_text_message(conversation_id, message["text"])
+        )
+        metadata = {"utter_action": response_name, "handoff": True}
+        await append_events(app, conversation_id, [BotUttered(message["text"], {}, metadata)])
+
+
+def customer_output_channel(app: Any, channel: str) -> OutputChannel:
+    """The OutputChannel of the customer's channel, or a CommandError saying why there is none."""
+    input_channels = getattr(app.ctx, "input_channels", None) or []
+    match = next((c for c in input_channels if c.name() == channel), None)
+    if match is None:
+        configured = ", ".join(sorted(c.name() for c in input_channels)) or "none"
+        raise CommandError(
+            409,
+            "channel_not_configured",
+            f"the customer's channel '{channel}' is not configured in credentials.yml "
+            f"(configured: {configured})",
+            "channel",
+        )
+    try:
+        output = match.get_output_channel()
+    except Exception as error:  # telegram, for one, fails inside a running server
+        raise CommandError(
+            409,
+            "channel_cannot_push",
+            f"channel '{channel}' could not create an output channel: {error}",
+            "channel",
+        ) from error
+    if output is None:
+        raise CommandError(
+            409,
+            "channel_cannot_push",
+            f"channel '{channel}' cannot send a message unless the customer has a request "
+            "pending, so an attendant's reply cannot reach them; use socketio, callback or "
+            "another channel that can push messages",
+            "channel",
+        )
+    return output
+
+
+async def append_events(app: Any, conversation_id: str, events: list[Event]) -> Any:
+    """Append events under the conversation lock; the tracker store publishes them to the broker."""
+    agent = app.ctx.agent
+    async with agent.lock_store.lock(conversation_id):
+        tracker = await agent.processor.fetch_tracker_with_initial_session(conversation_id)
+        for event in events:
+            tracker.update(event, agent.domain)
+        await agent.processor.save_tracker(tracker)
+    return tracker
+
+
+async def _send(output: OutputChannel, channel: str, send: Callable[[], Awaitable[Any]]) -> None:
+    try:
+        await send()
+    except Exception as error:
+        raise CommandError(
+            502, "channel_send_failed", f"sending through '{channel}' failed: {error}"
+        ) from error
+
+
+async def _send_attachment(output: OutputChannel, recipient: str, attachment: Attachment) -> None:
+    if (attachment.mime_type or "").startswith("image/"):
+        await output.send_image_url(recipient, attachment.url)
+    else:
+        await output.send_attachment(recipient, attachment.url)
+
+
+def _slots_to_keep(tracker: Any, domain: Any) -> list[SlotSet]:
+    """Slots carried into the bot's new session; the handoff's own state starts afresh."""
+    if not domain.session_config.carry_over_slots:
+        return []
+    reset = set(HANDOFF_SLOTS) | {HANDOFF_REQUEST_SLOT, "requested_slot"}
+    return [
+        SlotSet(name, slot.value)
+        for name, slot in tracker.slots.items()
+        if slot.value is not None and name not in reset and name != "session_started_metadata"
+    ]

@@ -1,0 +1,194 @@
+"""HandoffEventBroker: every tracker event reaches the handoff service, in order, exactly once.
+
+Configured in `endpoints.yml`:
+
+    event_broker:
+      type: handoff_component.HandoffEventBroker
+      url: http://127.0.0.1:5100        # the handoff service
+      secret: ${HANDOFF_SECRET}         # shared with the service (HMAC on every request)
+      outbox: .data/outbox.db           # durable queue, one file per Rasa process
+
+`publish()` only appends to the durable outbox (Rasa calls it synchronously on its event loop); a
+background task delivers batches to the service and removes them once acknowledged, retrying with
+backoff while the service is away. The service de-duplicates by event identity, so a batch sent
+twice (a crash between delivery and acknowledgement) is stored once.
+
+A handoff the action server could not deliver (the service was down) travels the same way: the
+action sets the `handoff_request` slot, and this broker turns that slot event into a ticket request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from asyncio import AbstractEventLoop
+from typing import Any
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.utils.endpoints import EndpointConfig
+
+from handoff_component.contract import (
+    MAX_EVENTS_PER_BATCH,
+    MAX_TEXT_LENGTH,
+    SERVICE_EVENTS_PATH,
+    SERVICE_HANDOFFS_PATH,
+)
+from handoff_component.outbox import Outbox, OutboxItem
+from handoff_component.service_client import ServiceClient, ServiceUnavailable
+from handoff_component.slots import HANDOFF_REQUEST_SLOT
+
+logger = logging.getLogger(__name__)
+
+EVENT = "event"
+HANDOFF = "handoff"
+_PATHS = {EVENT: SERVICE_EVENTS_PATH, HANDOFF: SERVICE_HANDOFFS_PATH}
+
+
+class HandoffEventBroker(EventBroker):
+    """Forwards Rasa's events to the handoff service through a durable outbox."""
+
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        outbox: str = ".data/outbox.db",
+        batch_size: int = 100,
+        retry_initial_s: float = 0.2,
+        retry_max_s: float = 30.0,
+    ) -> None:
+        if not 1 <= batch_size <= MAX_EVENTS_PER_BATCH:
+            raise ValueError(f"event_broker.batch_size must be 1..{MAX_EVENTS_PER_BATCH}")
+        self.client = ServiceClient(url, secret)
+        self.outbox = Outbox(outbox)
+        self.batch_size = batch_size
+        self.retry_initial_s = retry_initial_s
+        self.retry_max_s = retry_max_s
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+
+    @classmethod
+    async def from_endpoint_config(
+        cls, broker_config: EndpointConfig, event_loop: AbstractEventLoop | None = None
+    ) -> HandoffEventBroker:
+        options = dict(broker_config.kwargs)
+        unknown = set(options) - {"secret", "outbox", "batch_size", "retry_max_s"}
+        if unknown:
+            raise ValueError(f"event_broker: unknown option(s) {sorted(unknown)} in endpoints.yml")
+        if not broker_config.url:
+            raise ValueError("event_broker.url (the handoff service) is missing in endpoints.yml")
+        secret = options.get("secret") or os.environ.get("HANDOFF_SECRET", "")
+        broker = cls(
+            url=broker_config.url,
+            secret=secret,
+            outbox=options.get("outbox") or ".data/outbox.db",
+            batch_size=int(options.get("batch_size", 100)),
+            retry_max_s=float(options.get("retry_max_s", 30.0)),
+        )
+        broker.start()
+        return broker
+
+    def start(self) -> None:
+        """Start delivering in the background on the running loop (items left from before too)."""
+        self._wake = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._deliver_forever())
+        self._wake.set()
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Queue one event (and the handoff it may carry); never waits for the network."""
+        self.outbox.put(EVENT, _bounded(event))
+        request = _pending_handoff(event)
+        if request is not None:
+            self.outbox.put(HANDOFF, request)
+        if self._wake is not None:
+            self._wake.set()
+
+    def is_ready(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def close(self) -> None:
+        """Try once more to deliver what is queued, then stop; what remains stays on disk."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        try:
+            await asyncio.wait_for(self.deliver_pending(), timeout=2.0)
+        except (ServiceUnavailable, TimeoutError, asyncio.TimeoutError):
+            logger.warning("handoff broker stopped with %d events queued", len(self.outbox))
+        await self.client.close()
+        self.outbox.close()
+
+    async def deliver_pending(self) -> None:
+        """Deliver everything queued, oldest first; raises ServiceUnavailable to be retried."""
+        while True:
+            items = self.outbox.peek(self.batch_size)
+            if not items:
+                return
+            batch = _leading_run(items)
+            await self._deliver(batch)
+
+    async def _deliver_forever(self) -> None:
+        assert self._wake is not None
+        delay = self.retry_initial_s
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.deliver_pending()
+                delay = self.retry_initial_s
+            except ServiceUnavailable as error:
+                logger.warning("handoff service unavailable, retrying in %.1f s: %s", delay, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_s)
+                self._wake.set()
+            except Exception:  # keep delivering whatever a single bug did
+                logger.exception("handoff broker delivery failed; retrying")
+                await asyncio.sleep(delay)
+                self._wake.set()
+
+    async def _deliver(self, batch: list[OutboxItem]) -> None:
+        kind = batch[0].kind
+        payload = {"events": [i.body for i in batch]} if kind == EVENT else batch[0].body
+        self.outbox.record_attempt([i.id for i in batch])
+        response = await self.client.post(_PATHS[kind], payload)
+        if response.ok:
+            self.outbox.ack([i.id for i in batch])
+        elif response.refused and len(batch) > 1:
+            # Find the one bad item instead of setting aside its good neighbours.
+            for item in batch:
+                await self._deliver([item])
+        elif response.refused:
+            logger.error("handoff service refused %s: %s", kind, response.error_message())
+            self.outbox.move_to_dead_letters([batch[0].id], response.error_message())
+        else:
+            raise ServiceUnavailable(response.error_message())
+
+
+def _leading_run(items: list[OutboxItem]) -> list[OutboxItem]:
+    """Events go in batches; a handoff request goes alone, keeping the queue's order."""
+    if items[0].kind != EVENT:
+        return items[:1]
+    run = []
+    for item in items:
+        if item.kind != EVENT:
+            break
+        run.append(item)
+    return run
+
+
+def _pending_handoff(event: dict[str, Any]) -> dict[str, Any] | None:
+    if event.get("event") == "slot" and event.get("name") == HANDOFF_REQUEST_SLOT:
+        value = event.get("value")
+        return value if isinstance(value, dict) else None
+    return None
+
+
+def _bounded(event: dict[str, Any]) -> dict[str, Any]:
+    """Keep a very long message within the contract rather than lose it to a refusal."""
+    text = event.get("text")
+    if isinstance(text, str) and len(text) > MAX_TEXT_LENGTH:
+        marker = " [...truncated]"
+        event = {**event, "text": text[: MAX_TEXT_LENGTH - len(marker)] + marker}
+    return event

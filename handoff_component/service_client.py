@@ -1,0 +1,84 @@
+"""Signed HTTP calls from Rasa's side (action server, event broker) to the handoff service.
+
+Both callers need the same three things: the contract's HMAC headers, a short timeout, and an
+answer that says whether a failure is worth retrying. It imports neither Rasa nor Sanic.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from handoff_component.contract import signed_headers
+
+
+@dataclass(frozen=True)
+class ServiceResponse:
+    status: int
+    body: Any
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def refused(self) -> bool:
+        """The service understood the request and said no: sending it again will not help."""
+        return 400 <= self.status < 500 and self.status not in (408, 425, 429)
+
+    def error_message(self) -> str:
+        if isinstance(self.body, dict) and isinstance(self.body.get("error"), dict):
+            error = self.body["error"]
+            return f"{self.status} {error.get('field') or ''}: {error.get('message')}".strip()
+        return f"{self.status} {str(self.body)[:500]}"
+
+
+class ServiceUnavailable(Exception):
+    """The service could not be reached or failed (connection refused, timeout, 5xx)."""
+
+
+class ServiceClient:
+    """One base URL and one shared secret; a session per client, closed by `close()`."""
+
+    def __init__(self, base_url: str, secret: str, timeout_s: float = 5.0) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError(f"handoff service url must be http(s)://..., got {base_url!r}")
+        if not secret:
+            raise ValueError("the shared secret (HANDOFF_SECRET) is empty")
+        self.base_url = base_url.rstrip("/")
+        self.secret = secret
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def post(self, path: str, payload: dict[str, Any]) -> ServiceResponse:
+        """POST signed JSON; raises ServiceUnavailable on network errors and 5xx answers."""
+        body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+        session = self._session_for_loop()
+        try:
+            async with session.post(
+                self.base_url + path, data=body, headers=signed_headers(self.secret, body)
+            ) as response:
+                text = await response.text()
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            raise ServiceUnavailable(f"{self.base_url}{path}: {error!r}") from error
+        try:
+            parsed: Any = json.loads(text) if text else None
+        except ValueError:
+            parsed = text
+        result = ServiceResponse(response.status, parsed)
+        if response.status >= 500:
+            raise ServiceUnavailable(f"{self.base_url}{path}: {result.error_message()}")
+        return result
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    def _session_for_loop(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session

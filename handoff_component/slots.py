@@ -1,0 +1,31 @@
+"""Names of the slots the plugin reads and writes, shared by the policy, actions and connector.
+
+The example bot's `domain.yml` declares each of them (`influence_conversation: false`), and any bot
+that adds the plugin must do the same; `docs/` lists them.
+"""
+
+# Set by HandoffPolicy when a trigger rule fires.
+HANDOFF_RULE_SLOT = "handoff_rule"
+HANDOFF_REASON_SLOT = "handoff_reason"
+HANDOFF_SCORE_SLOT = "handoff_score"
+HANDOFF_TEAM_SLOT = "handoff_team"
+HANDOFF_PRIORITY_SLOT = "handoff_priority"
+
+# Set by action_handoff and the connector: the state of the human stretch.
+HANDOFF_ACTIVE_SLOT = "handoff_active"
+HANDOFF_TICKET_SLOT = "handoff_ticket_id"
+HANDOFF_CHANNEL_SLOT = "handoff_channel"
+# A ticket request the action could not deliver; the event broker delivers it later.
+HANDOFF_REQUEST_SLOT = "handoff_request"
+
+HANDOFF_SLOTS = (
+    HANDOFF_RULE_SLOT,
+    HANDOFF_REASON_SLOT,
+    HANDOFF_SCORE_SLOT,
+    HANDOFF_TEAM_SLOT,
+    HANDOFF_PRIORITY_SLOT,
+    HANDOFF_ACTIVE_SLOT,
+    HANDOFF_TICKET_SLOT,
+    HANDOFF_CHANNEL_SLOT,
+    HANDOFF_REQUEST_SLOT,
+)
