@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -66,6 +67,8 @@ class Stack:
     endpoints: Path = PROJECT_DIR / "endpoints.yml"
     extra_env: Mapping[str, str] = field(default_factory=dict)
     python: str = sys.executable
+    secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    seed: Path | None = PROJECT_DIR / "service.yml"
     processes: list[Process] = field(default_factory=list)
 
     @property
@@ -75,6 +78,10 @@ class Stack:
     @property
     def actions_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.actions}"
+
+    @property
+    def service_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.service}"
 
     def env(self) -> dict[str, str]:
         """The environment every process shares: endpoints.yml and credentials.yml read it."""
@@ -88,6 +95,11 @@ class Stack:
             "TRACKER_DB": str(self.data_dir / "tracker.db"),
             "CALLBACK_URL": f"http://127.0.0.1:{self.ports.rasa}/webhooks/callback/no-listener",
             "PYTHONPATH": str(PROJECT_DIR),
+            "HANDOFF_SECRET": self.secret,
+            "HANDOFF_SERVICE_URL": self.service_url,
+            "HANDOFF_OUTBOX": str(self.data_dir / "outbox.db"),
+            "HANDOFF_DB_URL": f"sqlite+aiosqlite:///{self.data_dir / 'handoff.db'}",
+            "HANDOFF_CONNECTOR_URL": f"{self.rasa_url}/webhooks/handoff/",
         }
         env.update(self.extra_env)
         return env
@@ -95,6 +107,16 @@ class Stack:
     def start(self) -> None:
         """Start every process and return once each answers on its port."""
         env = self.env()
+        service = [
+            self.python,
+            "-m",
+            "handoff_component.service",
+            "--port",
+            str(self.ports.service),
+        ]
+        if self.seed is not None:
+            service += ["--seed", str(self.seed)]
+        self._spawn("service", service, f"{self.service_url}/health", env)
         self._spawn(
             "actions",
             [self.python, "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.ports.actions)],

@@ -1,0 +1,172 @@
+"""HandoffEventBroker against a real HTTP listener standing in for the handoff service."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from handoff_component.contract import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from handoff_component.event_broker import HandoffEventBroker
+from handoff_component.outbox import Outbox
+
+SECRET = "test-secret"
+
+
+class FakeServiceListener:
+    """Records what arrives, checks signatures, answers with a status the test chooses."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict]] = []
+        self.status = 200
+        self.arrived = asyncio.Event()
+        self.runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        verify(SECRET, request.headers[TIMESTAMP_HEADER], body, request.headers[SIGNATURE_HEADER])
+        if self.status == 200:
+            self.received.append((request.path, json.loads(body)))
+            self.arrived.set()
+        return web.json_response({"error": {"message": "no"}}, status=self.status)
+
+    async def start(self, port: int = 0) -> None:
+        app = web.Application()
+        app.router.add_post("/api/events", self.handle)
+        app.router.add_post("/api/handoffs", self.handle)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+    def events(self) -> list[dict]:
+        return [e for path, body in self.received if path == "/api/events" for e in body["events"]]
+
+
+def user_event(n: int) -> dict:
+    return {"sender_id": "c1", "event": "user", "text": f"message {n}", "timestamp": 1000.0 + n}
+
+
+async def wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def listener():
+    server = FakeServiceListener()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_events_arrive_in_order_and_signed(listener, tmp_path: Path) -> None:
+    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"))
+    broker.start()
+
+    for n in range(30):
+        broker.publish(user_event(n))
+    await wait_until(lambda: len(listener.events()) == 30)
+    await broker.close()
+
+    assert [e["text"] for e in listener.events()] == [f"message {n}" for n in range(30)]
+
+
+async def test_events_published_while_the_service_is_down_are_delivered_when_it_returns(
+    tmp_path: Path,
+) -> None:
+    server = FakeServiceListener()
+    await server.start()
+    port = server.port
+    await server.stop()
+    broker = HandoffEventBroker(
+        f"http://127.0.0.1:{port}", SECRET, str(tmp_path / "o.db"), retry_max_s=0.2
+    )
+    broker.start()
+    for n in range(3):
+        broker.publish(user_event(n))
+    await asyncio.sleep(0.5)
+    assert len(broker.outbox) == 3
+
+    await server.start(port)
+    await wait_until(lambda: len(server.events()) == 3)
+    await broker.close()
+    await server.stop()
+
+    assert [e["text"] for e in server.events()] == ["message 0", "message 1", "message 2"]
+
+
+async def test_queued_events_survive_a_rasa_restart(listener, tmp_path: Path) -> None:
+    path = str(tmp_path / "o.db")
+    Outbox(path).put("event", user_event(7))
+
+    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, path)
+    broker.start()
+    await wait_until(lambda: len(listener.events()) == 1)
+    await broker.close()
+
+    assert listener.events()[0]["text"] == "message 7"
+
+
+async def test_a_refused_event_is_set_aside_and_does_not_block_the_rest(
+    listener, tmp_path: Path
+) -> None:
+    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"))
+    listener.status = 422
+    broker.publish(user_event(1))
+    await broker.deliver_pending()
+    listener.status = 200
+    broker.publish(user_event(2))
+    await broker.deliver_pending()
+
+    assert [e["text"] for e in listener.events()] == ["message 2"]
+    assert [d["body"]["text"] for d in broker.outbox.dead_letters()] == ["message 1"]
+    await broker.close()
+
+
+async def test_an_undelivered_handoff_slot_becomes_a_ticket_request(
+    listener, tmp_path: Path
+) -> None:
+    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"))
+    request = {"idempotency_key": "handoff-1", "conversation_id": "c1"}
+
+    broker.publish({"sender_id": "c1", "event": "slot", "name": "handoff_request",
+                    "value": request, "timestamp": 1.0})  # fmt: skip
+    await broker.deliver_pending()
+    await broker.close()
+
+    assert [path for path, _ in listener.received] == ["/api/events", "/api/handoffs"]
+    assert listener.received[1][1] == request
+
+
+async def test_overlong_customer_text_is_truncated_to_the_contract_not_refused(
+    listener, tmp_path: Path
+) -> None:
+    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"))
+
+    broker.publish({**user_event(1), "text": "x" * 50_000})
+    await broker.deliver_pending()
+    await broker.close()
+
+    text = listener.events()[0]["text"]
+    assert len(text) == 10_000 and text.endswith("[...truncated]")
+
+
+async def test_unknown_options_in_endpoints_yml_are_named() -> None:
+    from rasa.utils.endpoints import EndpointConfig
+
+    config = EndpointConfig(url="http://127.0.0.1:1", type="x", secret="s", outbx="typo")
+
+    with pytest.raises(ValueError, match="outbx"):
+        await HandoffEventBroker.from_endpoint_config(config)
