@@ -7,13 +7,24 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHON
 
-.PHONY: run test install venv lint format train benchmark clean
+.PHONY: run test install browser venv lint format train benchmark clean
 
 run: install ## install, train if data/config/domain changed, start everything on 127.0.0.1
 	$(PY) -m scripts.run
 
-test: install ## install and run the whole test suite
+test: install browser ## install and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The Inbox is tested in Debian's Chromium, driven by Playwright (its own browser download is not used).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests" && \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "the browser tests need Chromium at /usr/bin/chromium: sudo apt-get install chromium chromium-driver"; \
+	  fi; \
+	fi
 
 install: $(STAMP)
 

@@ -43,7 +43,11 @@ def print_urls(stack: Stack) -> None:
         ("Rasa server (HTTP API)", f"{stack.rasa_url}/"),
         ("  REST channel", f"{stack.rasa_url}/webhooks/rest/webhook"),
         ("  socket.io channel", f"{stack.rasa_url}/socket.io/"),
+        ("  handoff connector", f"{stack.rasa_url}/webhooks/handoff/"),
         ("Action server", f"{stack.actions_url}/webhook"),
+        ("Handoff service (API)", f"{stack.service_url}/api/"),
+        ("  OpenAPI document", f"{stack.service_url}/openapi.json"),
+        ("  attendant Inbox", f"{stack.service_url}/inbox"),
     ]
     width = max(len(label) for label, _ in lines)
     print("\nReady. Logs are in .data/logs/. Press Ctrl-C to stop everything.\n")

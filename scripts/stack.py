@@ -104,66 +104,64 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    def start(self) -> None:
-        """Start every process and return once each answers on its port."""
-        env = self.env()
-        service = [
-            self.python,
-            "-m",
-            "handoff_component.service",
-            "--port",
-            str(self.ports.service),
-        ]
+    def commands(self) -> dict[str, tuple[list[str], str]]:
+        """Each process's command line and the URL that answers once it is ready, in start order."""
+        service = [self.python, "-m", "handoff_component.service"]
+        service += ["--port", str(self.ports.service)]
         if self.seed is not None:
             service += ["--seed", str(self.seed)]
-        self._spawn("service", service, f"{self.service_url}/health", env)
-        self._spawn(
-            "actions",
-            [self.python, "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.ports.actions)],
-            f"{self.actions_url}/health",
-            env,
-        )
-        self._spawn(
-            "rasa",
-            [
-                self.python, "-m", "rasa", "run",
-                "--model", str(self.model),
-                "--enable-api",
-                "--interface", "127.0.0.1",
-                "--port", str(self.ports.rasa),
-                "--credentials", str(self.credentials),
-                "--endpoints", str(self.endpoints),
-                "--cors", "*",
-            ],
-            f"{self.rasa_url}/",
-            env,
-        )  # fmt: skip
+        rasa = [
+            self.python, "-m", "rasa", "run",
+            "--model", str(self.model),
+            "--enable-api",
+            "--interface", "127.0.0.1",
+            "--port", str(self.ports.rasa),
+            "--credentials", str(self.credentials),
+            "--endpoints", str(self.endpoints),
+            "--cors", "*",
+        ]  # fmt: skip
+        actions = [self.python, "-m", "rasa_sdk", "--actions", "actions"]
+        actions += ["-p", str(self.ports.actions)]
+        return {
+            "service": (service, f"{self.service_url}/health"),
+            "actions": (actions, f"{self.actions_url}/health"),
+            "rasa": (rasa, f"{self.rasa_url}/"),
+        }
+
+    def start(self, only: str | None = None) -> None:
+        """Start every process (or the one named) and return once each answers on its port."""
+        env = self.env()
+        started = []
+        for name, (command, ready_url) in self.commands().items():
+            if only is None or name == only:
+                started.append(self._spawn(name, command, ready_url, env))
         try:
-            for process in self.processes:
+            for process in started:
                 self._wait_ready(process)
         except BaseException:
             self.stop()
             raise
 
-    def stop(self) -> None:
-        """Stop every process this stack started: SIGTERM to its group, SIGKILL if it lingers."""
-        for process in reversed(self.processes):
+    def stop(self, only: str | None = None) -> None:
+        """Stop the processes (or the one named): SIGTERM to each group, SIGKILL if it lingers."""
+        stopping = [p for p in reversed(self.processes) if only is None or p.name == only]
+        for process in stopping:
             if process.popen.poll() is None:
                 _signal_group(process.popen, signal.SIGTERM)
         deadline = time.monotonic() + 15
-        for process in reversed(self.processes):
+        for process in stopping:
             remaining = max(0.1, deadline - time.monotonic())
             try:
                 process.popen.wait(timeout=remaining)
             except subprocess.TimeoutExpired:
                 _signal_group(process.popen, signal.SIGKILL)
                 process.popen.wait(timeout=5)
-        self.processes.clear()
+            self.processes.remove(process)
 
-    def _spawn(self, name: str, command: list[str], ready_url: str, env: dict[str, str]) -> None:
+    def _spawn(self, name: str, command: list[str], ready_url: str, env: dict[str, str]) -> Process:
         log_path = self.data_dir / "logs" / f"{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "wb") as log:
+        with open(log_path, "ab") as log:
             popen = subprocess.Popen(
                 command,
                 cwd=PROJECT_DIR,
@@ -173,7 +171,9 @@ class Stack:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        self.processes.append(Process(name, popen, ready_url, log_path))
+        process = Process(name, popen, ready_url, log_path)
+        self.processes.append(process)
+        return process
 
     def _wait_ready(self, process: Process) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S

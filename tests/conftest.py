@@ -37,3 +37,9 @@ def bot_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_attendant() -> tuple[str, str]:
+    """A support attendant from the example seed (service.yml): username and password."""
+    return ("ana", "demo-password-ana")

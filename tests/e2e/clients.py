@@ -1,0 +1,180 @@
+"""The real peers of an end-to-end journey: a socket.io customer, a callback customer, an attendant.
+
+Each waits for an event (a message arriving, a ticket changing) instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import aiohttp
+import socketio
+
+DEFAULT_TIMEOUT_S = 60.0
+
+
+class SocketCustomer:
+    """A customer on Rasa's socket.io channel, as the web widget is, with a persistent session."""
+
+    def __init__(self, rasa_url: str, session_id: str) -> None:
+        self.rasa_url = rasa_url
+        self.session_id = session_id
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.typing: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._confirmed = asyncio.Event()
+        self.sio.on("bot_uttered", self._on_bot_uttered)
+        self.sio.on("session_confirm", self._on_session_confirm)
+        self.sio.on("handoff_typing", self._on_typing)
+
+    async def _on_bot_uttered(self, data: dict[str, Any]) -> None:
+        await self.received.put(data)
+
+    async def _on_typing(self, data: dict[str, Any]) -> None:
+        await self.typing.put(data)
+
+    async def _on_session_confirm(self, *_: Any) -> None:
+        self._confirmed.set()
+
+    async def connect(self) -> None:
+        await self.sio.connect(self.rasa_url, socketio_path="/socket.io", transports=["websocket"])
+        await self.sio.emit("session_request", {"session_id": self.session_id})
+        await asyncio.wait_for(self._confirmed.wait(), DEFAULT_TIMEOUT_S)
+
+    async def say(self, text: str) -> None:
+        await self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id})
+
+    async def next_message(self, timeout: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+        return await asyncio.wait_for(self.received.get(), timeout)
+
+    async def say_and_hear(self, text: str, timeout: float = DEFAULT_TIMEOUT_S) -> str:
+        """Say something and return the text of the first message that comes back."""
+        await self.say(text)
+        return (await self.next_message(timeout)).get("text", "")
+
+    def pending_texts(self) -> list[str]:
+        texts = []
+        while not self.received.empty():
+            texts.append(self.received.get_nowait().get("text", ""))
+        return texts
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+class CallbackListener:
+    """The customer's side of Rasa's callback channel: an HTTP server Rasa posts bot messages to."""
+
+    def __init__(self) -> None:
+        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                listener.messages.put(json.loads(self.rfile.read(length) or b"{}"))
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/bot"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def next_message(self, recipient: str, timeout: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
+        """The next message for `recipient` (messages for other conversations are kept aside)."""
+        deadline = time.monotonic() + timeout
+        aside = []
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no callback message for {recipient} in {timeout} s")
+                message = self.messages.get(timeout=remaining)
+                if message.get("recipient_id") == recipient:
+                    return message
+                aside.append(message)
+        except queue.Empty:
+            raise TimeoutError(f"no callback message for {recipient} in {timeout} s") from None
+        finally:
+            for message in aside:
+                self.messages.put(message)
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+class Attendant:
+    """An attendant using the handoff service's HTTP API, as the Inbox does."""
+
+    def __init__(self, service_url: str) -> None:
+        self.service_url = service_url
+        self.session = aiohttp.ClientSession()
+        self.headers: dict[str, str] = {}
+        self.profile: dict[str, Any] = {}
+
+    async def sign_in(self, username: str, password: str) -> None:
+        body = await self.call(
+            "POST", "/api/auth/login", {"username": username, "password": password}
+        )
+        self.headers = {"Authorization": f"Bearer {body['token']}"}
+        self.profile = body["attendant"]
+
+    async def call(
+        self, method: str, path: str, payload: Any = None, expect: int | None = None
+    ) -> Any:
+        async with self.session.request(
+            method, self.service_url + path, json=payload, headers=self.headers
+        ) as response:
+            body = await response.json(content_type=None)
+            if expect is not None:
+                assert response.status == expect, (response.status, body)
+            elif response.status >= 400:
+                raise AssertionError(f"{method} {path} -> {response.status}: {body}")
+            return body
+
+    async def ticket_of(self, conversation_id: str, timeout: float = DEFAULT_TIMEOUT_S) -> dict:
+        """Wait until the conversation has a ticket; return its detail."""
+
+        async def find() -> dict | None:
+            listing = await self.call("GET", f"/api/tickets?conversation_id={conversation_id}")
+            tickets = listing.get("tickets", [])
+            return tickets[0] if tickets else None
+
+        ticket = await wait_for(find, timeout)
+        return (await self.call("GET", f"/api/tickets/{ticket['id']}"))["ticket"]
+
+    async def wait_for_ticket(
+        self, ticket_id: int, predicate: Callable[[dict], bool], timeout: float = DEFAULT_TIMEOUT_S
+    ) -> dict:
+        async def check() -> dict | None:
+            ticket = (await self.call("GET", f"/api/tickets/{ticket_id}"))["ticket"]
+            return ticket if predicate(ticket) else None
+
+        return await wait_for(check, timeout)
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+async def wait_for(probe: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT_S) -> Any:
+    """Probe until it returns something truthy; the probe itself awaits a real answer each time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.05)
