@@ -1,0 +1,255 @@
+"""How long the trigger rules take per turn: 50 rules on a 200-event tracker.
+
+    .venv/bin/python benchmarks/bench_rules.py [--rules 50] [--events 200] [--repeat 2000]
+
+Prints two figures per turn: the pure evaluation (ConversationView already built) and the
+policy's whole predict (tracker -> view -> evaluate -> prediction), each as the median and the
+95th percentile of `--repeat` timed runs. The target is under 0.1 ms per turn for the pure
+evaluation, against a `/model/parse` p50 of about 6 ms. No timed assertions live in the tests;
+this script is the measurement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from handoff_component.core.rules import (
+    ConversationView,
+    Firing,
+    Turn,
+    evaluate,
+    parse_ruleset,
+)
+
+_WORD_TEXT = (
+    "order delivery package refund payment card account password address parcel tracking "
+    "invoice store return exchange size colour shipping late broken missing help please "
+    "today yesterday week still again where when why how"
+)
+WORDS = _WORD_TEXT.split()
+CHANNELS = ["socketio", "rest", "callback", "facebook"]
+
+
+def rules_yaml(count: int, seed: int = 7) -> str:
+    """`count` rules mixing every condition kind, most of which do not fire on a typical turn."""
+    rng = random.Random(seed)
+    kinds = [
+        lambda i: f'sentiment: "<= -{0.55 + rng.random() * 0.4:.2f}"',
+        lambda i: f'complexity: ">= {0.75 + rng.random() * 0.2:.2f}"',
+        lambda i: f'uncertainty: ">= {0.7 + rng.random() * 0.25:.2f}"',
+        lambda i: f'human_request: ">= {0.6 + rng.random() * 0.3:.2f}"',
+        lambda i: f'average: {{score: sentiment, last: {rng.randint(2, 5)}, is: "<= -0.5"}}',
+        lambda i: f'trend: {{score: sentiment, last: {rng.randint(3, 5)}, is: "<= -0.3"}}',
+        lambda i: f'failed_attempts: {{is: ">= {rng.randint(3, 5)}", within_last: 8}}',
+        lambda i: f"intent: [complaint_{i}, request_human_{i}]",
+        lambda i: f"keywords: [{rng.choice(WORDS)}x{i}, legal action {i}, chargeback{i}*]",
+        lambda i: f'message_count: ">= {rng.randint(60, 90)}"',
+    ]
+    lines = ['version: "1"', "safety_net:", "  default: {cooldown: 0s}", "rules:"]
+    for i in range(count):
+        first = kinds[i % len(kinds)](i)
+        second = kinds[(i * 3 + 1) % len(kinds)](i)
+        lines += [
+            f"  - name: rule_{i}",
+            "    when:",
+            "      any:" if i % 2 else "      all:",
+            f"        - {{{first}}}",
+            f"        - {{{second}}}",
+        ]
+        if i % 2 == 0:
+            lines.append(f"        - not: {{intent: greet_{i}}}")
+        lines += [
+            f"    team: team_{i % 4}",
+            f"    priority: {['low', 'normal', 'high', 'urgent'][i % 4]}",
+            f"    cooldown: {i % 20}m",
+        ]
+        if i % 3 == 0:
+            lines.append(f"    channels: [{', '.join(CHANNELS[: 1 + i % len(CHANNELS)])}]")
+    return "\n".join(lines) + "\n"
+
+
+def sentence(rng: random.Random) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 14)))
+
+
+def turns(count: int, seed: int = 11) -> list[Turn]:
+    rng = random.Random(seed)
+    return [
+        Turn(
+            text=sentence(rng),
+            intent=rng.choice(["order_status", "shipping_info", "refund_status", "complaint"]),
+            intent_confidence=0.6 + rng.random() * 0.4,
+            scores={
+                "sentiment": rng.uniform(-0.5, 0.5),
+                "complexity": rng.uniform(0, 0.6),
+                "uncertainty": rng.uniform(0, 0.6),
+                "human_request": rng.uniform(0, 0.3),
+            },
+            fallback=rng.random() < 0.1,
+            timestamp=1_000.0 + 30 * i,
+        )
+        for i in range(count)
+    ]
+
+
+def timed(function: Callable[[], object], repeat: int) -> str:
+    """Median, p95 and best of `repeat` single runs, in microseconds, after a warm-up. The best
+    shows the cost without the noise of a shared machine; the median is what to expect."""
+    for _ in range(min(50, repeat)):
+        function()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - start) * 1e6)
+    samples.sort()
+    median = statistics.median(samples)
+    p95 = samples[int(len(samples) * 0.95) - 1]
+    return f"median {median:6.1f} us, p95 {p95:6.1f} us, best {samples[0]:6.1f} us"
+
+
+def tracker_events(user_turns: list[Turn], target_events: int) -> list:
+    """A realistic tracker: session start, then per turn the user message, a slot, the bot's
+    action and utterance and action_listen, with one earlier handoff."""
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        BotUttered,
+        SessionStarted,
+        SlotSet,
+        UserUttered,
+    )
+
+    events: list = [
+        ActionExecuted("action_session_start", timestamp=999.0),
+        SessionStarted(timestamp=999.0),
+        ActionExecuted("action_listen", timestamp=999.0),
+    ]
+    for index, turn in enumerate(user_turns):
+        if len(events) >= target_events - 1:
+            break
+        events.append(
+            UserUttered(
+                turn.text,
+                {"name": turn.intent, "confidence": turn.intent_confidence},
+                [],
+                parse_data={"handoff": {**turn.scores, "signals": {}}},
+                input_channel="socketio",
+                timestamp=turn.timestamp,
+            )
+        )
+        if len(events) >= target_events - 1:
+            break
+        if index == 3:
+            events += [
+                SlotSet("handoff_rule", "rule_3", timestamp=turn.timestamp + 0.1),
+                ActionExecuted(
+                    "action_handoff",
+                    metadata={"handoff_rule": "rule_3"},
+                    timestamp=turn.timestamp + 0.2,
+                ),
+            ]
+        else:
+            events.append(SlotSet("order_id", str(index), timestamp=turn.timestamp + 0.1))
+        action = "action_default_fallback" if turn.fallback else "utter_answer"
+        events += [
+            ActionExecuted(action, timestamp=turn.timestamp + 0.2),
+            BotUttered("an answer", timestamp=turn.timestamp + 0.3),
+            ActionExecuted("action_listen", timestamp=turn.timestamp + 0.4),
+        ]
+    events = events[: target_events - 1]
+    last = user_turns[len(events)]
+    events.append(
+        UserUttered(
+            last.text,
+            {"name": last.intent, "confidence": last.intent_confidence},
+            [],
+            parse_data={"handoff": {**last.scores, "signals": {}}},
+            input_channel="socketio",
+            timestamp=last.timestamp,
+        )
+    )
+    return events
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rules", type=int, default=50)
+    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=2000)
+    parser.add_argument("--skip-policy", action="store_true", help="pure evaluation only")
+    args = parser.parse_args()
+
+    text = rules_yaml(args.rules)
+    start = time.perf_counter()
+    ruleset = parse_ruleset(text, "bench.yml")
+    parse_ms = (time.perf_counter() - start) * 1000
+    user_turns = turns(args.events)
+
+    print(f"rules: {len(ruleset.rules)}, parse of the rules file: {parse_ms:.1f} ms (once)")
+
+    events = None if args.skip_policy else tracker_events(user_turns, args.events)
+    turn_count = (
+        sum(type(e).__name__ == "UserUttered" for e in events) if events else args.events // 4
+    )
+    view = ConversationView(
+        tuple(user_turns[:turn_count]),
+        "socketio",
+        (Firing("rule_3", user_turns[3].timestamp),),
+    )
+    now = view.turns[-1].timestamp
+    fired = evaluate(ruleset, view, now)
+    print(f"pure evaluation, {turn_count} user turns, {len(fired)} fired:")
+    print(f"  {timed(lambda: evaluate(ruleset, view, now), args.repeat)}")
+    if args.skip_policy:
+        return 0
+
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from handoff_component.policy import HandoffPolicy, TurnMemo, conversation_view
+
+    domain = Domain.from_yaml(
+        "version: '3.1'\nintents: [order_status, shipping_info, refund_status, complaint]\n"
+        "actions: [action_handoff, utter_answer]\n"
+    )
+    tracker = DialogueStateTracker.from_events("bench", events, domain.slots)
+    assert len(tracker.events) == args.events, len(tracker.events)
+    settings = ruleset.settings
+    memo = TurnMemo(settings)
+    print(f"tracker -> view, {len(tracker.events)} events, every turn built (first message):")
+    print(f"  {timed(lambda: conversation_view(tracker, settings), args.repeat)}")
+    print("tracker -> view, earlier turns remembered (every later message):")
+    print(f"  {timed(lambda: conversation_view(tracker, settings, memo=memo), args.repeat)}")
+    with tempfile.TemporaryDirectory() as directory:
+        policy = HandoffPolicy(
+            {**HandoffPolicy.get_default_config()},
+            LocalModelStorage(Path(directory)),
+            Resource("bench"),
+            ExecutionContext(GraphSchema({}), "bench"),
+            ruleset=ruleset,
+        )
+        prediction = policy.predict_action_probabilities(tracker, domain)
+        outcome = "predicts action_handoff" if prediction.max_confidence else "no opinion"
+        print(f"policy predict (tracker -> view -> evaluate -> prediction), {outcome}:")
+        print(
+            f"  {timed(lambda: policy.predict_action_probabilities(tracker, domain), args.repeat)}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

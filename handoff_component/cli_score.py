@@ -1,0 +1,121 @@
+"""`python -m handoff_component score`: per-turn scores for messages read from stdin.
+
+One message per input line, one JSON object per output line (same order, blank lines included),
+so designers can check a lexicon or a rule against real transcripts without a running bot:
+
+    printf 'where is my money???\\nI want a human\\n' | python -m handoff_component score
+    python -m handoff_component score --model models/latest.tar.gz < transcript.txt
+
+Without `--model` the scores come from the text alone (the signals say so). With it, a trained
+Rasa model parses each line first: its intents and confidences feed uncertainty, complexity and
+human request, and when its pipeline contains HandoffScorer its own `handoff` object is printed.
+Rasa is imported only in that branch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+
+from handoff_component.core.scoring import SCORE_KEY, OptionError, ScoringOptions, TurnScorer
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "score",
+        help="score messages read from stdin, one JSON object per line",
+        description=__doc__.split("\n\n")[1] if __doc__ else None,
+    )
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        help="trained Rasa model (.tar.gz) whose NLU supplies intents and confidences",
+    )
+    parser.add_argument(
+        "--extra-lexicon",
+        metavar="TSV",
+        action="append",
+        default=[],
+        help="extra sentiment lexicon, 'token<TAB>valence' per line (repeatable)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Exit status 0, or 2 when the options or the model cannot be used."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    try:
+        scorer = TurnScorer(ScoringOptions(extra_lexicon_files=tuple(args.extra_lexicon)))
+    except OptionError as error:
+        print(f"score: {error}", file=sys.stderr)
+        return 2
+    lines = (line.rstrip("\r\n") for line in stdin)
+    if args.model:
+        try:
+            results = _score_with_model(args.model, scorer, lines)
+            first = next(results, None)
+        except Exception as error:  # Rasa raises many types for an unusable model
+            print(f"score: cannot use model {args.model!r}: {error}", file=sys.stderr)
+            return 2
+        results = _chain(first, results)
+    else:
+        results = ({"text": text, **scorer.score(text).to_dict()} for text in lines)
+    for result in results:
+        stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        stdout.flush()
+    return 0
+
+
+def _chain(first: dict | None, rest: Iterator[dict]) -> Iterator[dict]:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def _score_with_model(model: str, scorer: TurnScorer, lines: Iterable[str]) -> Iterator[dict]:
+    """Parse each line with the model; keep stdout for JSON (Rasa logs there when it loads)."""
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+    configure_structlog(logging.WARNING)
+    loop = asyncio.new_event_loop()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            agent = Agent.load(model)
+        if not agent.is_ready():
+            raise ValueError("no model could be loaded from this path")
+        for text in lines:
+            with contextlib.redirect_stdout(sys.stderr):
+                parsed = loop.run_until_complete(agent.parse_message(text))
+            yield _result(text, parsed, scorer)
+    finally:
+        loop.close()
+
+
+def _result(text: str, parsed: dict, scorer: TurnScorer) -> dict:
+    """The model's own `handoff` when its pipeline has HandoffScorer, else scored from its NLU."""
+    intent = parsed.get("intent") or {}
+    scores = parsed.get(SCORE_KEY)
+    if scores is None:
+        ranking = parsed.get("intent_ranking") or ([intent] if intent.get("name") else None)
+        scores = scorer.score(
+            text,
+            intent_ranking=ranking,
+            entities=parsed.get("entities"),
+            fallback=intent.get("name") == scorer.options.fallback_intent,
+        ).to_dict()
+    return {
+        "text": text,
+        "intent": {"name": intent.get("name"), "confidence": intent.get("confidence")},
+        **scores,
+    }

@@ -1,0 +1,95 @@
+"""What the rules see of a conversation: its user turns, its channel and its earlier handoffs.
+
+The policy builds a ConversationView from Rasa tracker events and `rules test` builds one from a
+file of turns, so the evaluator never depends on where a conversation comes from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+# The per-turn scores the NLU component (HandoffScorer) writes under `parse_data["handoff"]`.
+SCORE_NAMES = ("sentiment", "complexity", "uncertainty", "human_request")
+SCORE_RANGES: dict[str, tuple[float, float]] = {
+    "sentiment": (-1.0, 1.0),
+    "complexity": (0.0, 1.0),
+    "uncertainty": (0.0, 1.0),
+    "human_request": (0.0, 1.0),
+}
+PARSE_DATA_KEY = "handoff"
+_NO_SCORES: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    entity: str
+    value: Any = None
+
+
+class Turn(NamedTuple):
+    """One user message. A score missing from `scores` is unknown, not zero: conditions on it do
+    not hold, so a button payload without NLU scores cannot trip a low-sentiment rule.
+
+    A NamedTuple rather than a frozen dataclass: the policy builds one per user message of the
+    tracker on every turn, and a frozen dataclass is three times slower to create.
+    """
+
+    text: str
+    intent: str | None = None
+    intent_confidence: float = 1.0
+    entities: tuple[Entity, ...] = ()
+    scores: Mapping[str, float] = _NO_SCORES
+    fallback: bool = False
+    timestamp: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """An earlier handoff in this conversation; `rule` is None when a story, not a trigger rule,
+    ran `action_handoff` (it still counts for the channel's safety-net cooldown)."""
+
+    rule: str | None
+    timestamp: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    """The turns since the conversation (re)started, oldest first; the last one is the current."""
+
+    turns: tuple[Turn, ...]
+    channel: str | None = None
+    firings: tuple[Firing, ...] = ()
+    sender_id: str | None = None
+
+    @property
+    def current(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+
+def scores_from_parse_data(
+    parse_data: Mapping[str, Any] | None,
+    intent: str | None,
+    human_request_intents: Collection[str] = ("request_human",),
+) -> dict[str, float]:
+    """The known scores of one message.
+
+    Button payloads such as `/request_human` bypass the NLU pipeline, so they carry no scores;
+    their intent is an explicit request, which we count as `human_request` 1.0. Every other score
+    of such a turn stays unknown.
+    """
+    handoff = parse_data.get(PARSE_DATA_KEY) if parse_data else None
+    # Plain type tests: this runs for every user message of the tracker on every turn, and an
+    # ABC isinstance (Mapping) costs ten times more.
+    if type(handoff) is not dict and not isinstance(handoff, Mapping):
+        return {"human_request": 1.0} if intent in human_request_intents else {}
+    scores: dict[str, float] = {}
+    for name in SCORE_NAMES:
+        value = handoff.get(name)
+        kind = type(value)
+        if kind is float or kind is int:
+            low, high = SCORE_RANGES[name]
+            scores[name] = low if value < low else high if value > high else float(value)
+    return scores

@@ -1,0 +1,249 @@
+"""The four per-turn scores, put together: what the Rasa component, the CLI and the policy share.
+
+`TurnScorer` is built once from `ScoringOptions` (lexicons are read then) and scores one message
+at a time without I/O. `TurnScores.to_dict()` is the `handoff` object that the component adds to
+the parse data under `SCORE_KEY`, and that the policy, the summary and the service read back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from handoff_component.core.complexity import SHORT_MESSAGE_TOKENS, score_complexity
+from handoff_component.core.human_request import HumanRequestModel
+from handoff_component.core.lexicon import LexiconError
+from handoff_component.core.sentiment import SentimentModel
+from handoff_component.core.signals import Signal
+from handoff_component.core.uncertainty import score_uncertainty
+
+__all__ = [
+    "SCORE_KEY",
+    "SUPPORTED_LANGUAGES",
+    "OptionError",
+    "ScoringOptions",
+    "Signal",
+    "TurnScorer",
+    "TurnScores",
+    "clean_ranking",
+]
+
+SCORE_KEY = "handoff"
+SUPPORTED_LANGUAGES = ("en",)
+SCORE_NAMES = ("sentiment", "complexity", "uncertainty", "human_request")
+
+
+class OptionError(ValueError):
+    """A scoring option with a bad value; `option` names it so adapters can report it."""
+
+    def __init__(self, option: str, message: str) -> None:
+        self.option = option
+        super().__init__(f"option '{option}': {message}")
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """Everything that changes how turns are scored; validated when built."""
+
+    language: str = "en"
+    extra_lexicon_files: tuple[str, ...] = ()
+    customer_service_rules: bool = True
+    human_request_intents: tuple[str, ...] = ("human_handoff", "request_human")
+    fallback_intent: str = "nlu_fallback"
+    ambiguity_margin: float = 0.1
+    long_message_tokens: int = 40
+    shouting_min_words: int = 3
+
+    def __post_init__(self) -> None:
+        if self.language not in SUPPORTED_LANGUAGES:
+            raise OptionError(
+                "language",
+                f"only {', '.join(SUPPORTED_LANGUAGES)} is supported, got {self.language!r}",
+            )
+        _check_strings("extra_lexicon_files", self.extra_lexicon_files)
+        _check_strings("human_request_intents", self.human_request_intents)
+        if not isinstance(self.customer_service_rules, bool):
+            raise OptionError("customer_service_rules", "must be true or false")
+        if not isinstance(self.fallback_intent, str) or not self.fallback_intent:
+            raise OptionError("fallback_intent", "must be an intent name")
+        _check_number("ambiguity_margin", self.ambiguity_margin, 0.0, 1.0, integer=False)
+        _check_number(
+            "long_message_tokens",
+            self.long_message_tokens,
+            SHORT_MESSAGE_TOKENS + 1,
+            10_000,
+            integer=True,
+        )
+        _check_number("shouting_min_words", self.shouting_min_words, 1, 100, integer=True)
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> ScoringOptions:
+        """From a `config.yml` entry: lists become tuples, an unknown key is an error."""
+        known = {f.name for f in fields(cls)}
+        for key in config:
+            if key not in known:
+                hint = difflib.get_close_matches(str(key), sorted(known), n=1)
+                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+                raise OptionError(str(key), f"unknown option{suggestion}")
+        values: dict[str, Any] = {}
+        for key, value in config.items():
+            if key in ("extra_lexicon_files", "human_request_intents"):
+                if value is None:
+                    value = ()
+                elif isinstance(value, str):
+                    value = (value,)
+                elif isinstance(value, (list, tuple)):
+                    value = tuple(value)
+                else:
+                    raise OptionError(key, "must be a list of strings")
+            values[key] = value
+        return cls(**values)
+
+    def as_config(self) -> dict[str, Any]:
+        """The options as plain YAML-friendly values (lists, not tuples)."""
+        return {
+            f.name: list(value) if isinstance(value := getattr(self, f.name), tuple) else value
+            for f in fields(self)
+        }
+
+
+def _check_strings(option: str, values: Any) -> None:
+    if not isinstance(values, tuple) or not all(isinstance(v, str) and v for v in values):
+        raise OptionError(option, "must be a list of non-empty strings")
+
+
+def _check_number(option: str, value: Any, low: float, high: float, *, integer: bool) -> None:
+    kind = "a whole number" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise OptionError(option, f"must be {kind}, got {value!r}")
+    if not math.isfinite(value) or not low <= value <= high:
+        raise OptionError(option, f"must be {kind} between {low} and {high}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class TurnScores:
+    """Scores of one user turn and the signals behind each one."""
+
+    sentiment: float
+    complexity: float
+    uncertainty: float
+    human_request: float
+    signals: dict[str, list[Signal]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "sentiment": round(self.sentiment, 4),
+            "complexity": round(self.complexity, 4),
+            "uncertainty": round(self.uncertainty, 4),
+            "human_request": round(self.human_request, 4),
+            "signals": {
+                name: [signal.to_dict() for signal in self.signals.get(name, [])]
+                for name in SCORE_NAMES
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TurnScores:
+        """Back from the parse data or an event; missing parts read as neutral."""
+        raw_signals = data.get("signals") or {}
+        return cls(
+            sentiment=float(data.get("sentiment", 0.0)),
+            complexity=float(data.get("complexity", 0.0)),
+            uncertainty=float(data.get("uncertainty", 0.0)),
+            human_request=float(data.get("human_request", 0.0)),
+            signals={
+                name: [
+                    Signal(
+                        str(s.get("name", "")),
+                        float(s.get("weight", 0.0)),
+                        str(s.get("detail", "")),
+                    )
+                    for s in raw_signals.get(name, [])
+                ]
+                for name in SCORE_NAMES
+            },
+        )
+
+
+def clean_ranking(
+    intent_ranking: Sequence[Mapping[str, Any]] | None, fallback_intent: str
+) -> tuple[list[dict] | None, bool]:
+    """Rasa's ranking, best first, confidences as floats in [0, 1], without the fallback intent.
+
+    Returns the cleaned ranking (None stays None: no NLU information) and whether the fallback
+    intent was in it at the top.
+    """
+    if intent_ranking is None:
+        return None, False
+    cleaned: list[dict] = []
+    fell_back = False
+    for position, item in enumerate(intent_ranking):
+        if not isinstance(item, Mapping) or not item.get("name"):
+            continue
+        if item["name"] == fallback_intent:
+            fell_back = fell_back or position == 0
+            continue
+        try:
+            confidence = float(item.get("confidence") or 0.0)
+        except (TypeError, ValueError):
+            confidence = 0.0
+        if not math.isfinite(confidence):
+            confidence = 0.0
+        cleaned.append({"name": str(item["name"]), "confidence": min(1.0, max(0.0, confidence))})
+    cleaned.sort(key=lambda item: item["confidence"], reverse=True)
+    return cleaned, fell_back
+
+
+class TurnScorer:
+    """Scores user turns; build once (it reads the lexicons), then call `score()` per message."""
+
+    def __init__(self, options: ScoringOptions | None = None) -> None:
+        self.options = options or ScoringOptions()
+        try:
+            self._sentiment = SentimentModel.load(
+                self.options.extra_lexicon_files,
+                customer_service=self.options.customer_service_rules,
+                shouting_min_words=self.options.shouting_min_words,
+            )
+        except LexiconError as error:
+            raise OptionError("extra_lexicon_files", str(error)) from error
+        self._human = HumanRequestModel(
+            self.options.human_request_intents, self.options.ambiguity_margin
+        )
+
+    def score(
+        self,
+        text: str,
+        intent_ranking: list[dict] | None = None,
+        entities: list[dict] | None = None,
+        fallback: bool = False,
+    ) -> TurnScores:
+        """`intent_ranking` in Rasa's shape (`{"name", "confidence"}`); None means text only."""
+        text = text if isinstance(text, str) else ""
+        ranking, fell_back = clean_ranking(intent_ranking, self.options.fallback_intent)
+        fallback = fallback or fell_back
+        sentiment = self._sentiment.score(text)
+        complexity = score_complexity(
+            text,
+            ranking,
+            entities,
+            ambiguity_margin=self.options.ambiguity_margin,
+            long_message_tokens=self.options.long_message_tokens,
+        )
+        uncertainty = score_uncertainty(text, ranking, fallback)
+        human = self._human.score(text, ranking)
+        return TurnScores(
+            sentiment=sentiment.score,
+            complexity=complexity.score,
+            uncertainty=uncertainty.score,
+            human_request=human.score,
+            signals={
+                "sentiment": list(sentiment.signals),
+                "complexity": list(complexity.signals),
+                "uncertainty": list(uncertainty.signals),
+                "human_request": list(human.signals),
+            },
+        )

@@ -1,0 +1,422 @@
+"""HandoffPolicy: Rasa's side of the trigger rules.
+
+Training only validates `handoff.yml` (against the domain and the bot's channels) and stores its
+text in the model, so a trained model carries the rules it was trained with and `rasa train`
+fails with `file:line: rule: message` on a broken file. Prediction turns the tracker into a
+ConversationView and asks the pure evaluator; everything it needs (earlier handoffs for
+cooldowns included) is read from the tracker, so any replica answers the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from rasa.core.policies.policy import Policy, PolicyPrediction, confidence_scores_for
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import (
+    USER_INTENT_BACK,
+    USER_INTENT_RESTART,
+    USER_INTENT_SESSION_START,
+)
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    Event,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.generator import TrackerWithCachedStates
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.exceptions import RasaException
+from rasa.shared.utils.io import raise_warning
+
+from handoff_component.core.rules import (
+    KNOWN_CHANNELS,
+    ConversationView,
+    Entity,
+    Firing,
+    RuleMatch,
+    RuleSet,
+    RuleSettings,
+    RulesFileError,
+    Turn,
+    channels_from_credentials,
+    check_against_domain,
+    evaluate,
+    parse_ruleset,
+    scores_from_parse_data,
+)
+from handoff_component.slots import (
+    HANDOFF_PRIORITY_SLOT,
+    HANDOFF_REASON_SLOT,
+    HANDOFF_RULE_SLOT,
+    HANDOFF_SCORE_SLOT,
+    HANDOFF_TEAM_SLOT,
+)
+
+logger = logging.getLogger(__name__)
+
+HANDOFF_ACTION = "action_handoff"
+# Slots the policy fills when it wins; the action and the service read them.
+RULE_SLOT = HANDOFF_RULE_SLOT
+REASON_SLOT = HANDOFF_REASON_SLOT
+SCORE_SLOT = HANDOFF_SCORE_SLOT
+TEAM_SLOT = HANDOFF_TEAM_SLOT
+PRIORITY_SLOT = HANDOFF_PRIORITY_SLOT
+REQUIRED_SLOTS = (RULE_SLOT, REASON_SLOT, SCORE_SLOT, TEAM_SLOT, PRIORITY_SLOT)
+# Filled only when the domain declares them: the channel's safety net, for the action.
+AUTO_PAUSE_SLOT = "handoff_auto_pause"
+UNCLAIMED_TIMEOUT_SLOT = "handoff_unclaimed_timeout"
+# Rasa's own commands outrank any rule: `/restart` must restart, even during an angry turn.
+COMMAND_INTENTS = frozenset({USER_INTENT_RESTART, USER_INTENT_SESSION_START, USER_INTENT_BACK})
+STORED_RULES = "handoff_rules.yml"
+STORED_META = "handoff_rules.json"
+
+
+class HandoffRulesError(RasaException):
+    """A rules file or domain the policy cannot work with; Rasa's CLI prints it without a
+    traceback and exits non-zero."""
+
+
+def _rules_fingerprint(config: dict[str, Any]) -> str:
+    """What the rules depend on outside the graph: the file's bytes and the credentials' keys."""
+    digest = hashlib.sha256()
+    for key in ("rules_file", "credentials_file"):
+        path = Path(str(config.get(key) or ""))
+        digest.update(key.encode())
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT], is_trainable=True
+)
+class HandoffPolicy(Policy):
+    """Predicts `action_handoff` with confidence 1.0 when a trigger rule fires on the turn."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            # Above RulePolicy (6): on equal confidence the ensemble prefers the higher priority.
+            "priority": 7,
+            # Relative to the directory `rasa train` runs in.
+            "rules_file": "handoff.yml",
+            # Its top-level keys are accepted as channel names (custom connectors).
+            "credentials_file": "credentials.yml",
+            "action_name": HANDOFF_ACTION,
+            # Mark predictions `is_no_user_prediction`, the only way to outrank an active
+            # form's happy path (and end-to-end predictions). False: forms finish first.
+            "outrank_forms": True,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        featurizer: Any = None,
+        ruleset: RuleSet | None = None,
+    ) -> None:
+        super().__init__(config, model_storage, resource, execution_context, featurizer)
+        self.ruleset = ruleset
+        self._action = str(config.get("action_name") or HANDOFF_ACTION)
+        self._memo = TurnMemo(ruleset.settings) if ruleset else None
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Retrain (and re-validate) when only `handoff.yml` changed, which Rasa's graph cache
+        would otherwise not notice."""
+        return _rules_fingerprint({**cls.get_default_config(), **config})
+
+    # --- training ----------------------------------------------------------------------------
+
+    def _known_channels(self) -> frozenset[str]:
+        credentials = self.config.get("credentials_file")
+        extra = channels_from_credentials(credentials) if credentials else frozenset()
+        return KNOWN_CHANNELS | extra
+
+    def _read_rules(self) -> tuple[str, str]:
+        path = Path(str(self.config.get("rules_file") or ""))
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except OSError as error:
+            raise HandoffRulesError(
+                f"{path}: cannot read the handoff rules file ({error.strerror}); set "
+                f"`rules_file` of HandoffPolicy in config.yml (relative to where rasa runs)"
+            ) from None
+
+    def train(
+        self,
+        training_trackers: list[TrackerWithCachedStates],
+        domain: Domain,
+        **kwargs: Any,
+    ) -> Resource:
+        """Validate the rules against the file's grammar, the channels and the domain, then
+        store them in the model. Stories are not learned from: rules are explicit."""
+        text, source = self._read_rules()
+        known = self._known_channels()
+        try:
+            ruleset = parse_ruleset(text, source, known)
+        except RulesFileError as error:
+            raise HandoffRulesError(f"Invalid handoff rules:\n{error}") from None
+        problems = check_against_domain(ruleset, domain.intents, domain.entities)
+        if problems:
+            raise HandoffRulesError(
+                "Invalid handoff rules:\n" + "\n".join(str(p) for p in problems)
+            )
+        if self._action not in domain.action_names_or_texts:
+            raise HandoffRulesError(
+                f"HandoffPolicy predicts '{self._action}', which is not in the domain: add it "
+                "under `actions:` in domain.yml"
+            )
+        missing = [s for s in REQUIRED_SLOTS if s not in {slot.name for slot in domain.slots}]
+        if missing:
+            raise_warning(
+                f"HandoffPolicy sets the slots {', '.join(missing)}, which the domain lacks: "
+                "add them (type text/float, influence_conversation: false, no mappings "
+                "or `mappings: [{type: custom}]`)"
+            )
+        with self._model_storage.write_to(self._resource) as directory:
+            (Path(directory) / STORED_RULES).write_text(text, encoding="utf-8")
+            (Path(directory) / STORED_META).write_text(
+                json.dumps({"source": source, "known_channels": sorted(known)}),
+                encoding="utf-8",
+            )
+        self.ruleset = ruleset
+        self._memo = TurnMemo(ruleset.settings)
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> HandoffPolicy:
+        """The rules stored at training; custom conditions are imported again here."""
+        try:
+            with model_storage.read_from(resource) as directory:
+                text = (Path(directory) / STORED_RULES).read_text(encoding="utf-8")
+                meta = json.loads((Path(directory) / STORED_META).read_text(encoding="utf-8"))
+        except (ValueError, OSError) as error:
+            raise HandoffRulesError(
+                f"The model holds no handoff rules ({error}); retrain it with `rasa train`"
+            ) from None
+        try:
+            ruleset = parse_ruleset(text, meta["source"], meta["known_channels"])
+        except RulesFileError as error:
+            raise HandoffRulesError(f"Invalid handoff rules in the model:\n{error}") from None
+        return cls(config, model_storage, resource, execution_context, ruleset=ruleset)
+
+    # --- prediction --------------------------------------------------------------------------
+
+    def predict_action_probabilities(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        rule_only_data: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> PolicyPrediction:
+        no_opinion = self._prediction(self._default_predictions(domain))
+        if self.ruleset is None or tracker.is_paused():
+            return no_opinion
+        newest = newest_unanswered_message(tracker)
+        if newest is None or newest.intent_name in COMMAND_INTENTS:
+            return no_opinion
+        view = conversation_view(tracker, self.ruleset.settings, self._action, self._memo)
+        matches = evaluate(self.ruleset, view, now=newest.timestamp)
+        if not matches:
+            return no_opinion
+        if self._action not in domain.action_names_or_texts:
+            logger.error("HandoffPolicy: '%s' is not in the domain; not predicting", self._action)
+            return no_opinion
+        return self._handoff_prediction(matches, view, domain)
+
+    def _handoff_prediction(
+        self, matches: list[RuleMatch], view: ConversationView, domain: Domain
+    ) -> PolicyPrediction:
+        winner = matches[0]
+        rule = winner.rule
+        safety_net = self.ruleset.safety_net_for(view.channel)  # type: ignore[union-attr]
+        score = round(winner.score, 4)
+        events: list[Event] = [
+            SlotSet(RULE_SLOT, rule.name),
+            SlotSet(REASON_SLOT, winner.reason),
+            SlotSet(SCORE_SLOT, score),
+            SlotSet(TEAM_SLOT, rule.team),
+            SlotSet(PRIORITY_SLOT, rule.priority),
+        ]
+        domain_slots = {slot.name for slot in domain.slots}
+        if AUTO_PAUSE_SLOT in domain_slots:
+            events.append(SlotSet(AUTO_PAUSE_SLOT, safety_net.auto_pause))
+        if UNCLAIMED_TIMEOUT_SLOT in domain_slots:
+            events.append(SlotSet(UNCLAIMED_TIMEOUT_SLOT, safety_net.unclaimed_timeout))
+        metadata = {
+            RULE_SLOT: rule.name,
+            REASON_SLOT: winner.reason,
+            SCORE_SLOT: score,
+            TEAM_SLOT: rule.team,
+            PRIORITY_SLOT: rule.priority,
+            "handoff_channel": view.channel,
+            "handoff_safety_net": safety_net.to_dict(),
+            "handoff_also_fired": [m.rule.name for m in matches[1:]],
+        }
+        logger.debug("HandoffPolicy: rule %s fired: %s", rule.name, winner.reason)
+        return self._prediction(
+            confidence_scores_for(self._action, 1.0, domain),
+            optional_events=events,
+            is_no_user_prediction=bool(self.config.get("outrank_forms", True)),
+            diagnostic_data={"fired": [(m.rule.name, m.score, m.reason) for m in matches]},
+            action_metadata=metadata,
+        )
+
+
+def newest_unanswered_message(tracker: DialogueStateTracker) -> UserUttered | None:
+    """The newest user message when nothing has run since it, else None.
+
+    After a fallback rewinds (`UserUtteranceReverted`), `tracker.latest_message` can point at an
+    older message: acting on it re-triggered a handoff from a stale "I want a human". So act only
+    when the newest UserUttered *is* the latest message and no action ran (or was rejected) after
+    it; that also stops the policy from predicting twice for one message.
+    """
+    for event in reversed(tracker.events):
+        kind = _kind(type(event))
+        if kind is _ACTION or isinstance(event, ActionExecutionRejected):
+            return None
+        if kind is _USER:
+            latest = tracker.latest_message
+            if event is latest or (
+                latest is not None and event == latest and event.timestamp == latest.timestamp
+            ):
+                return event
+            return None
+    return None
+
+
+_ACTION, _USER, _SLOT, _BOUNDARY, _OTHER = "action", "user", "slot", "boundary", "other"
+_KINDS: dict[type, str] = {}
+
+
+def _kind(event_type: type) -> str:
+    """What the view needs to know of an event class, memoised: Rasa's events are ABCs, whose
+    isinstance checks cost more than the rest of building a view."""
+    kind = _KINDS.get(event_type)
+    if kind is None:
+        if issubclass(event_type, ActionExecuted):
+            kind = _ACTION
+        elif issubclass(event_type, UserUttered):
+            kind = _USER
+        elif issubclass(event_type, SlotSet):
+            kind = _SLOT
+        elif issubclass(event_type, SessionStarted | Restarted):
+            kind = _BOUNDARY
+        else:
+            kind = _OTHER
+        _KINDS[event_type] = kind
+    return kind
+
+
+def _turn(event: UserUttered, fallback: bool, settings: RuleSettings) -> Turn:
+    intent = event.intent.get("name") if event.intent else None
+    confidence = event.intent.get("confidence") if event.intent else None
+    return Turn(
+        text=event.text or "",
+        intent=intent,
+        intent_confidence=1.0 if confidence is None else float(confidence),
+        entities=tuple(
+            Entity(str(e.get("entity")), e.get("value")) for e in event.entities if type(e) is dict
+        )
+        if event.entities
+        else (),
+        scores=scores_from_parse_data(event.parse_data, intent, settings.human_request_intents),
+        fallback=fallback or intent in settings.fallback_intents,
+        timestamp=float(event.timestamp),
+    )
+
+
+class TurnMemo:
+    """Turns already built from user events, by the event's identity (timestamp, message id,
+    text). Each prediction re-reads the whole tracker, fetched anew from the tracker store, yet
+    only its newest message is new: remembering the others halves the cost of a prediction.
+    It holds no conversation state (a Turn is a pure function of its event), so replicas need
+    not share it; it is emptied when it reaches `max_size`."""
+
+    def __init__(self, settings: RuleSettings, max_size: int = 20_000) -> None:
+        self.settings = settings
+        self.max_size = max_size
+        self.turns: dict[tuple[float, str | None, str | None], Turn] = {}
+
+    def turn(self, event: UserUttered) -> Turn:
+        key = (event.timestamp, event.message_id, event.text)
+        found = self.turns.get(key)
+        if found is None:
+            if len(self.turns) >= self.max_size:
+                self.turns.clear()
+            found = self.turns[key] = _turn(event, False, self.settings)
+        return found
+
+
+def conversation_view(
+    tracker: DialogueStateTracker,
+    settings: RuleSettings,
+    action_name: str = HANDOFF_ACTION,
+    memo: TurnMemo | None = None,
+) -> ConversationView:
+    """The turns since the last session start or restart, and every earlier handoff the
+    tracker holds (from any session, for cooldowns).
+
+    Reverted user messages stay in: the customer did write them, and a fallback that rewound
+    one is exactly a failed attempt. A turn is a fallback when its intent is a fallback intent
+    or a fallback action ran after it.
+    """
+    memo = memo if memo is not None and memo.settings is settings else TurnMemo(settings)
+    fallback_actions = settings.fallback_actions
+    turns: list[Turn] = []
+    firings: list[Firing] = []
+    in_view = True
+    fallback_after = False
+    kinds = _KINDS
+    remembered = memo.turns
+    for event in reversed(tracker.events):
+        kind = kinds.get(type(event)) or _kind(type(event))
+        if kind is _ACTION:
+            name = event.action_name
+            if name == action_name:
+                rule = (event.metadata or {}).get(RULE_SLOT)
+                firings.append(Firing(rule if isinstance(rule, str) else None, event.timestamp))
+            elif in_view and name in fallback_actions:
+                fallback_after = True
+        elif kind is _USER:
+            if in_view:
+                turn = remembered.get((event.timestamp, event.message_id, event.text))
+                if turn is None:
+                    turn = memo.turn(event)
+                if fallback_after and not turn.fallback:
+                    turn = turn._replace(fallback=True)
+                turns.append(turn)
+                fallback_after = False
+        elif kind is _SLOT:
+            if event.key == RULE_SLOT and isinstance(event.value, str):
+                firings.append(Firing(event.value, event.timestamp))
+        elif kind is _BOUNDARY:
+            in_view = False
+    turns.reverse()
+    return ConversationView(
+        turns=tuple(turns),
+        channel=tracker.get_latest_input_channel(),
+        firings=tuple(firings),
+        sender_id=tracker.sender_id,
+    )

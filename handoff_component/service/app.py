@@ -1,0 +1,146 @@
+"""The app factory: `create_app(settings)` wires stores, blueprints, listeners and error handlers.
+
+Nothing lives at module level: every instance has its own engine, bus and background task, so tests
+can run several apps side by side (each with a unique Sanic name, as sanic 21.12 keeps a registry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sanic import Request, Sanic
+from sanic.exceptions import SanicException
+from sanic.response import HTTPResponse, json
+
+from handoff_component.contract import ContractError
+from handoff_component.core.ticket_lifecycle import InvalidTransition
+from handoff_component.service.attendants import AttendantStore
+from handoff_component.service.automation import Automation, run_forever
+from handoff_component.service.connector_client import ConnectorClient
+from handoff_component.service.db import Database, create_engine, migrate
+from handoff_component.service.errors import ApiError
+from handoff_component.service.notifications import TicketEventBus
+from handoff_component.service.routes import auth, docs, metrics, rasa, stream, teams, tickets
+from handoff_component.service.routes import inbox as inbox_routes
+from handoff_component.service.settings import Settings
+from handoff_component.service.teams import TeamStore
+from handoff_component.service.tickets import TicketStore
+from handoff_component.service.webhooks import WebhookSender
+
+logger = logging.getLogger(__name__)
+
+BLUEPRINTS = (rasa, auth, tickets, teams, metrics, stream, docs)
+
+
+def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
+    app = Sanic(settings.app_name)
+    app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    app.config.ACCESS_LOG = False
+    app.ctx.settings = settings
+    app.ctx.bus = TicketEventBus()
+    app.ctx.stream_keepalive_seconds = 15.0
+    app.ctx.connector = ConnectorClient(
+        settings.connector_url,
+        settings.secret,
+        timeout_seconds=settings.connector_timeout_seconds,
+        attempts=settings.connector_attempts,
+    )
+    for module in BLUEPRINTS:
+        app.blueprint(module.blueprint)
+    app.blueprint(inbox_routes.blueprint)
+
+    @app.listener("before_server_start")
+    async def open_database(app: Sanic, _loop: Any) -> None:
+        await start(app, seed_file)
+
+    @app.listener("after_server_start")
+    async def start_background(app: Sanic, _loop: Any) -> None:
+        if settings.run_background_tasks:
+            app.ctx.background = asyncio.get_running_loop().create_task(
+                run_forever(app.ctx.automation, app.ctx.webhooks, settings)
+            )
+
+    @app.listener("before_server_stop")
+    async def stop_background(app: Sanic, _loop: Any) -> None:
+        task = getattr(app.ctx, "background", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    @app.listener("after_server_stop")
+    async def close_database(app: Sanic, _loop: Any) -> None:
+        await stop(app)
+
+    app.error_handler.add(Exception, _error_response)
+    return app
+
+
+async def start(app: Sanic, seed_file: str | None = None) -> None:
+    """Open the database, migrate it and build the stores; separate so a CLI can reuse it."""
+    settings: Settings = app.ctx.settings
+    db = Database(create_engine(settings.db_url))
+    if settings.run_migrations:
+        await migrate(db.engine)
+    app.ctx.db = db
+    app.ctx.tickets = TicketStore(db, app.ctx.bus, settings)
+    app.ctx.attendants = AttendantStore(db, settings)
+    app.ctx.teams = TeamStore(db, settings)
+    app.ctx.webhooks = WebhookSender(db, settings)
+    app.ctx.automation = Automation(app.ctx.tickets, app.ctx.connector, settings)
+    if seed_file:
+        from handoff_component.service.seed import apply_seed
+
+        counts = await apply_seed(seed_file, app.ctx.teams, app.ctx.attendants)
+        logger.info("seeded from %s: %s", seed_file, counts)
+    await app.ctx.connector.start()
+
+
+async def stop(app: Sanic) -> None:
+    await app.ctx.connector.close()
+    if hasattr(app.ctx, "webhooks"):
+        await app.ctx.webhooks.close()
+    if hasattr(app.ctx, "db"):
+        await app.ctx.db.dispose()
+
+
+def _error_response(request: Request, exception: Exception) -> HTTPResponse:
+    if isinstance(exception, ApiError):
+        return json(exception.body(), status=exception.status)
+    if isinstance(exception, ContractError):
+        status = 401 if exception.__class__.__name__ == "SignatureError" else 422
+        code = "bad_signature" if status == 401 else "invalid"
+        return json(
+            {"error": {"code": code, "message": exception.message, "field": exception.field}},
+            status=status,
+        )
+    if isinstance(exception, InvalidTransition):
+        return json(
+            {
+                "error": {
+                    "code": "invalid_transition",
+                    "message": str(exception),
+                    "field": None,
+                    "action": exception.action,
+                    "status": exception.status.value,
+                }
+            },
+            status=409,
+        )
+    if isinstance(exception, SanicException):
+        status = getattr(exception, "status_code", 500) or 500
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+            status, "http_error"
+        )
+        return json({"error": {"code": code, "message": str(exception), "field": None}},
+                    status=status)
+    logger.exception("unhandled error on %s %s", request.method, request.path)
+    return json(
+        {"error": {"code": "internal", "message": "internal error; see the service log",
+                   "field": None}},
+        status=500,
+    )

@@ -1,0 +1,107 @@
+"""Who is calling: attendants with a signed session token, Rasa's side with an HMAC signature.
+
+Session tokens are stateless (`<payload>.<hmac>`, with an expiry inside), so any replica that shares
+the secret accepts them; the attendant's role and teams are still read from the database on every
+request, so a change applies at once. The token travels as `Authorization: Bearer ...`, or as the
+`handoff_session` cookie (HttpOnly, SameSite=Strict) for the Inbox page and its EventSource.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from sanic import Request
+
+from handoff_component import contract
+from handoff_component.service.errors import Forbidden, ServiceUnavailable, Unauthorized
+from handoff_component.service.notifications import Viewer
+
+SESSION_COOKIE = "handoff_session"
+
+
+def issue_token(key: bytes, attendant_id: int, ttl_seconds: float, now: float | None = None) -> str:
+    expires = int((time.time() if now is None else now) + ttl_seconds)
+    payload = json.dumps({"a": attendant_id, "e": expires}, separators=(",", ":")).encode()
+    body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    mac = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+    return f"{body}.{mac}"
+
+
+def read_token(key: bytes, token: str, now: float | None = None) -> int:
+    """The attendant id a token was issued to; `Unauthorized` if forged, malformed or expired."""
+    body, _, mac = token.partition(".")
+    expected = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+    if not mac or not hmac.compare_digest(expected, mac):
+        raise Unauthorized("the session token is not valid; sign in again")
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        attendant_id, expires = int(payload["a"]), int(payload["e"])
+    except (ValueError, KeyError, TypeError):
+        raise Unauthorized("the session token is not valid; sign in again") from None
+    if (time.time() if now is None else now) > expires:
+        raise Unauthorized("the session has expired; sign in again")
+    return attendant_id
+
+
+def token_of(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return cookie
+    # EventSource cannot set headers; a token in the query string is accepted for the stream only.
+    if request.path.endswith("/stream"):
+        return request.args.get("token")
+    return None
+
+
+async def viewer_of(request: Request) -> Viewer:
+    """The signed-in attendant making this request."""
+    token = token_of(request)
+    if not token:
+        raise Unauthorized("sign in first: no session token or cookie")
+    ctx = request.app.ctx
+    attendant_id = read_token(ctx.settings.signing_key_for_sessions(), token)
+    return await ctx.attendants.viewer(attendant_id)
+
+
+async def supervisor_of(request: Request) -> Viewer:
+    viewer = await viewer_of(request)
+    if not viewer.is_supervisor:
+        raise Forbidden("only supervisors may do this")
+    return viewer
+
+
+def verify_rasa(request: Request) -> None:
+    """Refuse a call from Rasa's side unless it carries a fresh signature of its exact body."""
+    settings = request.app.ctx.settings
+    if not settings.secret:
+        raise ServiceUnavailable(
+            "HANDOFF_SECRET is not configured; the service refuses unsigned Rasa calls"
+        )
+    try:
+        contract.verify(
+            settings.secret,
+            request.headers.get(contract.TIMESTAMP_HEADER),
+            request.body or b"",
+            request.headers.get(contract.SIGNATURE_HEADER),
+            max_skew=settings.signature_max_skew_seconds,
+        )
+    except contract.SignatureError as error:
+        raise Unauthorized(error.message, field=error.field) from None
+
+
+def session_cookie_options(ttl_seconds: float, secure: bool) -> dict[str, Any]:
+    return {
+        "httponly": True,
+        "samesite": "Strict",
+        "max-age": int(ttl_seconds),
+        "path": "/",
+        "secure": secure,
+    }

@@ -1,0 +1,100 @@
+"""What the service does by itself, on a timer: inactivity closes and hand-backs to the bot.
+
+- A ticket awaiting the customer's answer for longer than the inactivity limit is closed.
+- A closed ticket whose reopen window has ended is handed back: the connector resumes the bot,
+  and only once it confirmed (or no connector is configured) is the ticket marked handed back, so
+  a Rasa outage delays the hand-back instead of leaving the customer with a paused bot.
+
+`run_once` does one pass and is what tests call, with the settings' injectable clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from handoff_component import contract
+from handoff_component.core import ticket_lifecycle as lifecycle
+from handoff_component.core.ticket_lifecycle import Actor
+from handoff_component.service.connector_client import FAILED, ConnectorClient
+from handoff_component.service.settings import Settings
+from handoff_component.service.tickets import TicketStore
+from handoff_component.service.webhooks import WebhookSender
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AutomationPass:
+    closed: int = 0
+    handed_back: int = 0
+    hand_back_failed: int = 0
+
+
+class Automation:
+    def __init__(
+        self, store: TicketStore, connector: ConnectorClient, settings: Settings
+    ) -> None:
+        self.store = store
+        self.connector = connector
+        self.settings = settings
+
+    async def run_once(self) -> AutomationPass:
+        result = AutomationPass()
+        now = self.settings.clock()
+        actor = Actor.system("inactivity")
+        for ticket_id in await self.store.due_for_inactivity(now, self.settings.inactivity_timeout):
+            try:
+                await self.store.act(
+                    ticket_id, lifecycle.InactivityTimeout(self.settings.inactivity_timeout), actor
+                )
+                result.closed += 1
+            except lifecycle.InvalidTransition:
+                pass  # the customer answered, or an attendant acted, since the query
+        now = self.settings.clock()
+        for ticket_id in await self.store.due_for_hand_back(now, self.settings.reopen_window):
+            ticket = await self.store.get(ticket_id)
+            reason = "inactivity" if ticket["resolution"] == "inactivity" else "closed"
+            command = contract.ResumeCommand(
+                conversation_id=ticket["conversation_id"],
+                channel=ticket["channel"],
+                ticket_id=ticket_id,
+                reason=reason,
+            )
+            sent = await self.connector.send(contract.CONNECTOR_RESUME_PATH, command)
+            if sent.status == FAILED:
+                result.hand_back_failed += 1
+                logger.warning("hand-back of ticket %s postponed: %s", ticket_id, sent.error)
+                continue
+            try:
+                await self.store.act(
+                    ticket_id,
+                    lifecycle.HandBack(self.settings.reopen_window),
+                    Actor.system("reopen_window"),
+                )
+                result.handed_back += 1
+            except lifecycle.InvalidTransition:
+                pass
+        return result
+
+
+async def run_forever(
+    automation: Automation, webhooks: WebhookSender, settings: Settings
+) -> None:
+    """The background loop started by the app; a failing pass is logged and retried next tick."""
+    webhook_every = max(settings.webhook_interval_seconds, 0.05)
+    automation_every = max(settings.automation_interval_seconds, 0.05)
+    loop = asyncio.get_running_loop()
+    next_automation = loop.time()
+    while True:
+        try:
+            await webhooks.deliver_due()
+            if loop.time() >= next_automation:
+                await automation.run_once()
+                next_automation = loop.time() + automation_every
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("background pass failed; retrying")
+        await asyncio.sleep(min(webhook_every, automation_every))

@@ -1,0 +1,267 @@
+"""The request bodies of the attendants' API, read strictly with the contract's `Reader`.
+
+Unknown fields, wrong types and oversized values are refused with the field named, before anything
+is stored; the same rules as the Rasa-side payloads in `handoff_component.contract`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sanic import Request
+
+from handoff_component.contract import (
+    MAX_ID_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_TEXT_LENGTH,
+    MAX_URL_LENGTH,
+    PRIORITIES,
+    Attachment,
+    ContractError,
+    Reader,
+)
+from handoff_component.service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+
+def json_body(request: Request, *, allow_empty: bool = False) -> Any:
+    """The parsed JSON body, or a 4xx that says what is wrong with it."""
+    limit = request.app.ctx.settings.max_body_bytes
+    raw = request.body or b""
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise BadRequest("a JSON body is required")
+    content_type = request.headers.get("content-type", "application/json")
+    if "json" not in content_type.lower():
+        raise UnsupportedMediaType(f"send application/json, not {content_type}")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequest(f"the body is not valid JSON: {error}") from None
+
+
+def read(reader_fn: Any, data: Any) -> Any:
+    """Run a reader; its `ContractError` becomes the caller's 422 (see app.py's handler)."""
+    return reader_fn(data)
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    password: str
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Login:
+        reader = Reader(data)
+        login = cls(reader.str("username", max_length=100), reader.str("password", max_length=500))
+        reader.done()
+        return login
+
+
+@dataclass(frozen=True)
+class ReplyBody:
+    text: str
+    attachments: list[Attachment]
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ReplyBody:
+        reader = Reader(data)
+        body = cls(
+            text=reader.str(
+                "text", required=False, max_length=MAX_TEXT_LENGTH, allow_empty=True, default=""
+            ),
+            attachments=reader.list("attachments", Attachment.from_dict, required=False,
+                                    max_length=10),
+        )
+        reader.done()
+        if not body.text.strip() and not body.attachments:
+            raise ContractError("text", "a reply needs text or an attachment")
+        return body
+
+
+@dataclass(frozen=True)
+class TypingBody:
+    typing: bool
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TypingBody:
+        reader = Reader(data)
+        body = cls(typing=reader.bool("typing"))
+        reader.done()
+        return body
+
+
+@dataclass(frozen=True)
+class TransferBody:
+    attendant_id: int | None
+    team_id: int | None
+    note: str | None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TransferBody:
+        reader = Reader(data)
+        body = cls(
+            attendant_id=reader.int("attendant_id", required=False, minimum=1),
+            team_id=reader.int("team_id", required=False, minimum=1),
+            note=reader.str("note", required=False, max_length=MAX_TEXT_LENGTH),
+        )
+        reader.done()
+        if (body.attendant_id is None) == (body.team_id is None):
+            raise ContractError("attendant_id", "give exactly one of attendant_id or team_id")
+        return body
+
+
+@dataclass(frozen=True)
+class NoteBody:
+    text: str
+
+    @classmethod
+    def from_dict(cls, data: Any) -> NoteBody:
+        reader = Reader(data)
+        body = cls(text=reader.str("text", max_length=MAX_TEXT_LENGTH))
+        reader.done()
+        return body
+
+
+@dataclass(frozen=True)
+class EmptyBody:
+    """Actions without parameters (claim, close, reopen, resume) still refuse stray fields."""
+
+    @classmethod
+    def from_dict(cls, data: Any) -> EmptyBody:
+        Reader(data).done()
+        return cls()
+
+
+@dataclass(frozen=True)
+class TakeoverBody:
+    conversation_id: str
+    channel: str
+    reason: str
+    team_id: int | None
+    priority: str
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TakeoverBody:
+        reader = Reader(data)
+        body = cls(
+            conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.str("channel", max_length=100),
+            reason=reader.str("reason", max_length=MAX_REASON_LENGTH),
+            team_id=reader.int("team_id", required=False, minimum=1),
+            priority=reader.str("priority", required=False, choices=PRIORITIES, default="normal"),
+        )
+        reader.done()
+        return body
+
+
+def _webhook_url(reader: Reader) -> str | None:
+    url = reader.str("webhook_url", required=False, max_length=MAX_URL_LENGTH)
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ContractError(reader.name("webhook_url"), "must be an http(s) URL")
+    return url
+
+
+@dataclass(frozen=True)
+class TeamBody:
+    name: str
+    display_name: str | None
+    webhook_url: str | None
+    webhook_secret: str | None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TeamBody:
+        reader = Reader(data)
+        name = reader.str("name", max_length=100)
+        if not name.replace("_", "").replace("-", "").isalnum():
+            raise ContractError("name", "use letters, digits, '-' and '_' only")
+        body = cls(
+            name=name,
+            display_name=reader.str("display_name", required=False),
+            webhook_url=_webhook_url(reader),
+            webhook_secret=reader.str("webhook_secret", required=False),
+        )
+        reader.done()
+        return body
+
+
+def team_patch(data: Any) -> dict[str, Any]:
+    reader = Reader(data)
+    values = {
+        "display_name": reader.str("display_name", required=False),
+        "webhook_url": _webhook_url(reader),
+        "webhook_secret": reader.str("webhook_secret", required=False),
+    }
+    reader.done()
+    return {k: v for k, v in values.items() if k in reader.data}
+
+
+def _team_names(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ContractError(name, "must be a team name")
+    return value
+
+
+@dataclass(frozen=True)
+class AttendantBody:
+    username: str
+    display_name: str
+    password: str
+    role: str
+    teams: list[str]
+
+    @classmethod
+    def from_dict(cls, data: Any) -> AttendantBody:
+        reader = Reader(data)
+        body = cls(
+            username=reader.str("username", max_length=100),
+            display_name=reader.str("display_name"),
+            password=reader.str("password", max_length=500),
+            role=reader.str("role", required=False, choices=("attendant", "supervisor"),
+                            default="attendant"),
+            teams=reader.list("teams", _team_names, required=False, max_length=50),
+        )
+        reader.done()
+        if len(body.password) < 8:
+            raise ContractError("password", "must have at least 8 characters")
+        return body
+
+
+def attendant_patch(data: Any) -> tuple[dict[str, Any], list[str] | None]:
+    reader = Reader(data)
+    values = {
+        "display_name": reader.str("display_name", required=False),
+        "password": reader.str("password", required=False, max_length=500),
+        "role": reader.str("role", required=False, choices=("attendant", "supervisor")),
+        "active": reader.bool("active", required=False),
+    }
+    team_names = (
+        reader.list("teams", _team_names, required=False, max_length=50)
+        if "teams" in reader.data
+        else None
+    )
+    reader.done()
+    values = {k: v for k, v in values.items() if v is not None}
+    if "password" in values and len(values["password"]) < 8:
+        raise ContractError("password", "must have at least 8 characters")
+    return values, team_names
+
+
+@dataclass(frozen=True)
+class CannedReplyBody:
+    title: str
+    text: str
+
+    @classmethod
+    def from_dict(cls, data: Any, *, partial: bool = False) -> CannedReplyBody:
+        reader = Reader(data)
+        body = cls(
+            title=reader.str("title", required=not partial),
+            text=reader.str("text", required=not partial, max_length=MAX_TEXT_LENGTH),
+        )
+        reader.done()
+        return body

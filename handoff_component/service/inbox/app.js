@@ -1,0 +1,559 @@
+// The Inbox's state and wiring: sign-in, the queue, the open ticket, live events, shortcuts.
+// Rendering lives in js/queue.js, js/ticket.js and js/rules.js; this file decides what to load
+// and when to redraw. The session is the HttpOnly cookie the service sets at sign-in.
+
+import { ApiError, api, post } from "./js/api.js";
+import { $, $$, h, toast } from "./js/dom.js";
+import { CHANNELS, ago } from "./js/format.js";
+import { bindQueueKeys, queueQuery, renderQueue } from "./js/queue.js";
+import { renderRules } from "./js/rules.js";
+import { openStream } from "./js/stream.js";
+import {
+  attachmentFromForm,
+  permissions,
+  renderCanned,
+  renderTicket,
+  renderTransferTargets,
+} from "./js/ticket.js";
+
+const app = {
+  me: null,
+  teams: [],
+  attendants: [],
+  rules: new Map(),
+  rulesBody: null,
+  filter: "open",
+  teamId: "",
+  tickets: [],
+  counts: {},
+  currentId: null,
+  detail: null,
+  unread: new Map(),
+  canned: new Map(),
+  soundOn: localStorage.getItem("inbox.sound") !== "off",
+  stopStream: null,
+
+  async api(path, options) {
+    try {
+      return await api(path, options);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401 && app.me) signedOut(error.message);
+      throw error;
+    }
+  },
+  post: (path, body) => app.api(path, { method: "POST", body }),
+  attendantName(id) {
+    const found = app.attendants.find((a) => a.id === id);
+    return found ? found.display_name : `attendant ${id}`;
+  },
+  teamName(id) {
+    const found = app.teams.find((t) => t.id === id);
+    return found ? found.name : `team ${id}`;
+  },
+  /** The channel's unclaimed timeout from the rules file: the waiting-time target, in seconds. */
+  targetFor(channel) {
+    const nets = app.rulesBody ? app.rulesBody.safety_nets : {};
+    const net = nets[channel] || nets.default;
+    return net ? net.unclaimed_timeout_seconds : null;
+  },
+  openTicket(id) {
+    window.location.hash = `#/tickets/${id}`;
+  },
+  async retryDelivery(messageId) {
+    await act(() => app.post(`/api/tickets/${app.currentId}/messages/${messageId}/retry`), "Delivered");
+  },
+  async loadRules() {
+    try {
+      app.rulesBody = await app.api("/api/rules");
+    } catch (error) {
+      if (error.status === 401) throw error;
+      app.rulesBody = null;
+      toast(`Rules unavailable: ${error.message}`, "error");
+    }
+    app.rules = new Map((app.rulesBody ? app.rulesBody.rules : []).map((rule) => [rule.name, rule]));
+    return app.rulesBody;
+  },
+};
+
+// --- small scheduling helpers ----------------------------------------------------------------
+
+const timers = new Map();
+function soon(name, work, delay = 120) {
+  clearTimeout(timers.get(name));
+  timers.set(name, setTimeout(() => work().catch(reportError), delay));
+}
+
+function reportError(error) {
+  if (error instanceof ApiError && error.status === 401) return;
+  toast(error.message || String(error), "error");
+}
+
+async function act(work, success) {
+  try {
+    await work();
+    if (success) toast(success);
+  } catch (error) {
+    reportError(error);
+  } finally {
+    await Promise.all([refreshTicket(), refreshQueue(), refreshCounts()]).catch(reportError);
+  }
+}
+
+// --- loading -----------------------------------------------------------------------------------
+
+async function refreshQueue() {
+  const page = await app.api(queueQuery(app.filter, app.teamId));
+  app.tickets = page.tickets;
+  renderQueue(app);
+}
+
+async function refreshCounts() {
+  const { counts } = await app.api("/api/tickets/counts");
+  app.counts = counts;
+  const open = counts.open || 0;
+  const indicator = $("#open-indicator");
+  indicator.textContent = open ? `${open} open` : "Queue clear";
+  indicator.classList.toggle("has-open", open > 0);
+  indicator.dataset.open = String(open);
+  $('[data-count="open"]').textContent = String(open);
+  $('[data-count="team"]').textContent = String(open + (counts.in_progress || 0) + (counts.awaiting_response || 0));
+}
+
+async function refreshTicket() {
+  if (app.currentId === null) {
+    app.detail = null;
+    renderTicket(app);
+    return;
+  }
+  const id = app.currentId;
+  try {
+    const { ticket } = await app.api(`/api/tickets/${id}`);
+    if (id !== app.currentId) return;
+    const teamChanged = !app.detail || app.detail.team?.id !== ticket.team?.id;
+    app.detail = ticket;
+    renderTicket(app);
+    if (teamChanged) await loadCanned(ticket);
+  } catch (error) {
+    if (error.status === 404 || error.status === 403) {
+      app.currentId = null;
+      app.detail = null;
+      renderTicket(app);
+    }
+    throw error;
+  }
+}
+
+async function loadCanned(ticket) {
+  const teamId = ticket.team?.id;
+  if (!teamId) return renderCanned([]);
+  if (!app.canned.has(teamId)) {
+    try {
+      const { canned_replies: replies } = await app.api(`/api/teams/${teamId}/canned-replies`);
+      app.canned.set(teamId, replies);
+    } catch {
+      app.canned.set(teamId, []); // not a member of that team: no canned replies
+    }
+  }
+  renderCanned(app.canned.get(teamId));
+}
+
+// --- live events and notifications ------------------------------------------------------------
+
+function updateTitle() {
+  const unread = [...app.unread.values()].reduce((sum, n) => sum + n, 0);
+  document.title = unread ? `(${unread}) Inbox` : "Inbox";
+}
+
+function markRead(ticketId) {
+  if (app.unread.delete(ticketId)) {
+    updateTitle();
+    renderQueue(app);
+  }
+}
+
+let audio = null;
+function chime() {
+  if (!app.soundOn) return;
+  try {
+    audio ??= new AudioContext();
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.06, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.35);
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.35);
+  } catch {
+    // No audio device (or blocked until a gesture): the title badge still tells.
+  }
+}
+
+function notify(ticketId) {
+  const watching = ticketId === app.currentId && document.visibilityState === "visible";
+  if (watching) return;
+  app.unread.set(ticketId, (app.unread.get(ticketId) || 0) + 1);
+  updateTitle();
+  chime();
+}
+
+function onStreamEvent(type, data) {
+  const ticket = data.ticket;
+  if (type === "ticket.created") notify(ticket.id);
+  if (type === "message.created" && data.message.author === "customer") notify(ticket.id);
+  soon("queue", refreshQueue);
+  soon("counts", refreshCounts);
+  if (ticket.id === app.currentId) soon("ticket", refreshTicket, 60);
+}
+
+function onStreamState(connected, reconnected) {
+  const badge = $("#stream-state");
+  badge.textContent = connected ? "Live" : "Reconnecting…";
+  badge.classList.toggle("connected", connected);
+  // Events sent while the stream was down are not replayed: catch up.
+  if (connected && reconnected) {
+    soon("queue", refreshQueue);
+    soon("counts", refreshCounts);
+    soon("ticket", refreshTicket);
+  }
+}
+
+// --- routing -----------------------------------------------------------------------------------
+
+async function route() {
+  if (!app.me) return;
+  const hash = window.location.hash;
+  const rules = hash === "#/rules";
+  $("#queue-view").hidden = rules;
+  $("#rules-view").hidden = !rules;
+  $("#nav-queue").setAttribute("aria-current", rules ? "false" : "page");
+  $("#nav-rules").setAttribute("aria-current", rules ? "page" : "false");
+  if (rules) {
+    await renderRules(app).catch(reportError);
+    return;
+  }
+  const match = /^#\/tickets\/(\d+)$/.exec(hash);
+  const id = match ? Number(match[1]) : null;
+  if (id !== app.currentId) {
+    stopTyping();
+    app.currentId = id;
+    app.detail = null;
+    resetComposer();
+  }
+  $("#queue-view").classList.toggle("has-ticket", id !== null);
+  renderQueue(app);
+  if (id !== null) markRead(id);
+  await refreshTicket().catch(reportError);
+}
+
+// --- the composer: replies, notes, typing ------------------------------------------------------
+
+let typing = { ticketId: null, since: 0, timer: null };
+
+function sendTyping(ticketId, on) {
+  app.post(`/api/tickets/${ticketId}/typing`, { typing: on }).catch(() => {
+    // The indicator is best effort; the reply itself reports delivery problems.
+  });
+}
+
+function stopTyping() {
+  clearTimeout(typing.timer);
+  if (typing.ticketId !== null) sendTyping(typing.ticketId, false);
+  typing = { ticketId: null, since: 0, timer: null };
+}
+
+function onComposerInput() {
+  const ticket = app.detail;
+  if (!ticket || composerMode() !== "reply" || !permissions(ticket, app.me).reply) return;
+  const now = Date.now();
+  if (typing.ticketId !== ticket.id || now - typing.since > 4000) {
+    typing.ticketId = ticket.id;
+    typing.since = now;
+    sendTyping(ticket.id, true);
+  }
+  clearTimeout(typing.timer);
+  typing.timer = setTimeout(stopTyping, 3000);
+}
+
+const composerMode = () => $("#composer").elements.mode.value;
+
+function resetComposer() {
+  $("#composer-text").value = "";
+  $("#attachment-url").value = "";
+  $("#attachment-name").value = "";
+  $("#attachment-row").hidden = true;
+  $("#attach-toggle").setAttribute("aria-expanded", "false");
+}
+
+async function submitComposer(event) {
+  event.preventDefault();
+  const ticket = app.detail;
+  if (!ticket) return;
+  const text = $("#composer-text").value.trim();
+  if (composerMode() === "note") {
+    if (!text) return;
+    await act(async () => {
+      await app.post(`/api/tickets/${ticket.id}/notes`, { text });
+      resetComposer();
+    });
+    return;
+  }
+  const attachment = attachmentFromForm();
+  if (!text && !attachment) return;
+  stopTyping();
+  await act(async () => {
+    try {
+      await app.post(`/api/tickets/${ticket.id}/reply`, { text, attachments: attachment ? [attachment] : [] });
+    } finally {
+      // A 502 still saved the reply (marked undelivered, with a retry button): clear the box.
+      resetComposer();
+    }
+  });
+}
+
+// --- actions on the ticket ---------------------------------------------------------------------
+
+const ACTION_PATHS = { claim: "claim", close: "close", reopen: "reopen", resume_bot: "resume" };
+const ACTION_DONE = {
+  claim: "Ticket claimed",
+  close: "Ticket closed",
+  reopen: "Ticket reopened",
+  resume_bot: "The bot is answering again",
+};
+
+function runAction(action) {
+  const ticket = app.detail;
+  if (!ticket || !permissions(ticket, app.me)[action]) return;
+  act(() => app.post(`/api/tickets/${ticket.id}/${ACTION_PATHS[action]}`), ACTION_DONE[action]);
+}
+
+async function submitTransfer(event) {
+  event.preventDefault();
+  const ticket = app.detail;
+  const [kind, id] = $("#transfer-target").value.split(":");
+  if (!ticket || !id) return;
+  const body = kind === "team" ? { team_id: Number(id) } : { attendant_id: Number(id) };
+  const note = $("#transfer-note").value.trim();
+  if (note) body.note = note;
+  await act(async () => {
+    await app.post(`/api/tickets/${ticket.id}/transfer`, body);
+    $("#transfer-note").value = "";
+    $("#transfer-target").value = "";
+  }, "Ticket transferred");
+}
+
+// --- supervisors: taking over a live conversation ----------------------------------------------
+
+function openTakeover() {
+  $("#takeover-team").replaceChildren(
+    h("option", { value: "" }, "No team"),
+    app.teams.map((team) => h("option", { value: String(team.id) }, team.display_name || team.name)),
+  );
+  const channels = new Set([...Object.keys(CHANNELS), ...Object.keys(app.rulesBody?.safety_nets || {})]);
+  channels.delete("default");
+  $("#channel-names").replaceChildren(...[...channels].map((name) => h("option", { value: name })));
+  $("#takeover-error").textContent = "";
+  $("#takeover-dialog").showModal();
+  $("#takeover-conversation").focus();
+}
+
+async function submitTakeover(event) {
+  event.preventDefault();
+  const body = {
+    conversation_id: $("#takeover-conversation").value.trim(),
+    channel: $("#takeover-channel").value.trim(),
+    reason: $("#takeover-reason").value.trim(),
+    priority: $("#takeover-priority").value,
+  };
+  if ($("#takeover-team").value) body.team_id = Number($("#takeover-team").value);
+  try {
+    const { ticket } = await app.post("/api/takeovers", body);
+    $("#takeover-dialog").close();
+    $("#takeover-form").reset();
+    toast(`Ticket #${ticket.id} opened; the bot is paused`);
+    app.openTicket(ticket.id);
+  } catch (error) {
+    $("#takeover-error").textContent = error.message;
+  }
+}
+
+// --- keyboard ------------------------------------------------------------------------------------
+
+function onKey(event) {
+  const target = event.target;
+  if (target.closest("input, textarea, select, dialog") || event.ctrlKey || event.metaKey || event.altKey) return;
+  const step = { j: 1, k: -1 }[event.key];
+  if (step && app.tickets.length) {
+    const index = app.tickets.findIndex((t) => t.id === app.currentId);
+    const next = app.tickets[Math.min(app.tickets.length - 1, Math.max(0, index + step))];
+    if (next) app.openTicket(next.id);
+  } else if (event.key === "c") runAction("claim");
+  else if (event.key === "r" || event.key === "n") {
+    if (!app.detail) return;
+    $(`#composer input[value="${event.key === "r" ? "reply" : "note"}"]`).click();
+    $("#composer-text").focus();
+  } else return;
+  event.preventDefault();
+}
+
+// --- sign in and out -----------------------------------------------------------------------------
+
+function showSignIn(message = "") {
+  $("#app").hidden = true;
+  $("#signin").hidden = false;
+  $("#signin-error").textContent = message;
+  $("#signin-username").focus();
+}
+
+function signedOut(message) {
+  app.stopStream?.();
+  app.stopStream = null;
+  app.me = null;
+  showSignIn(message);
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const username = $("#signin-username").value.trim();
+  const password = $("#signin-password").value;
+  if (!username || !password) {
+    $("#signin-error").textContent = "Enter your username and password.";
+    return;
+  }
+  try {
+    const { attendant } = await post("/api/auth/login", { username, password });
+    $("#signin-password").value = "";
+    await start(attendant);
+  } catch (error) {
+    $("#signin-error").textContent =
+      error.status === 401 ? "Wrong username or password." : error.message;
+  }
+}
+
+async function signOut() {
+  stopTyping();
+  await post("/api/auth/logout").catch(() => {});
+  app.unread.clear();
+  updateTitle();
+  signedOut("");
+}
+
+async function start(me) {
+  app.me = me;
+  const supervisor = me.role === "supervisor";
+  $("#signin").hidden = true;
+  $("#app").hidden = false;
+  $("#me").textContent = `${me.display_name}${supervisor ? " · supervisor" : ""}`;
+  $("#takeover-open").hidden = !supervisor;
+  for (const node of $$("[data-supervisor]")) node.hidden = !supervisor;
+  const [{ teams }, { attendants }] = await Promise.all([app.api("/api/teams"), app.api("/api/attendants")]);
+  app.teams = teams;
+  app.attendants = attendants;
+  await app.loadRules();
+  const mine = supervisor ? teams : teams.filter((t) => me.teams.some((m) => m.id === t.id));
+  $("#queue-team").replaceChildren(
+    h("option", { value: "" }, supervisor ? "All teams" : "All my teams"),
+    mine.map((team) => h("option", { value: String(team.id) }, team.display_name || team.name)),
+  );
+  renderTransferTargets(app);
+  selectFilter(app.filter);
+  app.stopStream?.();
+  app.stopStream = openStream({
+    onEvent: onStreamEvent,
+    onState: onStreamState,
+    onLost: () => app.api("/api/me").catch(() => {}),
+  });
+  await Promise.all([refreshCounts(), route()]);
+}
+
+function selectFilter(filter) {
+  app.filter = filter;
+  for (const tab of $$("#queue-tabs [role=tab]")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.filter === filter));
+  }
+  $("#queue-team-row").hidden = filter !== "team";
+  refreshQueue().catch(reportError);
+}
+
+function bind() {
+  $("#signin-form").addEventListener("submit", signIn);
+  $("#signout").addEventListener("click", signOut);
+  $("#queue-tabs").addEventListener("click", (event) => {
+    const tab = event.target.closest("[role=tab]");
+    if (tab) selectFilter(tab.dataset.filter);
+  });
+  $("#queue-team").addEventListener("change", (event) => {
+    app.teamId = event.target.value;
+    refreshQueue().catch(reportError);
+  });
+  bindQueueKeys($("#ticket-list"));
+  $("#composer").addEventListener("submit", submitComposer);
+  $("#composer").addEventListener("change", (event) => {
+    if (event.target.name === "mode") {
+      if (composerMode() === "note") stopTyping();
+      renderTicket(app);
+    }
+  });
+  $("#composer-text").addEventListener("input", onComposerInput);
+  $("#composer-text").addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      $("#composer").requestSubmit();
+    }
+  });
+  $("#canned").addEventListener("change", (event) => {
+    const replies = app.canned.get(app.detail?.team?.id) || [];
+    const reply = replies.find((r) => String(r.id) === event.target.value);
+    event.target.value = "";
+    if (!reply) return;
+    const box = $("#composer-text");
+    box.value = box.value.trim() ? `${box.value.trimEnd()}\n${reply.text}` : reply.text;
+    box.focus();
+    onComposerInput();
+  });
+  $("#attach-toggle").addEventListener("click", () => {
+    const row = $("#attachment-row");
+    row.hidden = !row.hidden;
+    $("#attach-toggle").setAttribute("aria-expanded", String(!row.hidden));
+    if (!row.hidden) $("#attachment-url").focus();
+  });
+  for (const button of $$("#details .actions [data-action]")) {
+    button.addEventListener("click", () => runAction(button.dataset.action));
+  }
+  $("#transfer-form").addEventListener("submit", submitTransfer);
+  $("#takeover-open").addEventListener("click", openTakeover);
+  $("#takeover-form").addEventListener("submit", submitTakeover);
+  $("#takeover-cancel").addEventListener("click", () => $("#takeover-dialog").close());
+  const sound = $("#sound-toggle");
+  sound.setAttribute("aria-pressed", String(app.soundOn));
+  sound.addEventListener("click", () => {
+    app.soundOn = !app.soundOn;
+    localStorage.setItem("inbox.sound", app.soundOn ? "on" : "off");
+    sound.setAttribute("aria-pressed", String(app.soundOn));
+    if (app.soundOn) chime();
+  });
+  document.addEventListener("keydown", onKey);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && app.currentId !== null) markRead(app.currentId);
+  });
+  window.addEventListener("hashchange", () => route().catch(reportError));
+  // Relative times and SLA colours age while the page is open.
+  setInterval(() => {
+    if (!app.me) return;
+    for (const node of $$("time[datetime]")) node.textContent = ago(node.getAttribute("datetime"));
+    renderQueue(app);
+  }, 30000);
+}
+
+async function boot() {
+  bind();
+  try {
+    const { attendant } = await api("/api/me");
+    await start(attendant);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) showSignIn();
+    else showSignIn(error.message);
+  }
+}
+
+boot();

@@ -1,0 +1,100 @@
+// How times, channels, priorities, scores and SLA states read in the Inbox.
+
+export const CHANNELS = {
+  socketio: { label: "Web chat", icon: "web" },
+  rest: { label: "REST", icon: "rest" },
+  callback: { label: "Callback", icon: "callback" },
+  facebook: { label: "Messenger", icon: "messenger" },
+  instagram: { label: "Instagram", icon: "instagram" },
+  telegram: { label: "Telegram", icon: "telegram" },
+  twilio: { label: "SMS", icon: "phone" },
+  slack: { label: "Slack", icon: "hash" },
+  rocketchat: { label: "Rocket.Chat", icon: "hash" },
+  webexteams: { label: "Webex", icon: "hash" },
+};
+
+export const channelOf = (name) => CHANNELS[name] || { label: name, icon: "web" };
+
+export const STATUS_LABELS = {
+  open: "Open",
+  in_progress: "In progress",
+  awaiting_response: "Awaiting customer",
+  closed: "Closed",
+};
+
+export const RESOLUTION_LABELS = {
+  closed: "closed by attendant",
+  resumed_bot: "handed back to bot",
+  inactivity: "closed for inactivity",
+};
+
+/** "just now", "4 min", "2 h 5 min", "3 d 2 h" */
+export function duration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 45) return s < 10 ? "just now" : `${s} s`;
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+  const days = Math.floor(hours / 24);
+  return hours % 24 ? `${days} d ${hours % 24} h` : `${days} d`;
+}
+
+export const secondsSince = (iso, now = Date.now()) => (now - Date.parse(iso)) / 1000;
+
+export function ago(iso, now = Date.now()) {
+  if (!iso) return "";
+  const text = duration(secondsSince(iso, now));
+  return text === "just now" ? text : `${text} ago`;
+}
+
+export const clock = (iso) =>
+  iso ? new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : "";
+
+/**
+ * Who is waiting, since when, and how that compares with the channel's target.
+ * `target` is the channel's unclaimed timeout from the rules file (seconds), or null.
+ * state: ok (< half the target), warn (< target), breach, or idle (nobody waits on us).
+ */
+export function waiting(ticket, target, now = Date.now()) {
+  let since;
+  let label;
+  if (ticket.status === "open") {
+    since = ticket.reopen_count > 0 ? ticket.updated_at : ticket.created_at;
+    label = "waiting";
+  } else if (ticket.status === "in_progress") {
+    since = ticket.first_response_at ? ticket.updated_at : ticket.created_at;
+    label = "waiting";
+  } else if (ticket.status === "awaiting_response") {
+    const seconds = secondsSince(ticket.awaiting_since || ticket.updated_at, now);
+    return { state: "idle", seconds, text: `replied ${ago(ticket.awaiting_since || ticket.updated_at, now)}` };
+  } else {
+    const seconds = secondsSince(ticket.closed_at || ticket.updated_at, now);
+    return { state: "idle", seconds, text: `closed ${ago(ticket.closed_at || ticket.updated_at, now)}` };
+  }
+  const seconds = secondsSince(since, now);
+  const waited = seconds < 60 ? "<1 min" : duration(seconds);
+  let state = "none";
+  if (target) state = seconds >= target ? "breach" : seconds >= target / 2 ? "warn" : "ok";
+  return { state, seconds, text: `${label} ${waited}` };
+}
+
+export const SLA_TITLES = {
+  ok: "Within the waiting-time target",
+  warn: "Past half the waiting-time target",
+  breach: "Past the waiting-time target",
+  none: "No waiting-time target for this channel",
+  idle: "Nobody is waiting on an attendant",
+};
+
+const SCORE_LABELS = { human_request: "human request" };
+
+/** A score chip's text and tone: sentiment -0.72 is "negative", complexity 0.9 is "high". */
+export function scoreChip(name, value) {
+  const text = `${SCORE_LABELS[name] || name} ${value.toFixed(2)}`;
+  let tone = "neutral";
+  if (name === "sentiment") tone = value <= -0.3 ? "negative" : value >= 0.3 ? "positive" : "neutral";
+  else if (value >= 0.7) tone = "high";
+  else if (value >= 0.4) tone = "medium";
+  return { text, tone };
+}

@@ -1,0 +1,326 @@
+// The open ticket: summary on top, the conversation with internal notes, the composer, and on the
+// right its details, actions and timeline. Rendering only; app.js decides when to redraw.
+
+import { $, $$, h, icon, safeUrl } from "./dom.js";
+import {
+  RESOLUTION_LABELS,
+  SLA_TITLES,
+  STATUS_LABELS,
+  ago,
+  channelOf,
+  clock,
+  scoreChip,
+  waiting,
+} from "./format.js";
+
+const ACTION_LABELS = {
+  create: "Ticket opened",
+  claim: "Claimed",
+  reply: "Replied",
+  customer_message: "Customer wrote",
+  transfer: "Transferred",
+  note: "Note",
+  close: "Closed",
+  reopen: "Reopened",
+  resume_bot: "Bot resumed",
+  hand_back: "Handed back",
+  inactivity_close: "Closed for inactivity",
+};
+
+const time = (iso) => h("time", { datetime: iso, title: clock(iso) }, ago(iso));
+
+function scoreChips(scores) {
+  if (!scores || typeof scores !== "object") return null;
+  const entries = Object.entries(scores).filter(([, v]) => typeof v === "number");
+  if (!entries.length) return null;
+  return h(
+    "span",
+    { class: "scores" },
+    entries.map(([name, value]) => {
+      const chip = scoreChip(name, value);
+      return h("span", { class: `chip chip-${chip.tone}`, dataset: { score: name } }, chip.text);
+    }),
+  );
+}
+
+function attachmentView(attachment) {
+  const url = safeUrl(attachment.url);
+  if (!url) return null;
+  const name = attachment.name || url.split("/").pop() || url;
+  const mime = attachment.mime_type || "";
+  if (mime.startsWith("image/")) {
+    return h("a", { class: "attachment", href: url, target: "_blank", rel: "noopener noreferrer" },
+      h("img", { src: url, alt: name, loading: "lazy", referrerpolicy: "no-referrer" }));
+  }
+  if (mime.startsWith("audio/")) {
+    return h("span", { class: "attachment" }, h("audio", { src: url, controls: true, preload: "none" }), name);
+  }
+  return h("a", { class: "attachment file", href: url, target: "_blank", rel: "noopener noreferrer" }, icon("file"), name);
+}
+
+function deliveryView(message, app) {
+  const states = {
+    delivered: ["delivered", "Delivered"],
+    pending: ["pending", "Sending…"],
+    not_configured: ["warn", "Saved; no connector configured, not sent"],
+    failed: ["failed", `Not delivered: ${message.delivery_error || "unknown error"}`],
+  };
+  const [tone, text] = states[message.delivery] || ["pending", message.delivery || ""];
+  return h(
+    "span",
+    { class: `delivery delivery-${tone}` },
+    text,
+    message.delivery === "failed"
+      ? h("button", { type: "button", class: "link", onclick: () => app.retryDelivery(message.id) }, "Retry")
+      : null,
+  );
+}
+
+function messageItem(message, app) {
+  const author =
+    message.author === "attendant"
+      ? app.attendantName(message.attendant_id)
+      : message.author === "bot"
+        ? "Bot"
+        : "Customer";
+  return h(
+    "li",
+    { class: `msg msg-${message.author}`, dataset: { messageId: message.id, author: message.author } },
+    h("div", { class: "msg-meta" }, h("strong", {}, author), " · ", time(message.sent_at)),
+    message.text ? h("p", { class: "msg-text" }, message.text) : null,
+    (message.attachments || []).map(attachmentView),
+    message.author === "customer" ? scoreChips(message.scores) : null,
+    message.author === "attendant" ? deliveryView(message, app) : null,
+  );
+}
+
+function noteItem(note, app) {
+  return h(
+    "li",
+    { class: "note", dataset: { noteId: note.id } },
+    h("div", { class: "msg-meta" }, icon("lock"), h("strong", {}, "Internal note"), ` · ${app.attendantName(note.attendant_id)} · `, time(note.created_at)),
+    h("p", { class: "msg-text" }, note.text),
+  );
+}
+
+function handoffDivider(ticket) {
+  const team = ticket.team ? ticket.team.name : "no team";
+  return h("li", { class: "divider" }, h("span", {}, `Handed off to ${team} · rule ${ticket.rule} · `, time(ticket.created_at)));
+}
+
+/** Messages and notes in time order, with a divider where the bot handed off. */
+function threadItems(ticket, app) {
+  const entries = [
+    ...ticket.messages.map((m) => ({ at: Date.parse(m.sent_at), node: () => messageItem(m, app) })),
+    ...ticket.notes.map((n) => ({ at: Date.parse(n.created_at), node: () => noteItem(n, app) })),
+    { at: Date.parse(ticket.created_at) - 0.5, node: () => handoffDivider(ticket) },
+  ];
+  return entries.sort((a, b) => a.at - b.at).map((entry) => entry.node());
+}
+
+function summaryCard(ticket, app) {
+  const summary = ticket.summary || {};
+  const rule = app.rules.get(ticket.rule);
+  const firing = ticket.scores && ticket.scores.length ? ticket.scores[ticket.scores.length - 1] : null;
+  const recent = ticket.scores || [];
+  return [
+    h("div", { class: "summary-head" },
+      h("h3", {}, "Agent summary"),
+      h("span", { class: "rule-chip", title: rule ? rule.description || "" : "not a rule of the rules file" }, ticket.rule)),
+    h("p", { class: "summary-reason" }, summary.reason || ticket.reason),
+    h("dl", { class: "summary-facts" },
+      rule ? [h("dt", {}, "Rule fired"), h("dd", {}, h("code", { class: "condition" }, rule.condition))] : null,
+      firing ? [h("dt", {}, "Scores when it fired"), h("dd", {}, scoreChips(firing))] : null,
+      summary.topics && summary.topics.length
+        ? [h("dt", {}, "Topics"), h("dd", {}, summary.topics.map((t) => h("span", { class: "chip chip-topic" }, t)))]
+        : null,
+      summary.last_bot_action ? [h("dt", {}, "Last bot action"), h("dd", {}, summary.last_bot_action)] : null,
+      summary.message_count ? [h("dt", {}, "Messages before handoff"), h("dd", {}, String(summary.message_count))] : null,
+    ),
+    recent.length > 1
+      ? h("details", { class: "recent-scores" },
+          h("summary", {}, `Scores of the last ${recent.length} scored turns`),
+          h("ol", {}, recent.map((scores) => h("li", {}, scoreChips(scores)))))
+      : null,
+  ];
+}
+
+function fact(label, ...value) {
+  return [h("dt", {}, label), h("dd", {}, ...value)];
+}
+
+function facts(ticket, app) {
+  const channel = channelOf(ticket.channel);
+  const wait = waiting(ticket, app.targetFor(ticket.channel));
+  return [
+    fact("Status", h("span", { class: `status status-${ticket.status}` }, STATUS_LABELS[ticket.status] || ticket.status)),
+    fact("Waiting", h("span", { class: `sla sla-${wait.state}`, title: SLA_TITLES[wait.state] }, wait.text)),
+    fact("Priority", h("span", { class: `priority priority-${ticket.priority}` }, ticket.priority)),
+    fact("Channel", h("span", { class: "channel" }, icon(channel.icon), ` ${channel.label}`)),
+    fact("Team", ticket.team ? ticket.team.name : "none"),
+    fact("Assignee", ticket.assignee ? ticket.assignee.display_name : "unassigned"),
+    fact("Conversation", h("code", {}, ticket.conversation_id)),
+    fact("Opened", time(ticket.created_at)),
+    ticket.claimed_at ? fact("Claimed", time(ticket.claimed_at)) : null,
+    ticket.first_response_at ? fact("First reply", time(ticket.first_response_at)) : null,
+    ticket.closed_at ? fact("Closed", time(ticket.closed_at), ticket.resolution ? ` (${RESOLUTION_LABELS[ticket.resolution] || ticket.resolution})` : "") : null,
+    ticket.reopen_count ? fact("Reopened", `${ticket.reopen_count}×`) : null,
+    ticket.handed_back ? fact("Bot", "answering again") : null,
+  ];
+}
+
+function actorName(actor, app) {
+  if (actor.kind === "attendant") return app.attendantName(Number(actor.id));
+  if (actor.kind === "rasa") return actor.id ? `bot (rule ${actor.id})` : "bot";
+  if (actor.kind === "system") return actor.id ? `service (${actor.id.replaceAll("_", " ")})` : "service";
+  return actor.kind;
+}
+
+const DETAIL_LABELS = {
+  team: "team",
+  assignee: "assignee",
+  from_team: "from team",
+  to_team: "to team",
+  from_assignee: "from",
+  to_assignee: "to",
+  resolution: "outcome",
+  reopened_by: "by",
+  was_handed_back: "bot had it",
+  routing: "routing",
+};
+
+function detailValue(key, value, app) {
+  if (key.endsWith("team")) return app.teamName(Number(value));
+  if (key.endsWith("assignee")) return app.attendantName(Number(value));
+  if (key === "resolution") return RESOLUTION_LABELS[value] || value;
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/** A transition's detail in words: team and attendant ids become names. */
+function detailText(detail, app) {
+  if (!detail || typeof detail !== "object") return null;
+  const parts = Object.entries(detail)
+    .filter(([, v]) => v !== null && v !== undefined && v !== "" && v !== false)
+    .map(([k, v]) => `${DETAIL_LABELS[k] || k.replaceAll("_", " ")}: ${detailValue(k, v, app)}`);
+  return parts.length ? h("span", { class: "timeline-detail" }, parts.join(" · ")) : null;
+}
+
+function timelineItem(record, app) {
+  const moved = record.from_status !== record.to_status;
+  return h(
+    "li",
+    { class: `timeline-item to-${record.to_status}`, dataset: { action: record.action } },
+    h("span", { class: "timeline-action" }, ACTION_LABELS[record.action] || record.action.replaceAll("_", " ")),
+    moved ? h("span", { class: "timeline-move muted" }, ` ${STATUS_LABELS[record.from_status] || record.from_status} → ${STATUS_LABELS[record.to_status] || record.to_status}`) : null,
+    h("span", { class: "timeline-who muted" }, `${actorName(record.actor, app)} · `, time(record.at)),
+    detailText(record.detail, app),
+  );
+}
+
+/** What the signed-in attendant may do with this ticket now (the lifecycle plus ownership). */
+export function permissions(ticket, me) {
+  const allowed = new Set(ticket.allowed_actions);
+  const supervisor = me.role === "supervisor";
+  const owner = ticket.assignee && ticket.assignee.id === me.id;
+  const member = ticket.team && me.teams.some((t) => t.id === ticket.team.id);
+  const ownerOrFree = supervisor || owner || !ticket.assignee;
+  return {
+    claim: allowed.has("claim") && (supervisor || member),
+    reply: allowed.has("reply") && (supervisor || owner),
+    note: allowed.has("note"),
+    transfer: allowed.has("transfer"),
+    close: allowed.has("close") && ownerOrFree,
+    reopen: allowed.has("reopen"),
+    resume_bot: allowed.has("resume_bot") && ownerOrFree,
+  };
+}
+
+function replyHint(ticket, can) {
+  if (can.reply) return "";
+  if (ticket.status === "open") return "Claim the ticket to reply.";
+  if (ticket.status === "closed") return "Closed: reopen it to reply.";
+  return `Assigned to ${ticket.assignee ? ticket.assignee.display_name : "someone else"}.`;
+}
+
+export function renderTicket(app) {
+  const ticket = app.detail;
+  $("#empty-state").hidden = Boolean(ticket);
+  $("#ticket").hidden = !ticket;
+  $("#details").hidden = !ticket;
+  if (!ticket) return;
+  const can = permissions(ticket, app.me);
+  $("#ticket-title").textContent = `Ticket #${ticket.id}`;
+  $("#ticket-subtitle").replaceChildren(
+    icon(channelOf(ticket.channel).icon),
+    ` ${channelOf(ticket.channel).label} · ${ticket.conversation_id}`,
+  );
+  const status = $("#ticket-status");
+  status.className = `badge status status-${ticket.status}`;
+  status.textContent = STATUS_LABELS[ticket.status] || ticket.status;
+  $("#summary").replaceChildren(...summaryCard(ticket, app).flat().filter(Boolean));
+
+  const thread = $("#thread");
+  const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
+  const sameTicket = thread.dataset.ticketId === String(ticket.id);
+  thread.replaceChildren(...threadItems(ticket, app));
+  thread.dataset.ticketId = String(ticket.id);
+  if (!sameTicket || atBottom) thread.scrollTop = thread.scrollHeight;
+
+  $("#facts").replaceChildren(...facts(ticket, app).flat(Infinity).filter(Boolean));
+  $("#timeline").replaceChildren(...ticket.timeline.map((record) => timelineItem(record, app)));
+
+  for (const button of $$("[data-action]", $("#details"))) {
+    button.disabled = !can[button.dataset.action];
+  }
+  $("#transfer-target").disabled = !can.transfer;
+  $("#transfer-note").disabled = !can.transfer;
+
+  const mode = $("#composer").elements.mode.value;
+  const canWrite = mode === "note" ? can.note : can.reply;
+  $("#composer-text").disabled = !canWrite;
+  $("#send").disabled = !canWrite;
+  $("#canned").disabled = mode !== "reply" || !can.reply;
+  $("#attach-toggle").disabled = mode !== "reply" || !can.reply;
+  $("#composer-hint").textContent = mode === "reply" ? replyHint(ticket, can) : "Only attendants see notes.";
+  $("#composer").classList.toggle("note-mode", mode === "note");
+  $("#composer-text").placeholder =
+    mode === "note" ? "Write an internal note (Ctrl+Enter to save)" : "Write a reply (Ctrl+Enter to send)";
+  $("#send").textContent = mode === "note" ? "Add note" : "Send";
+}
+
+/** The transfer menu: teams first, then active attendants. */
+export function renderTransferTargets(app) {
+  const select = $("#transfer-target");
+  select.replaceChildren(
+    h("option", { value: "" }, "Choose a team or attendant…"),
+    h("optgroup", { label: "Teams" }, app.teams.map((t) => h("option", { value: `team:${t.id}` }, t.display_name || t.name))),
+    h("optgroup", { label: "Attendants" },
+      app.attendants.filter((a) => a.active).map((a) => h("option", { value: `attendant:${a.id}` }, a.display_name))),
+  );
+}
+
+export function renderCanned(replies) {
+  $("#canned").replaceChildren(
+    h("option", { value: "" }, replies.length ? "Canned replies…" : "No canned replies"),
+    replies.map((reply) => h("option", { value: String(reply.id) }, reply.title)),
+  );
+}
+
+/** An attachment from the composer's fields, with a MIME type the connector can route on. */
+export function attachmentFromForm() {
+  const url = $("#attachment-url").value.trim();
+  if ($("#attachment-row").hidden || !url) return null;
+  const kind = $("#attachment-kind").value;
+  const extension = (url.split("?")[0].split(".").pop() || "").toLowerCase();
+  const types = {
+    image: { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp" },
+    audio: { mp3: "audio/mpeg", ogg: "audio/ogg", wav: "audio/wav", m4a: "audio/mp4" },
+    document: { pdf: "application/pdf", txt: "text/plain", csv: "text/csv" },
+  };
+  const fallback = { image: "image/*", audio: "audio/*", document: "application/octet-stream" };
+  const attachment = { url, mime_type: types[kind][extension] || fallback[kind] };
+  const name = $("#attachment-name").value.trim();
+  if (name) attachment.name = name;
+  return attachment;
+}

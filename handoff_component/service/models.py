@@ -1,0 +1,223 @@
+"""The database schema, as SQLAlchemy Core tables (the migrations must match it; a test checks).
+
+Constraints that keep the data right live here rather than in code paths: one open ticket per
+conversation (a partial unique index), one ticket per idempotency key, each Rasa event appended at
+most once per ticket.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator):
+    """Timestamps in UTC everywhere: SQLite stores them naive, PostgreSQL as timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware UTC datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _when() -> UtcDateTime:
+    return UtcDateTime()
+
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("webhook_url", String(2000)),
+    Column("webhook_secret", String(200)),
+    Column("created_at", _when(), nullable=False),
+)
+
+attendants = Table(
+    "attendants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(100), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("password_hash", String(300), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", _when(), nullable=False),
+    CheckConstraint("role IN ('attendant', 'supervisor')", name="role"),
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "attendant_id", Integer, ForeignKey("attendants.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("conversation_id", String(200), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("status", String(20), nullable=False),
+    # 0 low .. 3 urgent, so the inbox can sort on an index.
+    Column("priority", SmallInteger, nullable=False),
+    Column("team_id", Integer, ForeignKey("teams.id")),
+    Column("assignee_id", Integer, ForeignKey("attendants.id")),
+    Column("rule", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("scores", JSON, nullable=False),
+    Column("summary", JSON),
+    Column("created_at", _when(), nullable=False),
+    Column("claimed_at", _when()),
+    Column("first_response_at", _when()),
+    Column("awaiting_since", _when()),
+    Column("closed_at", _when()),
+    Column("resolution", String(20)),
+    Column("handed_back", Boolean, nullable=False, default=False),
+    Column("reopen_count", Integer, nullable=False, default=0),
+    Column("updated_at", _when(), nullable=False),
+    CheckConstraint(
+        "status IN ('open', 'in_progress', 'awaiting_response', 'closed')", name="status"
+    ),
+    CheckConstraint("priority BETWEEN 0 AND 3", name="priority"),
+    Index(
+        "uq_tickets_open_conversation",
+        "conversation_id",
+        unique=True,
+        sqlite_where=text("status != 'closed'"),
+        postgresql_where=text("status != 'closed'"),
+    ),
+    Index("ix_tickets_conversation", "conversation_id", "created_at"),
+    # The inbox: a status (and team) filter, most urgent first, oldest first within a priority.
+    Index("ix_tickets_inbox", "status", "team_id", "priority", "created_at"),
+    Index("ix_tickets_assignee", "assignee_id", "status", "created_at"),
+    Index("ix_tickets_listing", "priority", "created_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    # The Rasa event identity for customer and bot messages, a service id for attendants'.
+    Column("event_id", String(200), nullable=False),
+    Column("author", String(20), nullable=False),
+    Column("attendant_id", Integer, ForeignKey("attendants.id")),
+    Column("text", Text, nullable=False),
+    Column("attachments", JSON, nullable=False),
+    Column("sent_at", _when(), nullable=False),
+    # Attendant messages only: pending, delivered, failed, not_configured.
+    Column("delivery", String(20)),
+    Column("delivery_error", Text),
+    Column("delivery_attempts", Integer, nullable=False, default=0),
+    UniqueConstraint("ticket_id", "event_id", name="uq_messages_ticket_event"),
+    CheckConstraint("author IN ('customer', 'bot', 'attendant')", name="author"),
+    Index("ix_messages_thread", "ticket_id", "sent_at", "id"),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("attendant_id", Integer, ForeignKey("attendants.id"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", _when(), nullable=False),
+    Index("ix_notes_ticket", "ticket_id", "id"),
+)
+
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("from_status", String(20), nullable=False),
+    Column("to_status", String(20), nullable=False),
+    Column("actor_kind", String(20), nullable=False),
+    Column("actor_id", String(100)),
+    Column("at", _when(), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Index("ix_transitions_ticket", "ticket_id", "id"),
+)
+
+canned_replies = Table(
+    "canned_replies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_by", Integer, ForeignKey("attendants.id")),
+    Column("updated_at", _when(), nullable=False),
+    UniqueConstraint("team_id", "title", name="uq_canned_replies_team_title"),
+)
+
+# The outbox of team webhooks: written in the same transaction as the ticket change it reports,
+# so a crash never loses a notification, and retried with backoff by a background task.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", _when(), nullable=False),
+    Column("last_error", Text),
+    Column("created_at", _when(), nullable=False),
+    Column("delivered_at", _when()),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+PRIORITY_NAME = {rank: name for name, rank in PRIORITY_RANK.items()}

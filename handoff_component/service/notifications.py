@@ -1,0 +1,85 @@
+"""Who hears about a ticket change: the live stream of each signed-in attendant.
+
+Each change is published once, after its transaction commits, to an in-process bus; each Server-Sent
+Events connection subscribes with the attendant's visibility (their teams, their own tickets, or
+everything for a supervisor). Team webhooks are not here: they go through the durable outbox
+(`webhooks.py`) because they must survive a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What an attendant may see: tickets of their teams and their own, or all for a supervisor."""
+
+    attendant_id: int
+    role: str
+    team_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+    def sees(self, team_id: int | None, assignee_id: int | None) -> bool:
+        if self.is_supervisor:
+            return True
+        return assignee_id == self.attendant_id or (team_id is not None and team_id in self.team_ids)
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    """One notification: `type` like `ticket.created`, plus the data the Inbox needs to redraw."""
+
+    type: str
+    ticket_id: int
+    team_id: int | None
+    assignee_id: int | None
+    data: dict[str, Any]
+    # Set on transfers, so the attendant or team that lost the ticket hears about it too.
+    previous_team_id: int | None = None
+    previous_assignee_id: int | None = None
+
+    def visible_to(self, viewer: Viewer) -> bool:
+        return viewer.sees(self.team_id, self.assignee_id) or viewer.sees(
+            self.previous_team_id, self.previous_assignee_id
+        )
+
+
+class TicketEventBus:
+    """In-process publish/subscribe; a slow subscriber drops its oldest events, never blocks."""
+
+    def __init__(self, queue_size: int = 1000) -> None:
+        self._subscribers: set[tuple[Viewer, asyncio.Queue[TicketEvent]]] = set()
+        self._queue_size = queue_size
+        self.published = 0
+
+    def publish(self, event: TicketEvent) -> None:
+        self.published += 1
+        for viewer, queue in list(self._subscribers):
+            if not event.visible_to(viewer):
+                continue
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, viewer: Viewer) -> AsyncIterator[asyncio.Queue[TicketEvent]]:
+        queue: asyncio.Queue[TicketEvent] = asyncio.Queue(self._queue_size)
+        entry = (viewer, queue)
+        self._subscribers.add(entry)
+        try:
+            yield queue
+        finally:
+            self._subscribers.discard(entry)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)

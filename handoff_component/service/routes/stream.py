@@ -1,0 +1,49 @@
+"""The live stream of ticket events for one attendant, as Server-Sent Events.
+
+`GET /api/stream` answers `text/event-stream`; each event is `event: <type>` plus `data: <json>`
+(the ticket, and the message or note when there is one). A comment line every
+`keepalive` seconds keeps proxies (and Sanic's response timeout) from closing an idle stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from sanic import Blueprint, Request
+from sanic.response import HTTPResponse
+
+from handoff_component.service.auth import viewer_of
+from handoff_component.service.notifications import TicketEvent
+
+blueprint = Blueprint("stream")
+
+KEEPALIVE_SECONDS = 15.0
+
+
+def encode(event: TicketEvent, event_id: int) -> str:
+    data = json.dumps({"type": event.type, **event.data}, separators=(",", ":"))
+    return f"id: {event_id}\nevent: {event.type}\ndata: {data}\n\n"
+
+
+@blueprint.get("/api/stream")
+async def stream(request: Request) -> HTTPResponse | None:
+    viewer = await viewer_of(request)
+    bus = request.app.ctx.bus
+    keepalive = request.app.ctx.stream_keepalive_seconds
+    async with bus.subscribe(viewer) as queue:
+        response = await request.respond(
+            content_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        await response.send(f": connected as attendant {viewer.attendant_id}\n\n")
+        event_id = 0
+        while request.transport is not None and not request.transport.is_closing():
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=keepalive)
+            except asyncio.TimeoutError:
+                await response.send(": keepalive\n\n")
+                continue
+            event_id += 1
+            await response.send(encode(event, event_id))
+    return None

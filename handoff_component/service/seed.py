@@ -1,0 +1,88 @@
+"""Teams, attendants and canned replies from a YAML file (`handoff-service --seed service.yml`).
+
+Seeding is idempotent: existing teams and attendants are brought in line with the file (a password
+is only changed when the file gives one), so the same file can be applied at every start.
+
+    teams:
+      - name: support
+        display_name: Customer support
+        webhook_url: https://chat.example.com/hooks/support   # optional
+    attendants:
+      - username: alice
+        display_name: Alice
+        password: change-me-please
+        role: attendant            # or supervisor
+        teams: [support]
+    canned_replies:
+      support:
+        - title: Greeting
+          text: Hello, I am taking over from the assistant. How can I help?
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from handoff_component.contract import ContractError, Reader
+from handoff_component.service.attendants import AttendantStore
+from handoff_component.service.teams import TeamStore
+
+
+def _list(data: Any, key: str) -> list[Any]:
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise ContractError(key, "must be a list")
+    return value
+
+
+async def apply_seed(path: str | Path, teams: TeamStore, attendants: AttendantStore) -> dict[str, int]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ContractError(None, f"{path}: the seed must be a mapping")
+    unknown = set(data) - {"teams", "attendants", "canned_replies"}
+    if unknown:
+        raise ContractError(sorted(unknown)[0], f"{path}: not a known section")
+    counts = {"teams": 0, "attendants": 0, "canned_replies": 0}
+    for index, entry in enumerate(_list(data, "teams")):
+        reader = Reader(entry, f"teams[{index}]")
+        await teams.upsert(
+            name=reader.str("name", max_length=100),
+            display_name=reader.str("display_name", required=False),
+            webhook_url=reader.str("webhook_url", required=False, max_length=2000),
+            webhook_secret=reader.str("webhook_secret", required=False),
+        )
+        reader.done()
+        counts["teams"] += 1
+    for index, entry in enumerate(_list(data, "attendants")):
+        reader = Reader(entry, f"attendants[{index}]")
+        await attendants.upsert(
+            username=reader.str("username", max_length=100),
+            display_name=reader.str("display_name"),
+            password=reader.str("password", required=False, max_length=500),
+            role=reader.str("role", required=False, choices=("attendant", "supervisor"),
+                            default="attendant"),
+            team_names=reader.list("teams", lambda v, n: str(v), required=False),
+        )
+        reader.done()
+        counts["attendants"] += 1
+    canned = data.get("canned_replies") or {}
+    if not isinstance(canned, dict):
+        raise ContractError("canned_replies", "must map team names to lists of replies")
+    for team_name, replies in canned.items():
+        team = await teams.by_name(team_name)
+        if team is None:
+            raise ContractError(f"canned_replies.{team_name}", "is not a team of this seed")
+        existing = {r["title"]: r for r in await teams.canned_replies(team["id"])}
+        for index, entry in enumerate(replies or []):
+            reader = Reader(entry, f"canned_replies.{team_name}[{index}]")
+            title, text = reader.str("title"), reader.str("text", max_length=10_000)
+            reader.done()
+            if title in existing:
+                await teams.change_canned_reply(team["id"], existing[title]["id"], {"text": text})
+            else:
+                await teams.add_canned_reply(team["id"], title, text, author_id=None)  # type: ignore[arg-type]
+            counts["canned_replies"] += 1
+    return counts

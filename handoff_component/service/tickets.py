@@ -1,0 +1,870 @@
+"""The ticket store: every read and write of tickets, their thread, notes and timeline.
+
+Each change runs in one transaction: read the ticket row (locked on PostgreSQL), let the pure state
+machine (`core.ticket_lifecycle`) decide, write the new row, its timeline record, the message or note,
+and any webhook in the outbox; publish the live notification only after the commit. Uniqueness
+(idempotency key, one open ticket per conversation, an event once per ticket) is left to the
+database's constraints, so two replicas racing each other cannot break it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from handoff_component.contract import (
+    REPLY_METADATA_KEY,
+    Attachment,
+    BrokerEvent,
+    EventBatch,
+    HandoffRequest,
+    TranscriptMessage,
+)
+from handoff_component.core import ticket_lifecycle as lifecycle
+from handoff_component.core.ticket_lifecycle import Actor, Status, TicketState, TransitionRecord
+from handoff_component.service.db import Database
+from handoff_component.service.errors import BadRequest, Conflict, NotFound
+from handoff_component.service.models import (
+    PRIORITY_NAME,
+    PRIORITY_RANK,
+    attendants,
+    messages,
+    notes,
+    teams,
+    tickets,
+    transitions,
+    webhook_deliveries,
+)
+from handoff_component.service.notifications import TicketEvent, TicketEventBus, Viewer
+from handoff_component.service.settings import Settings
+
+MAX_PAGE_SIZE = 200
+
+
+@dataclass
+class NewReply:
+    """An attendant's message before it is stored; `delivery` is its first delivery state."""
+
+    text: str
+    attachments: list[Attachment]
+    attendant_id: int
+    delivery: str
+
+
+@dataclass
+class ActionOutcome:
+    ticket: dict[str, Any]
+    record: TransitionRecord
+    message: dict[str, Any] | None = None
+    note: dict[str, Any] | None = None
+
+
+@dataclass
+class EventOutcome:
+    """What `POST /api/events` did with a batch; each event counts in exactly one bucket."""
+
+    appended: int = 0
+    duplicates: int = 0
+    ignored: int = 0
+    reopened: int = 0
+    confirmed: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class TicketFilter:
+    statuses: list[str] = field(default_factory=list)
+    team_ids: list[int] = field(default_factory=list)
+    assignee_id: int | None = None
+    unassigned: bool = False
+    conversation_id: str | None = None
+    rule: str | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+def _ticket_columns() -> list[Any]:
+    return [
+        tickets,
+        teams.c.name.label("team_name"),
+        attendants.c.display_name.label("assignee_name"),
+    ]
+
+
+def _ticket_select() -> Any:
+    return select(*_ticket_columns()).select_from(
+        tickets.outerjoin(teams, tickets.c.team_id == teams.c.id).outerjoin(
+            attendants, tickets.c.assignee_id == attendants.c.id
+        )
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def state_of(row: Any) -> TicketState:
+    """The lifecycle's view of a ticket row (teams and attendants by id, as strings)."""
+    return TicketState(
+        status=Status(row.status),
+        created_at=row.created_at,
+        team=str(row.team_id) if row.team_id is not None else None,
+        assignee=str(row.assignee_id) if row.assignee_id is not None else None,
+        claimed_at=row.claimed_at,
+        first_response_at=row.first_response_at,
+        awaiting_since=row.awaiting_since,
+        closed_at=row.closed_at,
+        resolution=lifecycle.Resolution(row.resolution) if row.resolution else None,
+        handed_back=bool(row.handed_back),
+        reopen_count=row.reopen_count,
+    )
+
+
+def _columns_of(state: TicketState, now: datetime) -> dict[str, Any]:
+    return {
+        "status": state.status.value,
+        "team_id": int(state.team) if state.team is not None else None,
+        "assignee_id": int(state.assignee) if state.assignee is not None else None,
+        "claimed_at": state.claimed_at,
+        "first_response_at": state.first_response_at,
+        "awaiting_since": state.awaiting_since,
+        "closed_at": state.closed_at,
+        "resolution": state.resolution.value if state.resolution else None,
+        "handed_back": state.handed_back,
+        "reopen_count": state.reopen_count,
+        "updated_at": now,
+    }
+
+
+def ticket_view(row: Any) -> dict[str, Any]:
+    """A ticket as the API shows it."""
+    state = state_of(row)
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "channel": row.channel,
+        "status": row.status,
+        "priority": PRIORITY_NAME[row.priority],
+        "team": {"id": row.team_id, "name": row.team_name} if row.team_id is not None else None,
+        "assignee": (
+            {"id": row.assignee_id, "display_name": row.assignee_name}
+            if row.assignee_id is not None
+            else None
+        ),
+        "rule": row.rule,
+        "reason": row.reason,
+        "scores": row.scores,
+        "summary": row.summary,
+        "created_at": _iso(row.created_at),
+        "claimed_at": _iso(row.claimed_at),
+        "first_response_at": _iso(row.first_response_at),
+        "awaiting_since": _iso(row.awaiting_since),
+        "closed_at": _iso(row.closed_at),
+        "resolution": row.resolution,
+        "handed_back": bool(row.handed_back),
+        "reopen_count": row.reopen_count,
+        "updated_at": _iso(row.updated_at),
+        "allowed_actions": lifecycle.allowed_actions(state),
+    }
+
+
+def message_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "ticket_id": row.ticket_id,
+        "event_id": row.event_id,
+        "author": row.author,
+        "attendant_id": row.attendant_id,
+        "text": row.text,
+        "attachments": row.attachments,
+        "sent_at": _iso(row.sent_at),
+        "delivery": row.delivery,
+        "delivery_error": row.delivery_error,
+        "delivery_attempts": row.delivery_attempts,
+    }
+
+
+def note_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "ticket_id": row.ticket_id,
+        "attendant_id": row.attendant_id,
+        "text": row.text,
+        "created_at": _iso(row.created_at),
+    }
+
+
+def transition_view(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "action": row.action,
+        "from_status": row.from_status,
+        "to_status": row.to_status,
+        "actor": {"kind": row.actor_kind, "id": row.actor_id},
+        "at": _iso(row.at),
+        "detail": row.detail,
+    }
+
+
+def encode_cursor(row: Any) -> str:
+    raw = json.dumps([row.priority, row.created_at.isoformat(), row.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        priority, created_at, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
+        return int(priority), datetime.fromisoformat(created_at), int(ticket_id)
+    except (ValueError, TypeError) as error:
+        raise BadRequest("cursor is not one this service issued", field="cursor") from error
+
+
+def _event_time(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, timezone.utc)
+
+
+class TicketStore:
+    def __init__(self, db: Database, bus: TicketEventBus, settings: Settings) -> None:
+        self.db = db
+        self.bus = bus
+        self.settings = settings
+
+    # --- helpers inside a transaction -------------------------------------------------------
+
+    def _insert_ignoring_duplicates(self, table: Any) -> Any:
+        dialect = postgresql if self.db.dialect == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing()
+
+    async def _locked_row(self, conn: AsyncConnection, ticket_id: int) -> Any:
+        query = _ticket_select().where(tickets.c.id == ticket_id)
+        if self.db.locks_rows:
+            query = query.with_for_update(of=tickets)
+        row = (await conn.execute(query)).first()
+        if row is None:
+            raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
+        return row
+
+    async def _view(self, conn: AsyncConnection, ticket_id: int) -> dict[str, Any]:
+        row = (await conn.execute(_ticket_select().where(tickets.c.id == ticket_id))).one()
+        return ticket_view(row)
+
+    async def _record(self, conn: AsyncConnection, ticket_id: int, record: TransitionRecord) -> None:
+        await conn.execute(
+            insert(transitions).values(
+                ticket_id=ticket_id,
+                action=record.action,
+                from_status=record.from_status.value,
+                to_status=record.to_status.value,
+                actor_kind=record.actor.kind,
+                actor_id=record.actor.id,
+                at=record.at,
+                detail=record.detail,
+            )
+        )
+
+    async def _append_messages(
+        self, conn: AsyncConnection, ticket_id: int, transcript: Iterable[TranscriptMessage]
+    ) -> int:
+        appended = 0
+        for message in transcript:
+            result = await conn.execute(
+                self._insert_ignoring_duplicates(messages).values(
+                    ticket_id=ticket_id,
+                    event_id=message.event_id,
+                    author=message.sender,
+                    text=message.text,
+                    attachments=[a.to_dict() for a in message.attachments],
+                    sent_at=_event_time(message.timestamp),
+                    delivery_attempts=0,
+                )
+            )
+            appended += result.rowcount
+        return appended
+
+    async def _queue_webhook(
+        self, conn: AsyncConnection, team_id: int | None, event: str, ticket: dict[str, Any]
+    ) -> None:
+        if team_id is None:
+            return
+        webhook_url = (
+            await conn.execute(select(teams.c.webhook_url).where(teams.c.id == team_id))
+        ).scalar()
+        if not webhook_url:
+            return
+        now = self.settings.clock()
+        await conn.execute(
+            insert(webhook_deliveries).values(
+                team_id=team_id,
+                event=event,
+                payload={"event": event, "ticket": ticket, "occurred_at": now.isoformat()},
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+
+    async def resolve_team(self, conn: AsyncConnection, name: str | None) -> tuple[int | None, str]:
+        """The team a handoff goes to; an unknown name falls back to the default team, noted."""
+        note = ""
+        if name:
+            team_id = (await conn.execute(select(teams.c.id).where(teams.c.name == name))).scalar()
+            if team_id is not None:
+                return team_id, note
+            note = f"team {name!r} is unknown"
+        fallback = self.settings.default_team
+        if fallback:
+            team_id = (
+                await conn.execute(select(teams.c.id).where(teams.c.name == fallback))
+            ).scalar()
+            if team_id is not None:
+                return team_id, (note + f"; routed to {fallback!r}").lstrip("; ")
+        return None, (note + "; left without a team (supervisors see it)").lstrip("; ")
+
+    # --- opening tickets ----------------------------------------------------------------------
+
+    async def open_handoff(self, request: HandoffRequest) -> tuple[dict[str, Any], bool]:
+        """The ticket of a handoff: new (True), or the one this key or conversation already has.
+
+        A second handoff of a conversation that already has an open ticket joins that ticket (its
+        transcript is merged, each message once): the bot is already paused for it, and a
+        second ticket would split the attendants' work.
+        """
+        now = self.settings.clock()
+        async with self.db.write() as conn:
+            existing = await self._existing_ticket(conn, request)
+            if existing is not None:
+                await self._append_messages(conn, existing, request.transcript)
+                return await self._view(conn, existing), False
+            team_id, routing_note = await self.resolve_team(conn, request.team)
+            state, record = lifecycle.open_ticket(
+                now, team=str(team_id) if team_id else None, actor=Actor("rasa", request.rule)
+            )
+            values = {
+                "idempotency_key": request.idempotency_key,
+                "conversation_id": request.conversation_id,
+                "channel": request.channel,
+                "priority": PRIORITY_RANK[request.priority],
+                "rule": request.rule,
+                "reason": request.reason,
+                "scores": [dict(s) for s in request.scores],
+                "summary": request.summary.to_dict() if request.summary else None,
+                "created_at": now,
+                **_columns_of(state, now),
+            }
+            try:
+                async with conn.begin_nested():
+                    result = await conn.execute(insert(tickets).values(**values))
+            except IntegrityError:
+                # Another replica inserted the same handoff (or another one of this conversation)
+                # between our look-up and our insert: the constraint decided, we follow it.
+                existing = await self._existing_ticket(conn, request)
+                if existing is None:
+                    raise
+                await self._append_messages(conn, existing, request.transcript)
+                return await self._view(conn, existing), False
+            ticket_id = result.inserted_primary_key[0]
+            if routing_note:
+                record = TransitionRecord(
+                    record.action, record.actor, record.at, record.from_status, record.to_status,
+                    {**record.detail, "routing": routing_note},
+                )
+            await self._record(conn, ticket_id, record)
+            await self._append_messages(conn, ticket_id, request.transcript)
+            view = await self._view(conn, ticket_id)
+            await self._queue_webhook(conn, team_id, "ticket.created", view)
+        self._publish("ticket.created", view)
+        return view, True
+
+    async def _existing_ticket(self, conn: AsyncConnection, request: HandoffRequest) -> int | None:
+        by_key = (
+            await conn.execute(
+                select(tickets.c.id).where(tickets.c.idempotency_key == request.idempotency_key)
+            )
+        ).scalar()
+        if by_key is not None:
+            return by_key
+        return await self._open_ticket_of(conn, request.conversation_id)
+
+    async def _open_ticket_of(self, conn: AsyncConnection, conversation_id: str) -> int | None:
+        return (
+            await conn.execute(
+                select(tickets.c.id).where(
+                    tickets.c.conversation_id == conversation_id, tickets.c.status != "closed"
+                )
+            )
+        ).scalar()
+
+    async def open_takeover(
+        self,
+        *,
+        conversation_id: str,
+        channel: str,
+        team_id: int | None,
+        reason: str,
+        supervisor_id: int,
+        priority: str = "normal",
+    ) -> dict[str, Any]:
+        """A ticket a supervisor opened on a live conversation, already claimed by them."""
+        now = self.settings.clock()
+        actor = Actor.attendant(supervisor_id)
+        async with self.db.write() as conn:
+            if await self._open_ticket_of(conn, conversation_id) is not None:
+                raise Conflict(
+                    f"conversation {conversation_id!r} already has an open ticket",
+                    field="conversation_id",
+                )
+            state, created = lifecycle.open_ticket(
+                now, team=str(team_id) if team_id else None, actor=actor
+            )
+            state, claimed = lifecycle.apply(
+                state, lifecycle.Claim(str(supervisor_id)), actor, now
+            )
+            try:
+                async with conn.begin_nested():
+                    result = await conn.execute(
+                        insert(tickets).values(
+                            idempotency_key=f"takeover-{uuid.uuid4().hex}",
+                            conversation_id=conversation_id,
+                            channel=channel,
+                            priority=PRIORITY_RANK[priority],
+                            rule="manual_takeover",
+                            reason=reason,
+                            scores=[],
+                            summary=None,
+                            created_at=now,
+                            **_columns_of(state, now),
+                        )
+                    )
+            except IntegrityError:
+                raise Conflict(
+                    f"conversation {conversation_id!r} already has an open ticket",
+                    field="conversation_id",
+                ) from None
+            ticket_id = result.inserted_primary_key[0]
+            await self._record(conn, ticket_id, created)
+            await self._record(conn, ticket_id, claimed)
+            view = await self._view(conn, ticket_id)
+            await self._queue_webhook(conn, team_id, "ticket.created", view)
+        self._publish("ticket.created", view)
+        return view
+
+    # --- attendant actions --------------------------------------------------------------------
+
+    async def act(
+        self,
+        ticket_id: int,
+        action: lifecycle.Action,
+        actor: Actor,
+        *,
+        reply: NewReply | None = None,
+        note: str | None = None,
+    ) -> ActionOutcome:
+        """Apply one lifecycle action, with the reply or note it carries, in one transaction."""
+        now = self.settings.clock()
+        message = note_row = None
+        async with self.db.write() as conn:
+            row = await self._locked_row(conn, ticket_id)
+            before = state_of(row)
+            state, record = lifecycle.apply(before, action, actor, now)
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(
+                        update(tickets)
+                        .where(tickets.c.id == ticket_id)
+                        .values(**_columns_of(state, now))
+                    )
+            except IntegrityError:
+                # Reopening while the conversation already has another open ticket.
+                raise Conflict(
+                    f"conversation {row.conversation_id!r} already has an open ticket",
+                    field="ticket_id",
+                ) from None
+            await self._record(conn, ticket_id, record)
+            if reply is not None:
+                result = await conn.execute(
+                    insert(messages).values(
+                        ticket_id=ticket_id,
+                        event_id=f"attendant-{uuid.uuid4().hex}",
+                        author="attendant",
+                        attendant_id=reply.attendant_id,
+                        text=reply.text,
+                        attachments=[a.to_dict() for a in reply.attachments],
+                        sent_at=now,
+                        delivery=reply.delivery,
+                        delivery_attempts=0,
+                    )
+                )
+                message_id = result.inserted_primary_key[0]
+                message = message_view(
+                    (await conn.execute(select(messages).where(messages.c.id == message_id))).one()
+                )
+            if note is not None:
+                result = await conn.execute(
+                    insert(notes).values(
+                        ticket_id=ticket_id,
+                        attendant_id=int(actor.id or 0),
+                        text=note,
+                        created_at=now,
+                    )
+                )
+                note_row = note_view(
+                    (
+                        await conn.execute(
+                            select(notes).where(notes.c.id == result.inserted_primary_key[0])
+                        )
+                    ).one()
+                )
+            view = await self._view(conn, ticket_id)
+            if isinstance(action, lifecycle.TransferToTeam):
+                await self._queue_webhook(conn, view["team"]["id"], "ticket.transferred", view)
+            elif isinstance(action, lifecycle.TransferToAttendant) and view["team"]:
+                await self._queue_webhook(conn, view["team"]["id"], "ticket.transferred", view)
+        previous_team = int(before.team) if before.team else None
+        previous_assignee = int(before.assignee) if before.assignee else None
+        self._publish(
+            "ticket.updated",
+            view,
+            {"action": record.action},
+            previous_team_id=previous_team,
+            previous_assignee_id=previous_assignee,
+        )
+        if message is not None:
+            self._publish("message.created", view, {"message": message})
+        if note_row is not None:
+            self._publish("note.created", view, {"note": note_row})
+        return ActionOutcome(ticket=view, record=record, message=message, note=note_row)
+
+    async def check(self, ticket_id: int, action: lifecycle.Action, actor: Actor) -> None:
+        """Raise `InvalidTransition` if `action` is not allowed now; changes nothing.
+
+        Used before a side effect on Rasa's side (resume, pause), so an action that would be
+        refused anyway does not touch the conversation.
+        """
+        async with self.db.read() as conn:
+            row = (await conn.execute(_ticket_select().where(tickets.c.id == ticket_id))).first()
+        if row is None:
+            raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
+        lifecycle.apply(state_of(row), action, actor, self.settings.clock())
+
+    async def open_ticket_of(self, conversation_id: str) -> int | None:
+        async with self.db.read() as conn:
+            return await self._open_ticket_of(conn, conversation_id)
+
+    async def set_delivery(
+        self, message_id: int, delivery: str, error: str | None, attempts: int
+    ) -> dict[str, Any]:
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(messages)
+                .where(messages.c.id == message_id)
+                .values(
+                    delivery=delivery,
+                    delivery_error=error,
+                    delivery_attempts=messages.c.delivery_attempts + attempts,
+                )
+            )
+            row = (await conn.execute(select(messages).where(messages.c.id == message_id))).one()
+            view = await self._view(conn, row.ticket_id)
+        message = message_view(row)
+        self._publish("message.delivery", view, {"message": message})
+        return message
+
+    async def message(self, ticket_id: int, message_id: int) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(messages).where(
+                        messages.c.id == message_id, messages.c.ticket_id == ticket_id
+                    )
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"message {message_id} of ticket {ticket_id} does not exist")
+        return message_view(row)
+
+    # --- Rasa's events --------------------------------------------------------------------------
+
+    async def append_events(self, batch: EventBatch) -> EventOutcome:
+        """Mirror customer and bot messages into their conversation's ticket, each exactly once."""
+        outcome = EventOutcome()
+        published: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        reopen_window = self.settings.reopen_window
+        async with self.db.write() as conn:
+            for event in batch.events:
+                if event.event == "user":
+                    await self._customer_event(conn, event, reopen_window, outcome, published)
+                elif event.event == "bot":
+                    await self._bot_event(conn, event, outcome, published)
+                else:
+                    outcome.ignored += 1
+        for kind, view, extra in published:
+            self._publish(kind, view, extra)
+        return outcome
+
+    async def _ticket_for_customer(self, conn: AsyncConnection, conversation_id: str) -> Any:
+        """The open ticket, or the latest closed one (which the message may reopen)."""
+        query = (
+            _ticket_select()
+            .where(tickets.c.conversation_id == conversation_id)
+            .order_by(tickets.c.status == "closed", tickets.c.created_at.desc(), tickets.c.id.desc())
+            .limit(1)
+        )
+        if self.db.locks_rows:
+            query = query.with_for_update(of=tickets)
+        return (await conn.execute(query)).first()
+
+    async def _customer_event(
+        self,
+        conn: AsyncConnection,
+        event: BrokerEvent,
+        reopen_window: timedelta,
+        outcome: EventOutcome,
+        published: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    ) -> None:
+        row = await self._ticket_for_customer(conn, event.sender_id)
+        if row is None:
+            outcome.ignored += 1
+            return
+        now = self.settings.clock()
+        try:
+            state, record = lifecycle.apply(
+                state_of(row), lifecycle.CustomerMessage(reopen_window), Actor.customer(), now
+            )
+        except lifecycle.InvalidTransition:
+            outcome.ignored += 1  # closed and handed back, or past the window: the bot answers
+            return
+        inserted = await self._insert_event_message(conn, row.id, event, "customer")
+        if inserted is None:
+            outcome.duplicates += 1
+            return
+        outcome.appended += 1
+        if record.changed_status:
+            await conn.execute(
+                update(tickets).where(tickets.c.id == row.id).values(**_columns_of(state, now))
+            )
+            await self._record(conn, row.id, record)
+            if record.from_status == Status.CLOSED:
+                outcome.reopened += 1
+        view = await self._view(conn, row.id)
+        if record.changed_status:
+            published.append(("ticket.updated", view, {"action": record.action}))
+        published.append(("message.created", view, {"message": inserted}))
+
+    async def _insert_event_message(
+        self, conn: AsyncConnection, ticket_id: int, event: BrokerEvent, author: str
+    ) -> dict[str, Any] | None:
+        identity = event.identity
+        result = await conn.execute(
+            self._insert_ignoring_duplicates(messages).values(
+                ticket_id=ticket_id,
+                event_id=identity,
+                author=author,
+                text=event.text or "",
+                attachments=[a.to_dict() for a in event.attachments()],
+                sent_at=_event_time(event.timestamp),
+                delivery_attempts=0,
+            )
+        )
+        if result.rowcount == 0:
+            return None
+        row = (
+            await conn.execute(
+                select(messages).where(
+                    messages.c.ticket_id == ticket_id, messages.c.event_id == identity
+                )
+            )
+        ).one()
+        return message_view(row)
+
+    async def _bot_event(
+        self,
+        conn: AsyncConnection,
+        event: BrokerEvent,
+        outcome: EventOutcome,
+        published: list[tuple[str, dict[str, Any], dict[str, Any]]],
+    ) -> None:
+        echoed = event.metadata.get(REPLY_METADATA_KEY)
+        if echoed is not None:
+            # The attendant's own reply, coming back through Rasa's tracker: confirm, don't copy.
+            result = await conn.execute(
+                update(messages)
+                .where(messages.c.id == _as_int(echoed), messages.c.author == "attendant")
+                .values(delivery="delivered", delivery_error=None)
+            )
+            if result.rowcount:
+                outcome.confirmed += 1
+            else:
+                outcome.ignored += 1
+            return
+        ticket_id = await self._open_ticket_of(conn, event.sender_id)
+        if ticket_id is None:
+            outcome.ignored += 1
+            return
+        inserted = await self._insert_event_message(conn, ticket_id, event, "bot")
+        if inserted is None:
+            outcome.duplicates += 1
+            return
+        outcome.appended += 1
+        published.append(("message.created", await self._view(conn, ticket_id), {"message": inserted}))
+
+    # --- reading --------------------------------------------------------------------------------
+
+    async def get(self, ticket_id: int) -> dict[str, Any]:
+        async with self.db.read() as conn:
+            row = (await conn.execute(_ticket_select().where(tickets.c.id == ticket_id))).first()
+        if row is None:
+            raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
+        return ticket_view(row)
+
+    async def detail(self, ticket_id: int) -> dict[str, Any]:
+        """The ticket with its thread, notes and timeline, as the Inbox's ticket page shows it."""
+        async with self.db.read() as conn:
+            row = (await conn.execute(_ticket_select().where(tickets.c.id == ticket_id))).first()
+            if row is None:
+                raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
+            thread = await conn.execute(
+                select(messages)
+                .where(messages.c.ticket_id == ticket_id)
+                .order_by(messages.c.sent_at, messages.c.id)
+            )
+            ticket_notes = await conn.execute(
+                select(notes).where(notes.c.ticket_id == ticket_id).order_by(notes.c.id)
+            )
+            timeline = await conn.execute(
+                select(transitions)
+                .where(transitions.c.ticket_id == ticket_id)
+                .order_by(transitions.c.id)
+            )
+            return {
+                **ticket_view(row),
+                "messages": [message_view(m) for m in thread],
+                "notes": [note_view(n) for n in ticket_notes],
+                "timeline": [transition_view(t) for t in timeline],
+            }
+
+    async def list(self, viewer: Viewer, filters: TicketFilter) -> dict[str, Any]:
+        """One page of the inbox, most urgent first, then oldest first; keyset-paginated."""
+        query = _ticket_select()
+        conditions = []
+        if filters.statuses:
+            conditions.append(tickets.c.status.in_(filters.statuses))
+        if filters.team_ids:
+            conditions.append(tickets.c.team_id.in_(filters.team_ids))
+        if filters.assignee_id is not None:
+            conditions.append(tickets.c.assignee_id == filters.assignee_id)
+        if filters.unassigned:
+            conditions.append(tickets.c.assignee_id.is_(None))
+        if filters.conversation_id:
+            conditions.append(tickets.c.conversation_id == filters.conversation_id)
+        if filters.rule:
+            conditions.append(tickets.c.rule == filters.rule)
+        if not viewer.is_supervisor:
+            visible = [tickets.c.assignee_id == viewer.attendant_id]
+            if viewer.team_ids:
+                visible.append(tickets.c.team_id.in_(sorted(viewer.team_ids)))
+            conditions.append(or_(*visible))
+        if filters.cursor:
+            priority, created_at, last_id = decode_cursor(filters.cursor)
+            conditions.append(
+                or_(
+                    tickets.c.priority < priority,
+                    and_(
+                        tickets.c.priority == priority,
+                        or_(
+                            tickets.c.created_at > created_at,
+                            and_(tickets.c.created_at == created_at, tickets.c.id > last_id),
+                        ),
+                    ),
+                )
+            )
+        limit = max(1, min(filters.limit, MAX_PAGE_SIZE))
+        query = (
+            query.where(*conditions)
+            .order_by(tickets.c.priority.desc(), tickets.c.created_at, tickets.c.id)
+            .limit(limit + 1)
+        )
+        async with self.db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        page = rows[:limit]
+        return {
+            "tickets": [ticket_view(r) for r in page],
+            "next_cursor": encode_cursor(page[-1]) if len(rows) > limit else None,
+        }
+
+    async def count_by_status(self, viewer: Viewer) -> dict[str, int]:
+        query = select(tickets.c.status, func.count()).group_by(tickets.c.status)
+        if not viewer.is_supervisor:
+            visible = [tickets.c.assignee_id == viewer.attendant_id]
+            if viewer.team_ids:
+                visible.append(tickets.c.team_id.in_(sorted(viewer.team_ids)))
+            query = query.where(or_(*visible))
+        async with self.db.read() as conn:
+            counts = dict((await conn.execute(query)).all())
+        return {status.value: int(counts.get(status.value, 0)) for status in Status}
+
+    # --- automation -----------------------------------------------------------------------------
+
+    async def due_for_inactivity(self, now: datetime, limit: timedelta) -> Sequence[int]:
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(tickets.c.id).where(
+                    tickets.c.status == Status.AWAITING_RESPONSE.value,
+                    tickets.c.awaiting_since <= now - limit,
+                )
+            )
+            return [r.id for r in rows]
+
+    async def due_for_hand_back(self, now: datetime, window: timedelta) -> Sequence[int]:
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(tickets.c.id).where(
+                    tickets.c.status == Status.CLOSED.value,
+                    tickets.c.handed_back.is_(False),
+                    tickets.c.closed_at <= now - window,
+                )
+            )
+            return [r.id for r in rows]
+
+    # --- notifications --------------------------------------------------------------------------
+
+    def _publish(
+        self,
+        kind: str,
+        view: dict[str, Any],
+        extra: dict[str, Any] | None = None,
+        *,
+        previous_team_id: int | None = None,
+        previous_assignee_id: int | None = None,
+    ) -> None:
+        self.bus.publish(
+            TicketEvent(
+                type=kind,
+                ticket_id=view["id"],
+                team_id=view["team"]["id"] if view["team"] else None,
+                assignee_id=view["assignee"]["id"] if view["assignee"] else None,
+                data={"ticket": view, **(extra or {})},
+                previous_team_id=previous_team_id,
+                previous_assignee_id=previous_assignee_id,
+            )
+        )
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1

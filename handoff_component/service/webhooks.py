@@ -1,0 +1,131 @@
+"""Team webhooks: deliver the outbox rows written with each new ticket and transfer.
+
+A row is retried with exponential backoff until the team's endpoint answers 2xx or the attempts
+run out (then it stays `failed`, visible in /api/metrics). The body is signed with the team's
+webhook secret (or the service secret) in the same way Rasa's calls are, so the receiver can use
+`handoff_component.contract.verify`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from sqlalchemy import func, select, update
+
+from handoff_component import contract
+from handoff_component.service.db import Database
+from handoff_component.service.models import teams, webhook_deliveries
+from handoff_component.service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_EVENT_HEADER = "X-Handoff-Event"
+
+
+class WebhookSender:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def deliver_due(self, batch_size: int = 50) -> int:
+        """Try every delivery that is due now; returns how many were attempted."""
+        now = self.settings.clock()
+        async with self.db.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        webhook_deliveries,
+                        teams.c.webhook_url,
+                        teams.c.webhook_secret,
+                    )
+                    .join(teams, teams.c.id == webhook_deliveries.c.team_id)
+                    .where(
+                        webhook_deliveries.c.status == "pending",
+                        webhook_deliveries.c.next_attempt_at <= now,
+                    )
+                    .order_by(webhook_deliveries.c.id)
+                    .limit(batch_size)
+                )
+            ).all()
+        for row in rows:
+            await self._attempt(row)
+        return len(rows)
+
+    async def _lease(self, row: Any) -> bool:
+        """Take the row for this attempt, so two replicas never post the same delivery at once."""
+        lease_until = self.settings.clock() + timedelta(
+            seconds=self.settings.webhook_timeout_seconds + 5
+        )
+        async with self.db.write() as conn:
+            result = await conn.execute(
+                update(webhook_deliveries)
+                .where(
+                    webhook_deliveries.c.id == row.id,
+                    webhook_deliveries.c.status == "pending",
+                    webhook_deliveries.c.attempts == row.attempts,
+                    webhook_deliveries.c.next_attempt_at == row.next_attempt_at,
+                )
+                .values(next_attempt_at=lease_until)
+            )
+            return result.rowcount == 1
+
+    async def _attempt(self, row: Any) -> None:
+        if not await self._lease(row):
+            return
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.settings.webhook_timeout_seconds)
+            )
+        attempts = row.attempts + 1
+        error = None
+        if not row.webhook_url:
+            error = "the team no longer has a webhook URL"
+        else:
+            body = json.dumps(row.payload, separators=(",", ":")).encode()
+            secret = row.webhook_secret or self.settings.secret
+            headers = contract.signed_headers(secret, body) if secret else {
+                "Content-Type": "application/json"
+            }
+            headers[WEBHOOK_EVENT_HEADER] = row.event
+            try:
+                async with self._session.post(row.webhook_url, data=body, headers=headers) as resp:
+                    if resp.status >= 300:
+                        error = f"answered {resp.status}"
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                error = f"{exc.__class__.__name__}: {exc}"
+        now = self.settings.clock()
+        if error is None:
+            values: dict[str, Any] = {"status": "delivered", "delivered_at": now, "last_error": None}
+        elif attempts >= self.settings.webhook_max_attempts:
+            values = {"status": "failed", "last_error": error}
+            logger.warning("webhook %s gave up after %s attempts: %s", row.id, attempts, error)
+        else:
+            delay = self.settings.webhook_backoff_seconds * 2 ** (attempts - 1)
+            values = {"next_attempt_at": now + timedelta(seconds=delay), "last_error": error}
+        async with self.db.write() as conn:
+            await conn.execute(
+                update(webhook_deliveries)
+                .where(webhook_deliveries.c.id == row.id)
+                .values(attempts=attempts, **values)
+            )
+
+    async def counts(self) -> dict[str, int]:
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(webhook_deliveries.c.status, func.count()).group_by(
+                    webhook_deliveries.c.status
+                )
+            )
+            found = dict(rows.all())
+        return {s: int(found.get(s, 0)) for s in ("pending", "delivered", "failed")}
