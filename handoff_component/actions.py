@@ -32,6 +32,7 @@ from handoff_component.core.summary import build_summary, transcript_of, turn_sc
 from handoff_component.service_client import ServiceClient, ServiceUnavailable
 from handoff_component.slots import (
     HANDOFF_ACTIVE_SLOT,
+    HANDOFF_AUTO_PAUSE_SLOT,
     HANDOFF_CHANNEL_SLOT,
     HANDOFF_PRIORITY_SLOT,
     HANDOFF_REASON_SLOT,
@@ -59,11 +60,20 @@ class ActionHandoff(Action):
     ) -> list[dict[str, Any]]:
         channel = tracker.get_latest_input_channel() or tracker.get_slot(HANDOFF_CHANNEL_SLOT)
         request = handoff_request(tracker, channel or "unknown")
+        # The channel's safety net may say "alert the team but keep the bot talking".
+        pause = tracker.get_slot(HANDOFF_AUTO_PAUSE_SLOT) is not False
         events: list[dict[str, Any]] = [
-            SlotSet(HANDOFF_ACTIVE_SLOT, True),
+            SlotSet(HANDOFF_ACTIVE_SLOT, pause),
             SlotSet(HANDOFF_CHANNEL_SLOT, request.channel),
         ]
         ticket = await _open_ticket(request)
+        if not pause:
+            if ticket is None:
+                events.append(SlotSet(HANDOFF_REQUEST_SLOT, request.to_dict()))
+            else:
+                events.append(SlotSet(HANDOFF_TICKET_SLOT, str(ticket.get("id"))))
+            dispatcher.utter_message(response="utter_handoff_alerted")
+            return events
         if ticket is None:
             # Honest with the customer; the event broker delivers the request once the service
             # is back (same idempotency key, so never two tickets).

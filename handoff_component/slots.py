@@ -10,6 +10,10 @@ HANDOFF_REASON_SLOT = "handoff_reason"
 HANDOFF_SCORE_SLOT = "handoff_score"
 HANDOFF_TEAM_SLOT = "handoff_team"
 HANDOFF_PRIORITY_SLOT = "handoff_priority"
+# The channel's safety net (handoff.yml), set beside the rule: pause or only alert, and how long
+# the ticket may wait unclaimed (seconds) before the bot takes the conversation back.
+HANDOFF_AUTO_PAUSE_SLOT = "handoff_auto_pause"
+HANDOFF_UNCLAIMED_TIMEOUT_SLOT = "handoff_unclaimed_timeout"
 
 # Set by action_handoff and the connector: the state of the human stretch.
 HANDOFF_ACTIVE_SLOT = "handoff_active"
@@ -24,6 +28,8 @@ HANDOFF_SLOTS = (
     HANDOFF_SCORE_SLOT,
     HANDOFF_TEAM_SLOT,
     HANDOFF_PRIORITY_SLOT,
+    HANDOFF_AUTO_PAUSE_SLOT,
+    HANDOFF_UNCLAIMED_TIMEOUT_SLOT,
     HANDOFF_ACTIVE_SLOT,
     HANDOFF_TICKET_SLOT,
     HANDOFF_CHANNEL_SLOT,
