@@ -224,10 +224,11 @@ class HandoffConnector(InputChannel):
         """Pause the bot for a supervisor's takeover or a ticket reopened by the customer."""
         events: list[Event] = [
             SlotSet(HANDOFF_ACTIVE_SLOT, True),
-            SlotSet(HANDOFF_TICKET_SLOT, str(command.ticket_id)),
             SlotSet(HANDOFF_CHANNEL_SLOT, command.channel),
             ConversationPaused(),
         ]
+        if command.ticket_id is not None:  # a takeover pauses before its ticket exists
+            events.insert(1, SlotSet(HANDOFF_TICKET_SLOT, str(command.ticket_id)))
         tracker = await append_events(app, command.conversation_id, events)
         if command.reason == "takeover":
             await self._say(app, command.conversation_id, command.channel, TAKEOVER_RESPONSE)

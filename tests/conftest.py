@@ -23,14 +23,29 @@ def trained_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def bot_stack(trained_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator:
-    """The real Rasa server and action server on free ports, state in a temporary folder."""
+def callback_listener() -> Iterator:
+    """The customer's end of Rasa's callback channel: a local HTTP server bot messages go to."""
+    from tests.e2e.clients import CallbackListener
+
+    listener = CallbackListener()
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+@pytest.fixture(scope="session")
+def bot_stack(
+    trained_model: Path, callback_listener, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator:
+    """Rasa, the action server and the handoff service on free ports, state in a temp folder."""
     from scripts.stack import Ports, Stack
 
     stack = Stack(
         model=trained_model,
         ports=Ports.free(),
         data_dir=tmp_path_factory.mktemp("bot-stack"),
+        extra_env={"CALLBACK_URL": callback_listener.url},
     )
     stack.start()
     try:
