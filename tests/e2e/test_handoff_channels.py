@@ -35,7 +35,7 @@ async def test_a_callback_customer_is_handed_over_and_receives_the_attendants_re
             {"sender": conversation, "message": text},
         )
 
-    await asyncio.to_thread(say, "I need to speak to a human about a chargeback")
+    await asyncio.to_thread(say, "I need to speak to a human about my order")
     told = await asyncio.to_thread(callback_listener.next_message, conversation)
     assert "colleague" in told["text"]
 
