@@ -121,9 +121,13 @@ def handoff_request(tracker: Tracker, channel: str) -> HandoffRequest:
     trigger_id = (
         event_identity(tracker.sender_id, trigger) if trigger else f"no-user-event-{len(events)}"
     )
-    rule = tracker.get_slot(HANDOFF_RULE_SLOT) or STORY_RULE
-    reason = tracker.get_slot(HANDOFF_REASON_SLOT) or _story_reason(tracker)
-    priority = tracker.get_slot(HANDOFF_PRIORITY_SLOT) or "normal"
+    if rule_fired_this_turn(events):
+        rule = tracker.get_slot(HANDOFF_RULE_SLOT) or STORY_RULE
+        reason = tracker.get_slot(HANDOFF_REASON_SLOT) or _story_reason(tracker)
+        priority = tracker.get_slot(HANDOFF_PRIORITY_SLOT) or "normal"
+        team = tracker.get_slot(HANDOFF_TEAM_SLOT)
+    else:  # a story or rule in data/ ran the action: the slots are from an earlier handoff
+        rule, reason, priority, team = STORY_RULE, _story_reason(tracker), "normal", None
     user_events = [e for e in events if e.get("event") == "user"]
     return HandoffRequest(
         idempotency_key=idempotency_key_for(tracker.sender_id, trigger_id),
@@ -132,11 +136,21 @@ def handoff_request(tracker: Tracker, channel: str) -> HandoffRequest:
         rule=str(rule)[:200],
         reason=str(reason)[:2000],
         priority=priority if priority in PRIORITIES else "normal",
-        team=tracker.get_slot(HANDOFF_TEAM_SLOT),
+        team=team,
         scores=[s for s in (turn_scores(e) for e in user_events[-10:]) if s],
         summary=build_summary(events, str(reason)),
         transcript=transcript_of(tracker.sender_id, events),
     )
+
+
+def rule_fired_this_turn(events: list[dict[str, Any]]) -> bool:
+    """Did HandoffPolicy set the rule slot after the newest customer message?"""
+    for event in reversed(events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") == HANDOFF_RULE_SLOT:
+            return True
+    return False
 
 
 async def _open_ticket(request: HandoffRequest) -> dict[str, Any] | None:

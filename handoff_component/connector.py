@@ -55,8 +55,8 @@ from handoff_component.contract import (
 from handoff_component.slots import (
     HANDOFF_ACTIVE_SLOT,
     HANDOFF_CHANNEL_SLOT,
-    HANDOFF_REQUEST_SLOT,
-    HANDOFF_SLOTS,
+    HANDOFF_HISTORY_SLOT,
+    HANDOFF_STATE_SLOTS,
     HANDOFF_TICKET_SLOT,
 )
 
@@ -340,8 +340,9 @@ async def _send_attachment(output: OutputChannel, recipient: str, attachment: At
 def _slots_to_keep(tracker: Any, domain: Any) -> list[SlotSet]:
     """Slots carried into the bot's new session; the handoff's own state starts afresh."""
     if not domain.session_config.carry_over_slots:
-        return []
-    reset = set(HANDOFF_SLOTS) | {HANDOFF_REQUEST_SLOT, "requested_slot"}
+        history = tracker.slots.get(HANDOFF_HISTORY_SLOT)
+        return [SlotSet(HANDOFF_HISTORY_SLOT, history.value)] if history and history.value else []
+    reset = set(HANDOFF_STATE_SLOTS) | {"requested_slot"}
     return [
         SlotSet(name, slot.value)
         for name, slot in tracker.slots.items()

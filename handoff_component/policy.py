@@ -21,6 +21,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import (
+    ACTION_LISTEN_NAME,
     USER_INTENT_BACK,
     USER_INTENT_RESTART,
     USER_INTENT_SESSION_START,
@@ -57,11 +58,15 @@ from handoff_component.core.rules import (
     scores_from_parse_data,
 )
 from handoff_component.slots import (
+    HANDOFF_ACTIVE_SLOT,
+    HANDOFF_AUTO_PAUSE_SLOT,
+    HANDOFF_HISTORY_SLOT,
     HANDOFF_PRIORITY_SLOT,
     HANDOFF_REASON_SLOT,
     HANDOFF_RULE_SLOT,
     HANDOFF_SCORE_SLOT,
     HANDOFF_TEAM_SLOT,
+    HANDOFF_UNCLAIMED_TIMEOUT_SLOT,
 )
 
 logger = logging.getLogger(__name__)
@@ -75,8 +80,12 @@ TEAM_SLOT = HANDOFF_TEAM_SLOT
 PRIORITY_SLOT = HANDOFF_PRIORITY_SLOT
 REQUIRED_SLOTS = (RULE_SLOT, REASON_SLOT, SCORE_SLOT, TEAM_SLOT, PRIORITY_SLOT)
 # Filled only when the domain declares them: the channel's safety net, for the action.
-AUTO_PAUSE_SLOT = "handoff_auto_pause"
-UNCLAIMED_TIMEOUT_SLOT = "handoff_unclaimed_timeout"
+AUTO_PAUSE_SLOT = HANDOFF_AUTO_PAUSE_SLOT
+UNCLAIMED_TIMEOUT_SLOT = HANDOFF_UNCLAIMED_TIMEOUT_SLOT
+# Also optional: {rule name: time it last fired}. The tracker store loads only the current
+# session, so cooldowns can outlive a session (a handback, an expiry) only through a slot that
+# is carried over; its value holds the times, unlike a slot event's timestamp.
+HISTORY_SLOT = HANDOFF_HISTORY_SLOT
 # Rasa's own commands outrank any rule: `/restart` must restart, even during an angry turn.
 COMMAND_INTENTS = frozenset({USER_INTENT_RESTART, USER_INTENT_SESSION_START, USER_INTENT_BACK})
 STORED_RULES = "handoff_rules.yml"
@@ -117,6 +126,9 @@ class HandoffPolicy(Policy):
             # Mark predictions `is_no_user_prediction`, the only way to outrank an active
             # form's happy path (and end-to-end predictions). False: forms finish first.
             "outrank_forms": True,
+            # `/restart` while a handoff is active (paused, `handoff_active` true) predicts
+            # action_listen, so the customer stays with the attendant. False: Rasa restarts.
+            "keep_handoff_on_restart": True,
         }
 
     def __init__(
@@ -231,9 +243,24 @@ class HandoffPolicy(Policy):
         **kwargs: Any,
     ) -> PolicyPrediction:
         no_opinion = self._prediction(self._default_predictions(domain))
-        if self.ruleset is None or tracker.is_paused():
+        if self.ruleset is None:
             return no_opinion
         newest = newest_unanswered_message(tracker)
+        if tracker.is_paused():
+            # Rasa lets only `/restart` through to a paused conversation. During a handoff it
+            # must not end the attendant's conversation: listen instead (the message still
+            # reaches the ticket through the event broker). Paused by anything else, restart.
+            if (
+                newest is not None
+                and newest.intent_name == USER_INTENT_RESTART
+                and tracker.get_slot(HANDOFF_ACTIVE_SLOT) is True
+                and self.config.get("keep_handoff_on_restart", True)
+            ):
+                return self._prediction(
+                    confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain),
+                    is_no_user_prediction=True,
+                )
+            return no_opinion
         if newest is None or newest.intent_name in COMMAND_INTENTS:
             return no_opinion
         view = conversation_view(tracker, self.ruleset.settings, self._action, self._memo)
@@ -243,10 +270,21 @@ class HandoffPolicy(Policy):
         if self._action not in domain.action_names_or_texts:
             logger.error("HandoffPolicy: '%s' is not in the domain; not predicting", self._action)
             return no_opinion
-        return self._handoff_prediction(matches, view, domain)
+        return self._handoff_prediction(matches, view, domain, newest.timestamp)
+
+    def _history_after(self, view: ConversationView, rule: str, now: float) -> dict[str, float]:
+        """The history slot's next value: the newest firing of each rule, without those too old
+        to hold any cooldown back, so the slot stays small."""
+        horizon = now - self.ruleset.longest_cooldown  # type: ignore[union-attr]
+        history: dict[str, float] = {}
+        for firing in view.firings:
+            if firing.rule is not None and firing.timestamp >= horizon:
+                history[firing.rule] = max(firing.timestamp, history.get(firing.rule, 0.0))
+        history[rule] = now
+        return history
 
     def _handoff_prediction(
-        self, matches: list[RuleMatch], view: ConversationView, domain: Domain
+        self, matches: list[RuleMatch], view: ConversationView, domain: Domain, now: float
     ) -> PolicyPrediction:
         winner = matches[0]
         rule = winner.rule
@@ -264,6 +302,8 @@ class HandoffPolicy(Policy):
             events.append(SlotSet(AUTO_PAUSE_SLOT, safety_net.auto_pause))
         if UNCLAIMED_TIMEOUT_SLOT in domain_slots:
             events.append(SlotSet(UNCLAIMED_TIMEOUT_SLOT, safety_net.unclaimed_timeout))
+        if HISTORY_SLOT in domain_slots:
+            events.append(SlotSet(HISTORY_SLOT, self._history_after(view, rule.name, now)))
         metadata = {
             RULE_SLOT: rule.name,
             REASON_SLOT: winner.reason,
@@ -279,7 +319,7 @@ class HandoffPolicy(Policy):
             confidence_scores_for(self._action, 1.0, domain),
             optional_events=events,
             is_no_user_prediction=bool(self.config.get("outrank_forms", True)),
-            diagnostic_data={"fired": [(m.rule.name, m.score, m.reason) for m in matches]},
+            diagnostic_data={"fired": [(m.rule.name, m.score) for m in matches]},
             action_metadata=metadata,
         )
 
@@ -306,7 +346,7 @@ def newest_unanswered_message(tracker: DialogueStateTracker) -> UserUttered | No
     return None
 
 
-_ACTION, _USER, _SLOT, _BOUNDARY, _OTHER = "action", "user", "slot", "boundary", "other"
+_ACTION, _USER, _BOUNDARY, _OTHER = "action", "user", "boundary", "other"
 _KINDS: dict[type, str] = {}
 
 
@@ -319,8 +359,6 @@ def _kind(event_type: type) -> str:
             kind = _ACTION
         elif issubclass(event_type, UserUttered):
             kind = _USER
-        elif issubclass(event_type, SlotSet):
-            kind = _SLOT
         elif issubclass(event_type, SessionStarted | Restarted):
             kind = _BOUNDARY
         else:
@@ -347,25 +385,39 @@ def _turn(event: UserUttered, fallback: bool, settings: RuleSettings) -> Turn:
     )
 
 
+def _memo_key(event: UserUttered, sender_id: str, fallback_after: bool) -> tuple:
+    """One parse of one message: the conversation, the event's time, id and text, and the
+    intent NLU gave it (a message parsed again, by another model, is another entry)."""
+    intent = event.intent
+    return (
+        sender_id,
+        event.timestamp,
+        event.message_id,
+        event.text,
+        intent.get("name") if intent else None,
+        intent.get("confidence") if intent else None,
+        fallback_after,
+    )
+
+
 class TurnMemo:
-    """Turns already built from user events, by the event's identity (timestamp, message id,
-    text). Each prediction re-reads the whole tracker, fetched anew from the tracker store, yet
-    only its newest message is new: remembering the others halves the cost of a prediction.
-    It holds no conversation state (a Turn is a pure function of its event), so replicas need
-    not share it; it is emptied when it reaches `max_size`."""
+    """Turns already built from user events (`_memo_key`). Each prediction re-reads the whole
+    tracker, fetched anew from the tracker store, yet only its newest message is new:
+    remembering the others saves most of the cost of a prediction. It holds no conversation
+    state (a Turn is a pure function of its event and what followed), so replicas need not
+    share it; it is emptied when it reaches `max_size`."""
 
     def __init__(self, settings: RuleSettings, max_size: int = 20_000) -> None:
         self.settings = settings
         self.max_size = max_size
-        self.turns: dict[tuple[float, str | None, str | None], Turn] = {}
+        self.turns: dict[tuple, Turn] = {}
 
-    def turn(self, event: UserUttered) -> Turn:
-        key = (event.timestamp, event.message_id, event.text)
+    def turn(self, event: UserUttered, key: tuple) -> Turn:
         found = self.turns.get(key)
         if found is None:
             if len(self.turns) >= self.max_size:
                 self.turns.clear()
-            found = self.turns[key] = _turn(event, False, self.settings)
+            found = self.turns[key] = _turn(event, key[-1], self.settings)
         return found
 
 
@@ -375,8 +427,9 @@ def conversation_view(
     action_name: str = HANDOFF_ACTION,
     memo: TurnMemo | None = None,
 ) -> ConversationView:
-    """The turns since the last session start or restart, and every earlier handoff the
-    tracker holds (from any session, for cooldowns).
+    """The turns since the last session start or restart, and the earlier handoffs: every
+    `action_handoff` event the tracker holds, and the `handoff_history` slot when the domain
+    declares it (the tracker store loads only the current session).
 
     Reverted user messages stay in: the customer did write them, and a fallback that rewound
     one is exactly a failed attempt. A turn is a fallback when its intent is a fallback intent
@@ -390,6 +443,7 @@ def conversation_view(
     fallback_after = False
     kinds = _KINDS
     remembered = memo.turns
+    sender_id = tracker.sender_id
     for event in reversed(tracker.events):
         kind = kinds.get(type(event)) or _kind(type(event))
         if kind is _ACTION:
@@ -401,19 +455,23 @@ def conversation_view(
                 fallback_after = True
         elif kind is _USER:
             if in_view:
-                turn = remembered.get((event.timestamp, event.message_id, event.text))
+                key = _memo_key(event, sender_id, fallback_after)
+                turn = remembered.get(key)
                 if turn is None:
-                    turn = memo.turn(event)
-                if fallback_after and not turn.fallback:
-                    turn = turn._replace(fallback=True)
+                    turn = memo.turn(event, key)
                 turns.append(turn)
                 fallback_after = False
-        elif kind is _SLOT:
-            if event.key == RULE_SLOT and isinstance(event.value, str):
-                firings.append(Firing(event.value, event.timestamp))
         elif kind is _BOUNDARY:
             in_view = False
     turns.reverse()
+    if HISTORY_SLOT in tracker.slots:
+        history = tracker.slots[HISTORY_SLOT].value
+        if isinstance(history, dict):
+            firings.extend(
+                Firing(str(rule), float(at))
+                for rule, at in history.items()
+                if isinstance(at, int | float) and not isinstance(at, bool)
+            )
     return ConversationView(
         turns=tuple(turns),
         channel=tracker.get_latest_input_channel(),

@@ -19,6 +19,8 @@ HANDOFF_UNCLAIMED_TIMEOUT_SLOT = "handoff_unclaimed_timeout"
 HANDOFF_ACTIVE_SLOT = "handoff_active"
 HANDOFF_TICKET_SLOT = "handoff_ticket_id"
 HANDOFF_CHANNEL_SLOT = "handoff_channel"
+# Earlier firings (rule, time) that outlive a session, so cooldowns hold across a hand-back.
+HANDOFF_HISTORY_SLOT = "handoff_history"
 # A ticket request the action could not deliver; the event broker delivers it later.
 HANDOFF_REQUEST_SLOT = "handoff_request"
 
@@ -34,4 +36,7 @@ HANDOFF_SLOTS = (
     HANDOFF_TICKET_SLOT,
     HANDOFF_CHANNEL_SLOT,
     HANDOFF_REQUEST_SLOT,
+    HANDOFF_HISTORY_SLOT,
 )
+# Slots a hand-back to the bot clears: the state of the human stretch that just ended.
+HANDOFF_STATE_SLOTS = tuple(s for s in HANDOFF_SLOTS if s != HANDOFF_HISTORY_SLOT)

@@ -1,0 +1,204 @@
+"""action_handoff and action_session_start against a real handoff service process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from handoff_component.actions import ActionHandoff, ActionSessionStartWithHandoff
+from scripts.stack import free_port
+
+SECRET = "actions-test-secret"
+
+
+@pytest.fixture(scope="module")
+def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("service")
+    port = free_port()
+    env = {
+        **os.environ,
+        "HANDOFF_SECRET": SECRET,
+        "HANDOFF_DB_URL": f"sqlite+aiosqlite:///{data / 'handoff.db'}",
+    }
+    seed = str(Path(__file__).parent.parent / "service.yml")
+    with open(data / "log", "wb") as log:
+        command = [sys.executable, "-m", "handoff_component.service", "--port", str(port)]
+        process = subprocess.Popen(
+            [*command, "--seed", seed], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=1)
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((data / "log").read_text()) from None
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def service_env(service_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("HANDOFF_SERVICE_URL", service_url)
+    monkeypatch.setenv("HANDOFF_SECRET", SECRET)
+    return service_url
+
+
+def user(text: str, ts: float, intent: str = "complaint", sentiment: float = -0.8) -> dict:
+    return {
+        "event": "user",
+        "text": text,
+        "timestamp": ts,
+        "input_channel": "socketio",
+        "parse_data": {
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": [],
+            "handoff": {"sentiment": sentiment, "complexity": 0.1, "uncertainty": 0.2,
+                        "human_request": 0.0, "signals": {}},
+        },
+    }  # fmt: skip
+
+
+def slot(name: str, value, ts: float) -> dict:
+    return {"event": "slot", "name": name, "value": value, "timestamp": ts}
+
+
+def tracker_of(sender: str, events: list[dict], slots: dict | None = None) -> Tracker:
+    latest = next(e for e in reversed(events) if e["event"] == "user")
+    return Tracker(
+        sender, slots or {}, {**latest["parse_data"], "text": latest["text"]}, events, False,
+        None, {}, "action_listen",
+    )  # fmt: skip
+
+
+def fired(sender: str, rule: str = "angry_sentiment", extra: dict | None = None) -> Tracker:
+    events = [
+        user("where is my order", 10.0, "order_status", 0.0),
+        {"event": "action", "name": "action_check_order_status", "timestamp": 10.5},
+        {"event": "bot", "text": "Your order is delayed.", "timestamp": 10.6},
+        user("this is ridiculous", 20.0),
+        slot("handoff_rule", rule, 20.1),
+    ]
+    slots = {
+        "handoff_rule": rule,
+        "handoff_reason": "sentiment -0.80 <= -0.6",
+        "handoff_priority": "high",
+        "handoff_team": "support",
+        **(extra or {}),
+    }
+    return tracker_of(sender, events, slots)
+
+
+def tickets_of(service_url: str, conversation: str) -> list[dict]:
+    login = urllib.request.Request(
+        f"{service_url}/api/auth/login",
+        data=json.dumps({"username": "sam", "password": "demo-password-sam"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    token = json.load(urllib.request.urlopen(login))["token"]
+    listing = urllib.request.Request(
+        f"{service_url}/api/tickets?conversation_id={conversation}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    return json.load(urllib.request.urlopen(listing))["tickets"]
+
+
+async def test_handoff_opens_one_ticket_tells_the_customer_and_pauses(service_env: str) -> None:
+    dispatcher = CollectingDispatcher()
+    tracker = fired("action-c1")
+
+    events = await ActionHandoff().run(dispatcher, tracker, {})
+    again = await ActionHandoff().run(CollectingDispatcher(), tracker, {})
+
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff"]
+    assert events[-1] == {"event": "pause", "timestamp": None}
+    assert {"event": "slot", "timestamp": None, "name": "handoff_active", "value": True} in events
+    tickets = tickets_of(service_env, "action-c1")
+    assert len(tickets) == 1
+    assert tickets[0]["rule"] == "angry_sentiment" and tickets[0]["priority"] == "high"
+    ticket_slot = [e["value"] for e in events if e.get("name") == "handoff_ticket_id"]
+    assert (
+        ticket_slot
+        == [str(tickets[0]["id"])]
+        == [e["value"] for e in again if e.get("name") == "handoff_ticket_id"]
+    )
+
+
+async def test_an_unreachable_service_is_admitted_and_the_request_kept_for_the_broker(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HANDOFF_SERVICE_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("HANDOFF_SECRET", SECRET)
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionHandoff().run(dispatcher, fired("action-c2"), {})
+
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_delayed"]
+    pending = [e["value"] for e in events if e.get("name") == "handoff_request"]
+    assert pending[0]["conversation_id"] == "action-c2"
+    assert pending[0]["rule"] == "angry_sentiment"
+    assert events[-1]["event"] == "pause"
+
+
+async def test_a_channel_without_auto_pause_alerts_the_team_and_keeps_the_bot(
+    service_env: str,
+) -> None:
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionHandoff().run(
+        dispatcher, fired("action-c3", extra={"handoff_auto_pause": False}), {}
+    )
+
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_alerted"]
+    assert all(e["event"] != "pause" for e in events)
+    assert len(tickets_of(service_env, "action-c3")) == 1
+
+
+async def test_a_story_triggered_handoff_does_not_reuse_an_earlier_rule(service_env: str) -> None:
+    events = [
+        user("I want a person", 30.0, "request_human", 0.0),
+    ]
+    stale = {"handoff_rule": "angry_sentiment", "handoff_priority": "urgent"}
+
+    await ActionHandoff().run(CollectingDispatcher(), tracker_of("action-c4", events, stale), {})
+
+    ticket = tickets_of(service_env, "action-c4")[0]
+    assert ticket["rule"] == "story"
+    assert ticket["priority"] == "normal"
+    assert "request_human" in ticket["reason"]
+
+
+async def test_a_new_session_stays_paused_while_a_human_has_the_conversation() -> None:
+    tracker = tracker_of(
+        "action-c5", [user("hi", 1.0)], {"handoff_active": True, "order_id": "48213"}
+    )
+    domain = {"session_config": {"carry_over_slots_to_new_session": False}}
+
+    events = await ActionSessionStartWithHandoff().run(CollectingDispatcher(), tracker, domain)
+
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "session_started" and kinds[-2:] == ["pause", "action"]
+    assert {e.get("name") for e in events if e["event"] == "slot"} == {"handoff_active"}
+
+
+async def test_a_new_session_without_a_handoff_is_not_paused() -> None:
+    tracker = tracker_of("action-c6", [user("hi", 1.0)], {"order_id": "48213"})
+
+    events = await ActionSessionStartWithHandoff().run(CollectingDispatcher(), tracker, {})
+
+    assert "pause" not in [e["event"] for e in events]
+    assert {"event": "slot", "timestamp": None, "name": "order_id", "value": "48213"} in events
