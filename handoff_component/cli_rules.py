@@ -168,7 +168,9 @@ def _text_scorer(signals: dict[int, Any]) -> Callable[[ReplayTurn], Turn] | None
             else None
         )
         result = scorer.score(written.text, intent_ranking=ranking).to_dict()
-        signals[id(written)] = result.get("signals")
+        found = result.get("signals")
+        if isinstance(found, dict):  # the file's own values win; their signals would mislead
+            signals[id(written)] = {k: v for k, v in found.items() if k not in written.scores}
         parsed = Turn(text=written.text, scores=scores_from_parse_data({"handoff": result}, None))
         return _merge(written, parsed)
 
@@ -180,9 +182,15 @@ def _model_parser(
 ) -> Callable[[ReplayTurn], Turn]:
     """Parse every text once with a trained model (Rasa imported only here)."""
     import asyncio
+    import logging
 
     from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
 
+    # Only the replay belongs on stdout, not Rasa's debug lines for every parse.
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
     agent = Agent.load(model)
     texts = sorted({t.text for c in conversations for t in c.turns})
 
@@ -224,7 +232,7 @@ def _format_signals(signals: Any) -> str | None:
     shown = []
     for score, items in signals.items():
         for item in (items or [])[:3]:
-            if isinstance(item, dict) and item.get("name"):
+            if isinstance(item, dict) and item.get("name") and item.get("weight") != 0:
                 weight = item.get("weight")
                 weight_text = f" {weight:+.2f}" if isinstance(weight, int | float) else ""
                 shown.append(f"{score}:{item['name']}{weight_text}")

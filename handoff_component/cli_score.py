@@ -32,7 +32,11 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "score",
         help="score messages read from stdin, one JSON object per line",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description=(
+            "Read one message per line from stdin; write one JSON object per line (same order) "
+            "with sentiment, complexity, uncertainty, human_request and their signals. Without "
+            "--model the scores come from the text alone."
+        ),
     )
     parser.add_argument(
         "--model",

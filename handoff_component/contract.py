@@ -86,7 +86,9 @@ def verify(
             TIMESTAMP_HEADER, f"timestamp is more than {max_skew} s away from the server clock"
         )
     expected = sign(secret, timestamp, body)
-    if not hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("ascii", "replace")):
+    if not hmac.compare_digest(
+        expected.encode("ascii"), signature.strip().encode("ascii", "replace")
+    ):
         raise SignatureError(SIGNATURE_HEADER, "signature does not match the body")
 
 
@@ -132,7 +134,7 @@ MAX_ATTACHMENTS = 10
 MAX_URL_LENGTH = 2_000
 MAX_EVENTS_PER_BATCH = 1_000
 
-# --- a small reader that names the failing field ----------------------------------------------------
+# --- a small reader that names the failing field ---------------------------------------------
 
 
 class Reader:
@@ -485,8 +487,9 @@ class BrokerEvent:
 
     @property
     def identity(self) -> str:
-        return event_identity(self.sender_id, {"event": self.event, "timestamp": self.timestamp,
-                                               "text": self.text})
+        return event_identity(
+            self.sender_id, {"event": self.event, "timestamp": self.timestamp, "text": self.text}
+        )
 
     @classmethod
     def from_dict(cls, value: Any, path: str = "event") -> BrokerEvent:

@@ -111,13 +111,19 @@ def test_a_handoff_request_round_trips() -> None:
 
 
 def test_optional_handoff_fields_have_defaults() -> None:
-    minimal = {k: v for k, v in handoff().items() if k in (
-        "idempotency_key", "conversation_id", "channel", "rule", "reason")}
+    minimal = {
+        k: v
+        for k, v in handoff().items()
+        if k in ("idempotency_key", "conversation_id", "channel", "rule", "reason")
+    }
 
     request = contract.HandoffRequest.from_dict(minimal)
 
     assert (request.priority, request.team, request.summary, request.transcript) == (
-        "normal", None, None, []
+        "normal",
+        None,
+        None,
+        [],
     )
 
 
@@ -133,11 +139,24 @@ def test_optional_handoff_fields_have_defaults() -> None:
         ({"scores": [{"sentiment": True}]}, "scores[0].sentiment"),
         ({"summary": {"reason": "r", "message_count": -1}}, "summary.message_count"),
         ({"summary": {"reason": "r", "tone": "x"}}, "summary.tone"),
-        ({"transcript": [{"event_id": "e", "sender": "alien", "text": "", "timestamp": 1}]},
-         "transcript[0].sender"),
-        ({"transcript": [{"event_id": "e", "sender": "bot", "text": "", "timestamp": 1,
-                          "attachments": [{"url": "file:///etc/passwd"}]}]},
-         "transcript[0].attachments[0].url"),
+        (
+            {"transcript": [{"event_id": "e", "sender": "alien", "text": "", "timestamp": 1}]},
+            "transcript[0].sender",
+        ),
+        (
+            {
+                "transcript": [
+                    {
+                        "event_id": "e",
+                        "sender": "bot",
+                        "text": "",
+                        "timestamp": 1,
+                        "attachments": [{"url": "file:///etc/passwd"}],
+                    }
+                ]
+            },
+            "transcript[0].attachments[0].url",
+        ),
         ({"transcript": "not a list"}, "transcript"),
     ],
 )
@@ -205,16 +224,31 @@ def test_a_broker_event_tolerates_rasa_fields_but_checks_its_own() -> None:
 
 def test_bot_event_attachments_are_taken_by_reference() -> None:
     event = contract.BrokerEvent.from_dict(
-        {"event": "bot", "sender_id": "c", "timestamp": 1, "text": "see",
-         "data": {"image": "https://x.test/i.png", "attachment": {"url": "https://x.test/f.pdf"}}}
+        {
+            "event": "bot",
+            "sender_id": "c",
+            "timestamp": 1,
+            "text": "see",
+            "data": {
+                "image": "https://x.test/i.png",
+                "attachment": {"url": "https://x.test/f.pdf"},
+            },
+        }
     )
 
     assert [a.url for a in event.attachments()] == ["https://x.test/i.png", "https://x.test/f.pdf"]
 
 
 def test_connector_commands_round_trip_and_validate() -> None:
-    reply = contract.ReplyCommand("c1", "socketio", 1, 2, "Hello", "Ana",
-                                  [contract.Attachment("https://x.test/a.pdf", "application/pdf")])
+    reply = contract.ReplyCommand(
+        "c1",
+        "socketio",
+        1,
+        2,
+        "Hello",
+        "Ana",
+        [contract.Attachment("https://x.test/a.pdf", "application/pdf")],
+    )
     pause = contract.PauseCommand("c1", "socketio", None, "takeover")
 
     assert contract.ReplyCommand.from_dict(reply.to_dict()) == reply

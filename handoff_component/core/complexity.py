@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from handoff_component.core.signals import Signal
-from handoff_component.core.text import normalize
+from handoff_component.core.text import normalize, trie_pattern
 
 __all__ = ["ComplexityResult", "score_complexity"]
 
@@ -93,8 +93,8 @@ CONDITION_WORDS = frozenset(
         "instead",
     )
 )
-_PADDED_REQUESTS = tuple(f" {phrase} " for phrase in REQUEST_PHRASES)
-_PADDED_SHIFTS = tuple(f" {phrase} " for phrase in TOPIC_SHIFT_PHRASES)
+_REQUESTS = re.compile(f"(?<= )(?:{trie_pattern(REQUEST_PHRASES)})(?= )")
+_TOPIC_SHIFTS = re.compile(f"(?<= )(?:{trie_pattern(TOPIC_SHIFT_PHRASES)})(?= )")
 
 
 @dataclass(frozen=True)
@@ -121,11 +121,11 @@ def score_complexity(
     signals: list[Signal] = []
     _length(len(words), long_message_tokens, signals)
     _counted("questions", len(_QUESTION.findall(normalized)), PER_EXTRA_QUESTION, signals)
-    requests = [p.strip() for p in _PADDED_REQUESTS for _ in range(spaced.count(p))]
+    requests = _REQUESTS.findall(spaced)
     _counted("requests", len(requests), PER_EXTRA_REQUEST, signals, requests)
-    shift = next((p.strip() for p in _PADDED_SHIFTS if p in spaced), None)
+    shift = _TOPIC_SHIFTS.search(spaced)
     if shift is not None:
-        signals.append(Signal("topic_shift", TOPIC_SHIFT_WEIGHT, repr(shift)))
+        signals.append(Signal("topic_shift", TOPIC_SHIFT_WEIGHT, repr(shift.group())))
     conditions = [word for word in words if word in CONDITION_WORDS]
     if conditions:
         weight = min(MAX_CONDITIONS, PER_CONDITION * len(conditions))

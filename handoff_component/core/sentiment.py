@@ -198,8 +198,54 @@ PROFANE_VARIANTS = {
     "biatch": "bitch",
     "wtaf": "wtf",
 }
-_MASKABLE = sorted(PROFANE_WORDS | {"hell", "ass"}, key=len)
+# Which word a mask stands for when several fit ("s***": shit or stfu): commonest first.
+MASK_PREFERENCE = (
+    "fuck",
+    "shit",
+    "fucking",
+    "damn",
+    "crap",
+    "hell",
+    "ass",
+    "bitch",
+    "bullshit",
+    "asshole",
+    "fucked",
+    "fucker",
+    "fuckin",
+    "shitty",
+    "piss",
+    "pissed",
+    "bastard",
+    "dick",
+    "crappy",
+    "damned",
+    "goddamn",
+    "arse",
+    "arsehole",
+    "bollocks",
+    "wanker",
+    "twat",
+    "cunt",
+    "dickhead",
+    "motherfucker",
+    "motherfucking",
+    "fucks",
+    "fuckers",
+    "shits",
+    "wtf",
+    "ffs",
+    "stfu",
+    "fml",
+)
 _MASK_CHARS = "*#@$%!1"
+# Cheap test before the per-word look: a mask character next to a letter, a dotted acronym, or
+# one of the filter-dodging spellings.
+_MAYBE_PROFANE = re.compile(
+    r"[A-Za-z][*#@$%1]|[A-Za-z]![A-Za-z]|[*#@$%][A-Za-z]|[A-Za-z]\.[A-Za-z]\.|(?i:\b(?:"
+    + "|".join(PROFANE_VARIANTS)
+    + r")\b)"
+)
 _MASK_RE = re.compile(r"[a-z*#@$%!1]+")
 _DOTTED_RE = re.compile(r"(?:[a-z]\.){2,}[a-z]?")
 _SENTENCE_PUNCT = ".,;:?\"'()[]{}<>"
@@ -250,7 +296,7 @@ def _unmask(token: str) -> str | None:
         else:
             pattern.append({"$": "s", "@": "a", "!": "i", "1": "[il]"}.get(text, re.escape(text)))
     masked = re.compile("".join(pattern))
-    return next((word for word in _MASKABLE if masked.fullmatch(word)), None)
+    return next((word for word in MASK_PREFERENCE if masked.fullmatch(word)), None)
 
 
 class SentimentModel:
@@ -270,6 +316,10 @@ class SentimentModel:
         self._emojis = dict(emojis)
         self._sources = dict(sources or {})
         self._phrase_rules = tuple(phrase_rules)
+        # Emoji that a customer-service or extra entry rates in its own right, not by description.
+        self._rated_emojis = frozenset(
+            ch for ch in self._emojis if self._sources.get(ch, "lexicon") != "lexicon"
+        )
         self._phrases = PhraseSet((str(i), rule.pattern) for i, rule in enumerate(phrase_rules))
         self._customer_service = customer_service
         self._shouting_min_words = shouting_min_words
@@ -315,6 +365,7 @@ class SentimentModel:
     # --- scoring ---------------------------------------------------------------------------------
 
     def score(self, text: str) -> SentimentResult:
+        original = text
         text = self._describe_emojis(text).strip()
         if self._customer_service:
             text = straighten_quotes(text)
@@ -331,7 +382,9 @@ class SentimentModel:
                 signals.append(Signal(name, valence, self._explain(tokens[i], lowers[i], notes[i])))
         total = sum(valences)
         if self._customer_service:
-            total += self._customer_service_signals(text, raw_tokens, total, signals)
+            total += self._customer_service_signals(
+                text, normalize(original), raw_tokens, lowers, total, signals
+            )
 
         emphasis = self._punctuation_emphasis(text)
         if emphasis and total:
@@ -348,6 +401,8 @@ class SentimentModel:
         prev_space = True
         for ch in text:
             description = self._emojis.get(ch)
+            if ch in self._rated_emojis:
+                description = ch
             if description is None:
                 parts.append(ch)
                 prev_space = ch == " "
@@ -359,7 +414,7 @@ class SentimentModel:
         return "".join(parts)
 
     def _tokens(self, raw_tokens: list[str], signals: list[Signal]) -> list[str]:
-        if not self._customer_service:
+        if not self._customer_service or not _MAYBE_PROFANE.search(" ".join(raw_tokens)):
             return [_strip_punc_if_word(token) for token in raw_tokens]
         tokens = []
         for raw in raw_tokens:
@@ -557,10 +612,18 @@ class SentimentModel:
         return f"{text.count('!')} '!' and {text.count('?')} '?'"
 
     def _customer_service_signals(
-        self, text: str, raw_tokens: list[str], lexicon_total: float, signals: list[Signal]
+        self,
+        text: str,
+        normalized: str,
+        raw_tokens: list[str],
+        lowers: list[str],
+        lexicon_total: float,
+        signals: list[Signal],
     ) -> float:
-        """Phrase rules, profanity, shouting, repeated punctuation; returns their total weight."""
-        normalized = normalize(text)
+        """Phrase rules, profanity, shouting, repeated punctuation; returns their total weight.
+
+        Phrases are matched on the customer's own words, normalized (emoji are not described).
+        """
         but = _BUT_RE.search(normalized)
         added = 0.0
         for key, match in self._phrases.search_all(normalized).items():
@@ -574,16 +637,12 @@ class SentimentModel:
             added += weight
 
         total = lexicon_total + added
-        if lexicon_total <= 0:
-            profane = next(
-                (t for t in raw_tokens if t.strip(_SENTENCE_PUNCT).lower() in PROFANE_WORDS), None
-            )
+        if lexicon_total <= 0 and not PROFANE_WORDS.isdisjoint(lowers):
+            profane = next(word for word in lowers if word in PROFANE_WORDS)
             masked = next((s.detail for s in signals if s.name == "masked_profanity"), None)
-            if profane is not None or masked is not None:
-                detail = repr(profane.strip(_SENTENCE_PUNCT)) if profane is not None else masked
-                signals.append(Signal("profanity", PROFANITY_WEIGHT, detail))
-                added += PROFANITY_WEIGHT
-                total += PROFANITY_WEIGHT
+            signals.append(Signal("profanity", PROFANITY_WEIGHT, masked or repr(profane)))
+            added += PROFANITY_WEIGHT
+            total += PROFANITY_WEIGHT
 
         shouted = self._shouted_words(raw_tokens)
         if shouted:
@@ -603,6 +662,8 @@ class SentimentModel:
 
     def _shouted_words(self, raw_tokens: list[str]) -> list[str]:
         """Words written in capitals when most of the message is: VADER only sees a *difference*."""
+        if sum(1 for token in raw_tokens if token.isupper()) < self._shouting_min_words:
+            return []
         words = [w for w in (t.strip(string.punctuation) for t in raw_tokens) if len(w) > 1]
         words = [w for w in words if any(ch.isalpha() for ch in w)]
         shouted = [w for w in words if w.isupper()]

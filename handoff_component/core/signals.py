@@ -6,14 +6,17 @@ read why a turn looked angry and a designer can see which rule or lexicon entry 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Signal"]
 
 
-@dataclass(frozen=True)
-class Signal:
-    """One contribution to a score: what fired, how much it weighed, on which text."""
+class Signal(NamedTuple):
+    """One contribution to a score: what fired, how much it weighed, on which text.
+
+    A named tuple rather than a dataclass: a turn creates a dozen of these and construction cost
+    shows in the per-message budget.
+    """
 
     name: str
     weight: float

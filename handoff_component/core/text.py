@@ -20,7 +20,14 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_constants as _sre
     import sre_parse as _sre_parse
 
-__all__ = ["PhraseSet", "fold_accents", "normalize", "straighten_quotes", "tokenize"]
+__all__ = [
+    "PhraseSet",
+    "fold_accents",
+    "normalize",
+    "straighten_quotes",
+    "tokenize",
+    "trie_pattern",
+]
 
 _QUOTES = str.maketrans(
     {
@@ -72,18 +79,18 @@ class PhraseSet:
 
     Python's `re` tries every alternative at every position, which made the phrase rules most of
     a turn's cost. Each top-level alternative here carries the literal strings one of which any
-    match must contain (read off the parsed regex); one pass of substring tests over the text
-    picks the few alternatives worth running. Results equal `re.search` per name, up to which of
-    two alternatives matching at the same position is reported.
+    match must contain (read off the parsed regex). One scan of the text with a trie of all those
+    literals picks the few alternatives worth running. Results equal `re.search` per name, up to
+    which of two alternatives matching at the same position is reported.
     """
 
-    __slots__ = ("_alternatives", "_always", "_names", "_needles")
+    __slots__ = ("_alternatives", "_always", "_names", "_needles", "_scan")
 
     def __init__(self, patterns: Iterable[tuple[str, str]]) -> None:
         self._names: list[str] = []
         self._alternatives: list[tuple[str, re.Pattern[str]]] = []
         self._always: list[int] = []
-        needles: dict[str, list[int]] = {}
+        owners: dict[str, set[int]] = {}
         for name, pattern in patterns:
             if name not in self._names:
                 self._names.append(name)
@@ -96,22 +103,53 @@ class PhraseSet:
                     self._always.append(index)
                 else:
                     for needle in required:
-                        needles.setdefault(needle, []).append(index)
-        self._needles = tuple(needles.items())
+                        owners.setdefault(needle, set()).add(index)
+        # The scan reports the longest literal starting at each position; the shorter ones it
+        # contains are present too, so each literal stands for the alternatives of all of them.
+        self._needles = {
+            needle: frozenset().union(*(owners[n] for n in owners if n in needle))
+            for needle in owners
+        }
+        self._scan = re.compile(f"(?=({trie_pattern(owners)}))") if owners else None
 
     def search_all(self, text: str, endpos: int | None = None) -> dict[str, re.Match[str]]:
         """The leftmost match of each name that matches, in the order the names were given."""
         end = len(text) if endpos is None else endpos
         candidates = set(self._always)
-        for indexes in [indexes for needle, indexes in self._needles if needle in text]:
-            candidates.update(indexes)
+        if self._scan is not None:
+            for needle in self._scan.findall(text):
+                candidates.update(self._needles[needle])
         found: dict[str, re.Match[str]] = {}
         for index in sorted(candidates):
             name, compiled = self._alternatives[index]
             match = compiled.search(text, 0, end)
             if match is not None and (name not in found or match.start() < found[name].start()):
                 found[name] = match
+        if len(found) < 2:
+            return found
         return {name: found[name] for name in self._names if name in found}
+
+
+def trie_pattern(words: Iterable[str]) -> str:
+    """A regex matching the longest of `words` at a position, shared prefixes written once.
+
+    Far faster than `a|b|c...` in Python's `re` once there are more than a handful of words.
+    """
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def pattern(node: dict) -> str:
+        branches = [re.escape(ch) + pattern(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return pattern(trie)
 
 
 def _top_level_alternatives(pattern: str) -> list[str]:

@@ -28,9 +28,7 @@ CONFUSED_WEIGHT = 0.3
 _LETTER = re.compile(r"[a-z]")
 _WORD = re.compile(r"[a-z]+")
 # Six consonants in a row, or a run of neighbouring keys: "sdfghj", "qwerty", "xzcvb".
-_MASHED = re.compile(
-    r"[a-z]*(?:[b-df-hj-np-tv-xz]{6}|qwert|asdf|zxcv|hjkl|uiop|sdfg|dfgh|fghj|ghjk)[a-z]*"
-)
+_MASHED = re.compile(r"[b-df-hj-np-tv-xz]{6}|qwert|asdf|zxcv|hjkl|uiop|sdfg|dfgh|fghj|ghjk")
 _CONFUSED = PhraseSet(
     [
         (
@@ -82,8 +80,11 @@ def _text_cues(normalized: str, signals: list[Signal]) -> None:
     if not _LETTER.search(normalized):
         signals.append(Signal("no_words", NO_WORDS_WEIGHT, repr(normalized[:40])))
         return
-    mashed = _MASHED.findall(normalized)
-    if mashed and len(mashed) * 2 >= len(_WORD.findall(normalized)):
+    mashed = []
+    if _MASHED.search(normalized):
+        words = _WORD.findall(normalized)
+        mashed = [word for word in words if _MASHED.search(word)]
+    if mashed and len(mashed) * 2 >= len(words):
         signals.append(Signal("gibberish", GIBBERISH_WEIGHT, ", ".join(mashed[:4])))
     confused = _CONFUSED.search_all(normalized).get("confused")
     if confused is not None:

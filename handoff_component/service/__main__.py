@@ -110,9 +110,7 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_stores(
-    args: argparse.Namespace, work: Callable[[Any], Coroutine[Any, Any, Any]]
-) -> int:
+def _with_stores(args: argparse.Namespace, work: Callable[[Any], Coroutine[Any, Any, Any]]) -> int:
     from sanic import Sanic
 
     from handoff_component.service.app import create_app, start, stop
@@ -126,7 +124,14 @@ def _with_stores(
         finally:
             await stop(app)
 
-    result = asyncio.run(run())
+    from handoff_component.contract import ContractError
+    from handoff_component.service.errors import ApiError
+
+    try:
+        result = asyncio.run(run())
+    except (ApiError, ContractError) as error:
+        print(f"handoff-service: {error}", file=sys.stderr)
+        return 1
     if result is not None:
         print(json.dumps(result, indent=2, default=str))
     return 0
@@ -135,7 +140,7 @@ def _with_stores(
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if not arguments or arguments[0] not in COMMANDS and arguments[0] not in ("-h", "--help"):
+    if not arguments or (arguments[0] not in COMMANDS and arguments[0] not in ("-h", "--help")):
         arguments.insert(0, "serve")
     args = build_parser().parse_args(arguments)
     if args.command == "serve":

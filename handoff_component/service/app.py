@@ -136,11 +136,17 @@ def _error_response(request: Request, exception: Exception) -> HTTPResponse:
         code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
             status, "http_error"
         )
-        return json({"error": {"code": code, "message": str(exception), "field": None}},
-                    status=status)
+        return json(
+            {"error": {"code": code, "message": str(exception), "field": None}}, status=status
+        )
     logger.exception("unhandled error on %s %s", request.method, request.path)
     return json(
-        {"error": {"code": "internal", "message": "internal error; see the service log",
-                   "field": None}},
+        {
+            "error": {
+                "code": "internal",
+                "message": "internal error; see the service log",
+                "field": None,
+            }
+        },
         status=500,
     )

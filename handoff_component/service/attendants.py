@@ -40,7 +40,10 @@ def check_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     digest = hashlib.scrypt(
-        password.encode("utf-8"), salt=salt, dklen=len(expected), maxmem=64 * 1024 * 1024,
+        password.encode("utf-8"),
+        salt=salt,
+        dklen=len(expected),
+        maxmem=64 * 1024 * 1024,
         **options,
     )
     return hmac.compare_digest(digest, expected)
@@ -95,7 +98,9 @@ class AttendantStore:
                 raise Conflict(f"username {username!r} is taken", field="username") from None
             attendant_id = result.inserted_primary_key[0]
             for name in team_names or []:
-                team_id = (await conn.execute(select(teams.c.id).where(teams.c.name == name))).scalar()
+                team_id = (
+                    await conn.execute(select(teams.c.id).where(teams.c.name == name))
+                ).scalar()
                 if team_id is None:
                     raise NotFound(f"team {name!r} does not exist", field="teams")
                 await conn.execute(
@@ -210,21 +215,16 @@ class AttendantStore:
 
     async def viewer(self, attendant_id: int) -> Viewer:
         """The attendant's current role and teams, read on each request so changes apply at once."""
+        query = (
+            select(attendants.c.role, attendants.c.active, team_members.c.team_id)
+            .select_from(
+                attendants.outerjoin(team_members, team_members.c.attendant_id == attendants.c.id)
+            )
+            .where(attendants.c.id == attendant_id)
+        )
         async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(attendants.c.role, attendants.c.active).where(
-                        attendants.c.id == attendant_id
-                    )
-                )
-            ).first()
-            if row is None or not row.active:
-                raise Unauthorized("this session's attendant no longer exists or is deactivated")
-            team_ids = (
-                await conn.execute(
-                    select(team_members.c.team_id).where(
-                        team_members.c.attendant_id == attendant_id
-                    )
-                )
-            ).scalars()
-            return Viewer(attendant_id, row.role, frozenset(team_ids))
+            rows = (await conn.execute(query)).all()
+        if not rows or not rows[0].active:
+            raise Unauthorized("this session's attendant no longer exists or is deactivated")
+        team_ids = frozenset(r.team_id for r in rows if r.team_id is not None)
+        return Viewer(attendant_id, rows[0].role, team_ids)

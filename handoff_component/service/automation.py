@@ -33,9 +33,7 @@ class AutomationPass:
 
 
 class Automation:
-    def __init__(
-        self, store: TicketStore, connector: ConnectorClient, settings: Settings
-    ) -> None:
+    def __init__(self, store: TicketStore, connector: ConnectorClient, settings: Settings) -> None:
         self.store = store
         self.connector = connector
         self.settings = settings
@@ -79,9 +77,7 @@ class Automation:
         return result
 
 
-async def run_forever(
-    automation: Automation, webhooks: WebhookSender, settings: Settings
-) -> None:
+async def run_forever(automation: Automation, webhooks: WebhookSender, settings: Settings) -> None:
     """The background loop started by the app; a failing pass is logged and retried next tick."""
     webhook_every = max(settings.webhook_interval_seconds, 0.05)
     automation_every = max(settings.automation_interval_seconds, 0.05)

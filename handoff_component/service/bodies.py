@@ -44,11 +44,6 @@ def json_body(request: Request, *, allow_empty: bool = False) -> Any:
         raise BadRequest(f"the body is not valid JSON: {error}") from None
 
 
-def read(reader_fn: Any, data: Any) -> Any:
-    """Run a reader; its `ContractError` becomes the caller's 422 (see app.py's handler)."""
-    return reader_fn(data)
-
-
 @dataclass(frozen=True)
 class Login:
     username: str
@@ -74,8 +69,9 @@ class ReplyBody:
             text=reader.str(
                 "text", required=False, max_length=MAX_TEXT_LENGTH, allow_empty=True, default=""
             ),
-            attachments=reader.list("attachments", Attachment.from_dict, required=False,
-                                    max_length=10),
+            attachments=reader.list(
+                "attachments", Attachment.from_dict, required=False, max_length=10
+            ),
         )
         reader.done()
         if not body.text.strip() and not body.attachments:
@@ -221,8 +217,9 @@ class AttendantBody:
             username=reader.str("username", max_length=100),
             display_name=reader.str("display_name"),
             password=reader.str("password", max_length=500),
-            role=reader.str("role", required=False, choices=("attendant", "supervisor"),
-                            default="attendant"),
+            role=reader.str(
+                "role", required=False, choices=("attendant", "supervisor"), default="attendant"
+            ),
             teams=reader.list("teams", _team_names, required=False, max_length=50),
         )
         reader.done()

@@ -20,7 +20,9 @@ class ApiError(Exception):
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "field": self.field, **self.extra}}
+        return {
+            "error": {"code": self.code, "message": self.message, "field": self.field, **self.extra}
+        }
 
 
 class BadRequest(ApiError):

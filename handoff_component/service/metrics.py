@@ -2,7 +2,7 @@
 
 Figures come from the tickets' own timestamps, which the lifecycle sets exactly once each:
 time to claim (created -> claimed), time to first response (created -> first attendant reply),
-resolution time (created -> closed) and reopen rate (reopened tickets / tickets closed at least once).
+resolution time (created -> closed) and reopen rate (reopened tickets / tickets ever closed).
 They are computed in Python over the period asked for, which keeps the SQL identical on SQLite and
 PostgreSQL; a month of a busy desk is some tens of thousands of rows.
 """
@@ -31,7 +31,7 @@ def _summary(values: list[float]) -> dict[str, Any]:
     if not values:
         return {"count": 0, "mean": None, "p50": None, "p90": None}
     ordered = sorted(values)
-    p90_index = min(len(ordered) - 1, int(round(0.9 * (len(ordered) - 1))))
+    p90_index = min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))
     return {
         "count": len(ordered),
         "mean": round(statistics.fmean(ordered), 3),
@@ -175,21 +175,23 @@ def prometheus_text(
             label = _label(team["team"] or "")
             for quantile, field in (("0.5", "p50"), ("0.9", "p90")):
                 if figure[field] is not None:
-                    lines.append(
-                        f'{name}{{team="{label}",quantile="{quantile}"}} {figure[field]}'
-                    )
+                    lines.append(f'{name}{{team="{label}",quantile="{quantile}"}} {figure[field]}')
             if figure["count"]:
                 total = figure["mean"] * figure["count"]
                 lines.append(f'{name}_sum{{team="{label}"}} {round(total, 3)}')
             lines.append(f'{name}_count{{team="{label}"}} {figure["count"]}')
-    lines += ["# HELP handoff_reopen_rate Reopened / ever-closed tickets.",
-              "# TYPE handoff_reopen_rate gauge"]
+    lines += [
+        "# HELP handoff_reopen_rate Reopened / ever-closed tickets.",
+        "# TYPE handoff_reopen_rate gauge",
+    ]
     for team in report["teams"]:
         if team["reopen_rate"] is not None:
             label = _label(team["team"] or "")
             lines.append(f'handoff_reopen_rate{{team="{label}"}} {team["reopen_rate"]}')
-    lines += ["# HELP handoff_webhook_deliveries Team webhook deliveries by status.",
-              "# TYPE handoff_webhook_deliveries gauge"]
+    lines += [
+        "# HELP handoff_webhook_deliveries Team webhook deliveries by status.",
+        "# TYPE handoff_webhook_deliveries gauge",
+    ]
     for status, n in sorted(webhooks.items()):
         lines.append(f'handoff_webhook_deliveries{{status="{status}"}} {n}')
     lines += [

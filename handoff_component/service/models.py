@@ -136,10 +136,22 @@ tickets = Table(
         postgresql_where=text("status != 'closed'"),
     ),
     Index("ix_tickets_conversation", "conversation_id", "created_at"),
-    # The inbox: a status (and team) filter, most urgent first, oldest first within a priority.
-    Index("ix_tickets_inbox", "status", "team_id", "priority", "created_at"),
-    Index("ix_tickets_assignee", "assignee_id", "status", "created_at"),
-    Index("ix_tickets_listing", "priority", "created_at"),
+)
+
+# The inbox lists most urgent first, oldest first within a priority, then by id (the keyset of its
+# pagination). Each index below ends in that order, so a page is read in index order and stops
+# after `limit` rows instead of sorting every matching ticket.
+_INBOX_ORDER = (tickets.c.priority.desc(), tickets.c.created_at, tickets.c.id)
+Index("ix_tickets_order", *_INBOX_ORDER)
+Index("ix_tickets_status_order", tickets.c.status, *_INBOX_ORDER)
+Index("ix_tickets_team_status_order", tickets.c.team_id, tickets.c.status, *_INBOX_ORDER)
+Index("ix_tickets_assignee_order", tickets.c.assignee_id, *_INBOX_ORDER)
+# Open work is a small share of all tickets: its own partial index keeps the default view fast.
+Index(
+    "ix_tickets_active_order",
+    *_INBOX_ORDER,
+    sqlite_where=text("status != 'closed'"),
+    postgresql_where=text("status != 'closed'"),
 )
 
 messages = Table(

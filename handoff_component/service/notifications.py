@@ -30,7 +30,9 @@ class Viewer:
     def sees(self, team_id: int | None, assignee_id: int | None) -> bool:
         if self.is_supervisor:
             return True
-        return assignee_id == self.attendant_id or (team_id is not None and team_id in self.team_ids)
+        return assignee_id == self.attendant_id or (
+            team_id is not None and team_id in self.team_ids
+        )
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,9 @@ def _list(data: Any, key: str) -> list[Any]:
     return value
 
 
-async def apply_seed(path: str | Path, teams: TeamStore, attendants: AttendantStore) -> dict[str, int]:
+async def apply_seed(
+    path: str | Path, teams: TeamStore, attendants: AttendantStore
+) -> dict[str, int]:
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     if not isinstance(data, dict):
         raise ContractError(None, f"{path}: the seed must be a mapping")
@@ -62,8 +64,9 @@ async def apply_seed(path: str | Path, teams: TeamStore, attendants: AttendantSt
             username=reader.str("username", max_length=100),
             display_name=reader.str("display_name"),
             password=reader.str("password", required=False, max_length=500),
-            role=reader.str("role", required=False, choices=("attendant", "supervisor"),
-                            default="attendant"),
+            role=reader.str(
+                "role", required=False, choices=("attendant", "supervisor"), default="attendant"
+            ),
             team_names=reader.list("teams", lambda v, n: str(v), required=False),
         )
         reader.done()

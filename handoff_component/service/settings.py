@@ -79,6 +79,8 @@ class Settings:
             if env.get(variable):
                 values[name] = timedelta(minutes=float(env[variable]))
         if env.get("HANDOFF_AUTOMATION_INTERVAL_SECONDS"):
-            values["automation_interval_seconds"] = float(env["HANDOFF_AUTOMATION_INTERVAL_SECONDS"])
+            values["automation_interval_seconds"] = float(
+                env["HANDOFF_AUTOMATION_INTERVAL_SECONDS"]
+            )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

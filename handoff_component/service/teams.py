@@ -68,7 +68,10 @@ class TeamStore:
         existing = await self.by_name(values["name"])
         if existing is None:
             return await self.create(**values)
-        return await self.update(existing["id"], {k: v for k, v in values.items() if k != "name"})
+        changes = {k: v for k, v in values.items() if k != "name"}
+        if changes.get("display_name") is None:
+            changes.pop("display_name", None)  # keep the name shown; the webhook follows the seed
+        return await self.update(existing["id"], changes)
 
     async def update(self, team_id: int, values: dict[str, Any]) -> dict[str, Any]:
         async with self.db.write() as conn:
@@ -152,8 +155,9 @@ class TeamStore:
                         )
                     )
             except IntegrityError:
-                raise Conflict(f"team {team_id} already has a reply titled {title!r}",
-                               field="title") from None
+                raise Conflict(
+                    f"team {team_id} already has a reply titled {title!r}", field="title"
+                ) from None
         return await self.canned_reply(team_id, result.inserted_primary_key[0])
 
     async def change_canned_reply(

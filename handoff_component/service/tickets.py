@@ -1,8 +1,8 @@
 """The ticket store: every read and write of tickets, their thread, notes and timeline.
 
 Each change runs in one transaction: read the ticket row (locked on PostgreSQL), let the pure state
-machine (`core.ticket_lifecycle`) decide, write the new row, its timeline record, the message or note,
-and any webhook in the outbox; publish the live notification only after the commit. Uniqueness
+machine (`core.ticket_lifecycle`) decide, write the new row, its timeline record, the message or
+note, and any webhook in the outbox; publish the live notification only after the commit. Uniqueness
 (idempotency key, one open ticket per conversation, an event once per ticket) is left to the
 database's constraints, so two replicas racing each other cannot break it.
 """
@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -49,6 +51,17 @@ from handoff_component.service.notifications import TicketEvent, TicketEventBus,
 from handoff_component.service.settings import Settings
 
 MAX_PAGE_SIZE = 200
+# A team renamed, added or given a webhook is seen by new handoffs within this many seconds.
+ROUTE_CACHE_SECONDS = 5.0
+ACTIVE = frozenset(s.value for s in lifecycle.ACTIVE_STATUSES)
+
+
+@dataclass(frozen=True)
+class Route:
+    team_id: int | None
+    team_name: str | None
+    note: str
+    has_webhook: bool
 
 
 @dataclass
@@ -241,6 +254,7 @@ class TicketStore:
         self.db = db
         self.bus = bus
         self.settings = settings
+        self._routes: dict[str | None, tuple[float, Route]] = {}
 
     # --- helpers inside a transaction -------------------------------------------------------
 
@@ -261,7 +275,9 @@ class TicketStore:
         row = (await conn.execute(_ticket_select().where(tickets.c.id == ticket_id))).one()
         return ticket_view(row)
 
-    async def _record(self, conn: AsyncConnection, ticket_id: int, record: TransitionRecord) -> None:
+    async def _record(
+        self, conn: AsyncConnection, ticket_id: int, record: TransitionRecord
+    ) -> None:
         await conn.execute(
             insert(transitions).values(
                 ticket_id=ticket_id,
@@ -277,22 +293,23 @@ class TicketStore:
 
     async def _append_messages(
         self, conn: AsyncConnection, ticket_id: int, transcript: Iterable[TranscriptMessage]
-    ) -> int:
-        appended = 0
-        for message in transcript:
-            result = await conn.execute(
-                self._insert_ignoring_duplicates(messages).values(
-                    ticket_id=ticket_id,
-                    event_id=message.event_id,
-                    author=message.sender,
-                    text=message.text,
-                    attachments=[a.to_dict() for a in message.attachments],
-                    sent_at=_event_time(message.timestamp),
-                    delivery_attempts=0,
-                )
-            )
-            appended += result.rowcount
-        return appended
+    ) -> None:
+        rows = [
+            {
+                "ticket_id": ticket_id,
+                "event_id": message.event_id,
+                "author": message.sender,
+                "attendant_id": None,
+                "text": message.text,
+                "attachments": [a.to_dict() for a in message.attachments],
+                "sent_at": _event_time(message.timestamp),
+                "delivery": None,
+                "delivery_attempts": 0,
+            }
+            for message in transcript
+        ]
+        if rows:
+            await conn.execute(self._insert_ignoring_duplicates(messages), rows)
 
     async def _queue_webhook(
         self, conn: AsyncConnection, team_id: int | None, event: str, ticket: dict[str, Any]
@@ -341,63 +358,110 @@ class TicketStore:
 
         A second handoff of a conversation that already has an open ticket joins that ticket (its
         transcript is merged, each message once): the bot is already paused for it, and a
-        second ticket would split the attendants' work.
+        second ticket would split the attendants' work. This is the hot path of the service, so
+        it costs a handful of statements: one look-up, the insert (which lets the unique indexes
+        decide any race with another replica), its timeline record and the transcript.
         """
         now = self.settings.clock()
         async with self.db.write() as conn:
             existing = await self._existing_ticket(conn, request)
+            if existing is None:
+                route = await self._route(conn, request.team)
+                state, record = lifecycle.open_ticket(
+                    now,
+                    team=str(route.team_id) if route.team_id else None,
+                    actor=Actor("rasa", request.rule),
+                )
+                values = {
+                    "idempotency_key": request.idempotency_key,
+                    "conversation_id": request.conversation_id,
+                    "channel": request.channel,
+                    "priority": PRIORITY_RANK[request.priority],
+                    "rule": request.rule,
+                    "reason": request.reason,
+                    "scores": [dict(s) for s in request.scores],
+                    "summary": request.summary.to_dict() if request.summary else None,
+                    "created_at": now,
+                    **_columns_of(state, now),
+                }
+                ticket_id = await self._insert_unless_conflict(conn, tickets, values)
+                if ticket_id is None:
+                    # Another replica inserted this handoff (or another ticket of this
+                    # conversation) since our look-up: the constraint decided, we follow it.
+                    existing = await self._existing_ticket(conn, request)
+                    if existing is None:
+                        raise Conflict("the ticket could not be created; retry", field=None)
             if existing is not None:
                 await self._append_messages(conn, existing, request.transcript)
                 return await self._view(conn, existing), False
-            team_id, routing_note = await self.resolve_team(conn, request.team)
-            state, record = lifecycle.open_ticket(
-                now, team=str(team_id) if team_id else None, actor=Actor("rasa", request.rule)
-            )
-            values = {
-                "idempotency_key": request.idempotency_key,
-                "conversation_id": request.conversation_id,
-                "channel": request.channel,
-                "priority": PRIORITY_RANK[request.priority],
-                "rule": request.rule,
-                "reason": request.reason,
-                "scores": [dict(s) for s in request.scores],
-                "summary": request.summary.to_dict() if request.summary else None,
-                "created_at": now,
-                **_columns_of(state, now),
-            }
-            try:
-                async with conn.begin_nested():
-                    result = await conn.execute(insert(tickets).values(**values))
-            except IntegrityError:
-                # Another replica inserted the same handoff (or another one of this conversation)
-                # between our look-up and our insert: the constraint decided, we follow it.
-                existing = await self._existing_ticket(conn, request)
-                if existing is None:
-                    raise
-                await self._append_messages(conn, existing, request.transcript)
-                return await self._view(conn, existing), False
-            ticket_id = result.inserted_primary_key[0]
-            if routing_note:
+            if route.note:
                 record = TransitionRecord(
-                    record.action, record.actor, record.at, record.from_status, record.to_status,
-                    {**record.detail, "routing": routing_note},
+                    record.action,
+                    record.actor,
+                    record.at,
+                    record.from_status,
+                    record.to_status,
+                    {**record.detail, "routing": route.note},
                 )
             await self._record(conn, ticket_id, record)
             await self._append_messages(conn, ticket_id, request.transcript)
-            view = await self._view(conn, ticket_id)
-            await self._queue_webhook(conn, team_id, "ticket.created", view)
+            view = ticket_view(
+                SimpleNamespace(
+                    id=ticket_id, team_name=route.team_name, assignee_name=None, **values
+                )
+            )
+            if route.has_webhook:
+                await self._queue_webhook(conn, route.team_id, "ticket.created", view)
         self._publish("ticket.created", view)
         return view, True
 
     async def _existing_ticket(self, conn: AsyncConnection, request: HandoffRequest) -> int | None:
-        by_key = (
+        """The ticket of this idempotency key, else the conversation's open ticket."""
+        rows = (
             await conn.execute(
-                select(tickets.c.id).where(tickets.c.idempotency_key == request.idempotency_key)
+                select(tickets.c.id, tickets.c.idempotency_key).where(
+                    or_(
+                        tickets.c.idempotency_key == request.idempotency_key,
+                        and_(
+                            tickets.c.conversation_id == request.conversation_id,
+                            tickets.c.status != "closed",
+                        ),
+                    )
+                )
             )
-        ).scalar()
-        if by_key is not None:
-            return by_key
-        return await self._open_ticket_of(conn, request.conversation_id)
+        ).all()
+        for row in rows:
+            if row.idempotency_key == request.idempotency_key:
+                return row.id
+        return rows[0].id if rows else None
+
+    async def _insert_unless_conflict(
+        self, conn: AsyncConnection, table: Any, values: dict[str, Any]
+    ) -> int | None:
+        """Insert one row and return its id, or None if a unique constraint refused it."""
+        statement = self._insert_ignoring_duplicates(table).values(**values)
+        if self.db.dialect == "postgresql":
+            return (await conn.execute(statement.returning(table.c.id))).scalar()
+        result = await conn.execute(statement)
+        return result.lastrowid if result.rowcount == 1 else None
+
+    async def _route(self, conn: AsyncConnection, name: str | None) -> Route:
+        """Where a handoff naming team `name` goes; cached briefly, as teams rarely change."""
+        cached = self._routes.get(name)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        team_id, note = await self.resolve_team(conn, name)
+        team_name = has_webhook = None
+        if team_id is not None:
+            row = (
+                await conn.execute(
+                    select(teams.c.name, teams.c.webhook_url).where(teams.c.id == team_id)
+                )
+            ).one()
+            team_name, has_webhook = row.name, bool(row.webhook_url)
+        route = Route(team_id, team_name, note, bool(has_webhook))
+        self._routes[name] = (time.monotonic() + ROUTE_CACHE_SECONDS, route)
+        return route
 
     async def _open_ticket_of(self, conn: AsyncConnection, conversation_id: str) -> int | None:
         return (
@@ -430,9 +494,7 @@ class TicketStore:
             state, created = lifecycle.open_ticket(
                 now, team=str(team_id) if team_id else None, actor=actor
             )
-            state, claimed = lifecycle.apply(
-                state, lifecycle.Claim(str(supervisor_id)), actor, now
-            )
+            state, claimed = lifecycle.apply(state, lifecycle.Claim(str(supervisor_id)), actor, now)
             try:
                 async with conn.begin_nested():
                     result = await conn.execute(
@@ -529,9 +591,10 @@ class TicketStore:
                     ).one()
                 )
             view = await self._view(conn, ticket_id)
-            if isinstance(action, lifecycle.TransferToTeam):
-                await self._queue_webhook(conn, view["team"]["id"], "ticket.transferred", view)
-            elif isinstance(action, lifecycle.TransferToAttendant) and view["team"]:
+            transferred = isinstance(
+                action, lifecycle.TransferToTeam | lifecycle.TransferToAttendant
+            )
+            if transferred and view["team"]:
                 await self._queue_webhook(conn, view["team"]["id"], "ticket.transferred", view)
         previous_team = int(before.team) if before.team else None
         previous_assignee = int(before.assignee) if before.assignee else None
@@ -620,7 +683,9 @@ class TicketStore:
         query = (
             _ticket_select()
             .where(tickets.c.conversation_id == conversation_id)
-            .order_by(tickets.c.status == "closed", tickets.c.created_at.desc(), tickets.c.id.desc())
+            .order_by(
+                tickets.c.status == "closed", tickets.c.created_at.desc(), tickets.c.id.desc()
+            )
             .limit(1)
         )
         if self.db.locks_rows:
@@ -652,14 +717,15 @@ class TicketStore:
             outcome.duplicates += 1
             return
         outcome.appended += 1
+        view_row: Any = row
         if record.changed_status:
-            await conn.execute(
-                update(tickets).where(tickets.c.id == row.id).values(**_columns_of(state, now))
-            )
+            columns = _columns_of(state, now)
+            await conn.execute(update(tickets).where(tickets.c.id == row.id).values(**columns))
             await self._record(conn, row.id, record)
             if record.from_status == Status.CLOSED:
                 outcome.reopened += 1
-        view = await self._view(conn, row.id)
+            view_row = SimpleNamespace(**{**row._mapping, **columns})
+        view = ticket_view(view_row)
         if record.changed_status:
             published.append(("ticket.updated", view, {"action": record.action}))
         published.append(("message.created", view, {"message": inserted}))
@@ -667,28 +733,23 @@ class TicketStore:
     async def _insert_event_message(
         self, conn: AsyncConnection, ticket_id: int, event: BrokerEvent, author: str
     ) -> dict[str, Any] | None:
-        identity = event.identity
-        result = await conn.execute(
-            self._insert_ignoring_duplicates(messages).values(
-                ticket_id=ticket_id,
-                event_id=identity,
-                author=author,
-                text=event.text or "",
-                attachments=[a.to_dict() for a in event.attachments()],
-                sent_at=_event_time(event.timestamp),
-                delivery_attempts=0,
-            )
-        )
-        if result.rowcount == 0:
+        """Append one Rasa message unless this ticket has it already; its view, or None."""
+        values = {
+            "ticket_id": ticket_id,
+            "event_id": event.identity,
+            "author": author,
+            "attendant_id": None,
+            "text": event.text or "",
+            "attachments": [a.to_dict() for a in event.attachments()],
+            "sent_at": _event_time(event.timestamp),
+            "delivery": None,
+            "delivery_error": None,
+            "delivery_attempts": 0,
+        }
+        message_id = await self._insert_unless_conflict(conn, messages, values)
+        if message_id is None:
             return None
-        row = (
-            await conn.execute(
-                select(messages).where(
-                    messages.c.ticket_id == ticket_id, messages.c.event_id == identity
-                )
-            )
-        ).one()
-        return message_view(row)
+        return message_view(SimpleNamespace(id=message_id, **values))
 
     async def _bot_event(
         self,
@@ -719,7 +780,9 @@ class TicketStore:
             outcome.duplicates += 1
             return
         outcome.appended += 1
-        published.append(("message.created", await self._view(conn, ticket_id), {"message": inserted}))
+        published.append(
+            ("message.created", await self._view(conn, ticket_id), {"message": inserted})
+        )
 
     # --- reading --------------------------------------------------------------------------------
 
@@ -760,8 +823,15 @@ class TicketStore:
         """One page of the inbox, most urgent first, then oldest first; keyset-paginated."""
         query = _ticket_select()
         conditions = []
-        if filters.statuses:
-            conditions.append(tickets.c.status.in_(filters.statuses))
+        statuses = set(filters.statuses)
+        if statuses == ACTIVE:
+            # Written as a literal, not a bound parameter: only then do SQLite and PostgreSQL
+            # (with its generic plans for prepared statements) match the partial index.
+            conditions.append(text("tickets.status != 'closed'"))
+        elif len(statuses) == 1:
+            conditions.append(tickets.c.status == statuses.pop())
+        elif statuses:
+            conditions.append(tickets.c.status.in_(sorted(statuses)))
         if filters.team_ids:
             conditions.append(tickets.c.team_id.in_(filters.team_ids))
         if filters.assignee_id is not None:

@@ -94,9 +94,11 @@ class WebhookSender:
         else:
             body = json.dumps(row.payload, separators=(",", ":")).encode()
             secret = row.webhook_secret or self.settings.secret
-            headers = contract.signed_headers(secret, body) if secret else {
-                "Content-Type": "application/json"
-            }
+            headers = (
+                contract.signed_headers(secret, body)
+                if secret
+                else {"Content-Type": "application/json"}
+            )
             headers[WEBHOOK_EVENT_HEADER] = row.event
             try:
                 async with self._session.post(row.webhook_url, data=body, headers=headers) as resp:
@@ -106,7 +108,11 @@ class WebhookSender:
                 error = f"{exc.__class__.__name__}: {exc}"
         now = self.settings.clock()
         if error is None:
-            values: dict[str, Any] = {"status": "delivered", "delivered_at": now, "last_error": None}
+            values: dict[str, Any] = {
+                "status": "delivered",
+                "delivered_at": now,
+                "last_error": None,
+            }
         elif attempts >= self.settings.webhook_max_attempts:
             values = {"status": "failed", "last_error": error}
             logger.warning("webhook %s gave up after %s attempts: %s", row.id, attempts, error)

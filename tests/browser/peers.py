@@ -57,6 +57,8 @@ class ConnectorListener:
     secret: str
     commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     port: int = field(default_factory=free_port)
+    # Commands of a kind to answer 500 to, as a Rasa that is down would: {"reply": 3}.
+    failing: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         listener = self
@@ -76,7 +78,14 @@ class ConnectorListener:
                     self.end_headers()
                     self.wfile.write(error.message.encode())
                     return
-                listener.commands.append((self.path.rsplit("/", 1)[-1], json.loads(body)))
+                kind = self.path.rsplit("/", 1)[-1]
+                if listener.failing.get(kind, 0) > 0:
+                    listener.failing[kind] -= 1
+                    self.send_response(500)
+                    self.end_headers()
+                    self.wfile.write(b"the bot is restarting")
+                    return
+                listener.commands.append((kind, json.loads(body)))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()

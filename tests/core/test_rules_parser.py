@@ -275,7 +275,7 @@ def test_an_unquoted_greater_than_is_explained() -> None:
               complexity: >= 0.8
         """
     )
-    assert error.line == 5
+    assert (error.line, error.rule) == (5, "complex")
     assert 'must be quoted: ">= 0.8"' in error.message
 
 
@@ -429,9 +429,11 @@ def test_all_problems_of_a_file_are_reported_together() -> None:
     )
 
 
-def test_yaml_syntax_errors_name_the_line() -> None:
+def test_yaml_syntax_errors_name_the_line_and_the_rule_above() -> None:
     error = problems("rules:\n  - name: r\n    when: {intent: [x}\n")
-    assert error.line == 3
+    assert (error.line, error.rule) == (3, "r")
+    outside = problems("settings: {rephrase_window: [}\nrules: []\n")
+    assert (outside.line, outside.rule) == (1, None)
 
 
 def test_an_empty_or_unreadable_file_is_reported(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 
 from handoff_component import contract
-from tests.service.conftest import (
+from tests.service.support import (
     SECRET,
     FakeConnector,
     RunningService,
@@ -84,8 +84,15 @@ async def test_the_bot_resumes_when_the_reopen_window_ends(
     assert handed.handed_back == 1
     assert (await service.ctx.tickets.get(ticket["id"]))["handed_back"] is True
     assert connector.commands == [
-        ("resume", {"conversation_id": "conv-1", "channel": "socketio",
-                    "ticket_id": ticket["id"], "reason": "closed"})
+        (
+            "resume",
+            {
+                "conversation_id": "conv-1",
+                "channel": "socketio",
+                "ticket_id": ticket["id"],
+                "reason": "closed",
+            },
+        )
     ]
 
 
@@ -131,8 +138,11 @@ async def test_the_stream_tells_each_attendant_about_their_teams_tickets_only(
         ana_stream.close()
         bruno_stream.close()
 
-    assert [e["event"] for e in ana_events] == ["ticket.created", "ticket.updated",
-                                                 "message.created"]
+    assert [e["event"] for e in ana_events] == [
+        "ticket.created",
+        "ticket.updated",
+        "message.created",
+    ]
     assert ana_events[0]["data"]["ticket"]["id"] == support["id"]
     assert ana_events[1]["data"]["action"] == "claim"
     assert ana_events[2]["data"]["message"]["text"] == "hello?"
@@ -243,8 +253,11 @@ async def test_a_failing_webhook_is_retried_with_backoff_then_given_up(
 @pytest.fixture
 def service_overrides(request: pytest.FixtureRequest) -> dict[str, Any]:
     if "background" in request.node.name:
-        return {"run_background_tasks": True, "webhook_interval_seconds": 0.05,
-                "automation_interval_seconds": 0.05}
+        return {
+            "run_background_tasks": True,
+            "webhook_interval_seconds": 0.05,
+            "automation_interval_seconds": 0.05,
+        }
     return {}
 
 

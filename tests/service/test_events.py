@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handoff_component import contract
-from tests.service.conftest import RunningService, bot_event, user_event
+from tests.service.support import RunningService, bot_event, user_event
 
 
 async def _claimed_ticket(service: RunningService, conversation: str = "conv-1") -> tuple:
@@ -22,15 +22,26 @@ async def test_customer_messages_are_appended_in_order(service: RunningService) 
     _ana, ticket = await _claimed_ticket(service)
 
     reply = await service.events(
-        [user_event("first", 10, "conv-1"), bot_event("bot says", 11, "conv-1"),
-         user_event("second", 12, "conv-1")]
+        [
+            user_event("first", 10, "conv-1"),
+            bot_event("bot says", 11, "conv-1"),
+            user_event("second", 12, "conv-1"),
+        ]
     )
 
     assert reply.status == 200
-    assert reply.body == {"received": 3, "appended": 3, "duplicates": 0, "ignored": 0,
-                          "reopened": 0, "confirmed": 0}
+    assert reply.body == {
+        "received": 3,
+        "appended": 3,
+        "duplicates": 0,
+        "ignored": 0,
+        "reopened": 0,
+        "confirmed": 0,
+    }
     assert (await _thread(service, ticket["id"]))[-3:] == [
-        ("customer", "first"), ("bot", "bot says"), ("customer", "second")
+        ("customer", "first"),
+        ("bot", "bot says"),
+        ("customer", "second"),
     ]
 
 
@@ -74,8 +85,10 @@ async def test_events_of_conversations_without_tickets_are_accepted_and_ignored(
     service: RunningService,
 ) -> None:
     reply = await service.events(
-        [user_event("hi bot", 1, "someone-else"), {"event": "action", "timestamp": 2,
-                                                    "name": "action_listen", "sender_id": "x"}]
+        [
+            user_event("hi bot", 1, "someone-else"),
+            {"event": "action", "timestamp": 2, "name": "action_listen", "sender_id": "x"},
+        ]
     )
 
     assert reply.status == 200
@@ -119,8 +132,7 @@ async def test_the_echo_of_an_attendant_reply_confirms_it_instead_of_copying_it(
     message_id = sent.body["message"]["id"]
 
     reply = await service.events(
-        [bot_event("Refund done", 40, "conv-1",
-                   metadata={contract.REPLY_METADATA_KEY: message_id})]
+        [bot_event("Refund done", 40, "conv-1", metadata={contract.REPLY_METADATA_KEY: message_id})]
     )
 
     assert reply.body["confirmed"] == 1

@@ -7,7 +7,7 @@ import json
 import time
 
 from handoff_component import contract
-from tests.service.conftest import SECRET, RunningService, handoff_payload
+from tests.service.support import SECRET, RunningService, handoff_payload
 
 
 async def test_a_handoff_opens_a_ticket_with_its_summary_scores_and_transcript(
@@ -139,7 +139,9 @@ async def test_a_body_changed_after_signing_is_refused(service: RunningService) 
     headers = contract.signed_headers(SECRET, body)
     tampered = body.replace(b"high", b"low ")
 
-    reply = await service.call("POST", contract.SERVICE_HANDOFFS_PATH, headers=headers, raw=tampered)
+    reply = await service.call(
+        "POST", contract.SERVICE_HANDOFFS_PATH, headers=headers, raw=tampered
+    )
 
     assert reply.status == 401
     await _nothing_stored(service)

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from handoff_component.service.app import create_app
 from handoff_component.service.openapi import load_openapi
 from handoff_component.service.settings import Settings
-from tests.service.conftest import RunningService
+from tests.service.support import RunningService
 
 DOC = load_openapi()
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -127,8 +127,9 @@ async def test_real_answers_fit_the_documented_schemas(service: RunningService) 
     _fits(created.body, "/api/handoffs", "post", "201")
     _fits(replied.body, "/api/tickets/{ticket_id}/reply", "post", "201")
     _fits((await sam.get("/api/tickets")).body, "/api/tickets", "get", "200")
-    _fits((await sam.get(f"/api/tickets/{ticket_id}")).body, "/api/tickets/{ticket_id}", "get",
-          "200")
+    _fits(
+        (await sam.get(f"/api/tickets/{ticket_id}")).body, "/api/tickets/{ticket_id}", "get", "200"
+    )
     _fits((await sam.get("/api/metrics")).body, "/api/metrics", "get", "200")
     _fits((await sam.get("/api/teams")).body, "/api/teams", "get", "200")
     _fits(refused.body, "/api/tickets/{ticket_id}/claim", "post", "409")

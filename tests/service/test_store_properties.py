@@ -28,7 +28,7 @@ from handoff_component.service.errors import Conflict
 from handoff_component.service.models import teams, tickets
 from handoff_component.service.notifications import TicketEventBus
 from handoff_component.service.tickets import NewReply, TicketStore, state_of
-from tests.service.conftest import TABLES, FakeClock, make_settings
+from tests.service.support import TABLES, FakeClock, make_settings
 
 CONVERSATIONS = ["c0", "c1", "c2"]
 ATTENDANT_IDS = ["1", "2"]
@@ -68,14 +68,17 @@ class Backend:
                 for name in ("7", "8"):
                     await conn.execute(
                         teams.insert().values(
-                            id=int(name), name=f"team{name}", display_name=name,
+                            id=int(name),
+                            name=f"team{name}",
+                            display_name=name,
                             created_at=FakeClock().now,
                         )
                     )
                 if self.db.dialect == "postgresql":
                     await conn.exec_driver_sql(
                         "INSERT INTO attendants (id, username, display_name, role, password_hash,"
-                        " active, created_at) VALUES (1, 'a1', 'A1', 'attendant', 'x', true, now()),"
+                        " active, created_at) VALUES"
+                        " (1, 'a1', 'A1', 'attendant', 'x', true, now()),"
                         " (2, 'a2', 'A2', 'attendant', 'x', true, now())"
                     )
                 else:
@@ -99,8 +102,9 @@ class StoreMachine(RuleBasedStateMachine):
         super().__init__()
         self.backend.reset()
         self.clock = FakeClock()
-        self.settings = make_settings(self.backend.url, self.clock,
-                                      reopen_window=WINDOW, inactivity_timeout=IDLE)
+        self.settings = make_settings(
+            self.backend.url, self.clock, reopen_window=WINDOW, inactivity_timeout=IDLE
+        )
         self.store = TicketStore(self.backend.db, TicketEventBus(), self.settings)
         self.tickets: dict[int, ModelTicket] = {}
         self.keys: dict[str, int] = {}
@@ -118,13 +122,20 @@ class StoreMachine(RuleBasedStateMachine):
 
     # --- rules --------------------------------------------------------------------------------
 
-    @rule(conversation=st.sampled_from(CONVERSATIONS), key=st.integers(0, 2),
-          team=st.sampled_from(["team7", "team8"]))
+    @rule(
+        conversation=st.sampled_from(CONVERSATIONS),
+        key=st.integers(0, 2),
+        team=st.sampled_from(["team7", "team8"]),
+    )
     def handoff(self, conversation: str, key: int, team: str) -> None:
         idempotency_key = contract.idempotency_key_for(conversation, f"e{key}")
         request = contract.HandoffRequest(
-            idempotency_key=idempotency_key, conversation_id=conversation, channel="socketio",
-            rule="r", reason="why", team=team,
+            idempotency_key=idempotency_key,
+            conversation_id=conversation,
+            channel="socketio",
+            rule="r",
+            reason="why",
+            team=team,
         )
         view, created = self.run(self.store.open_handoff(request))
         if idempotency_key in self.keys:
@@ -144,19 +155,37 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(conversation=st.sampled_from(CONVERSATIONS))
     def customer_writes(self, conversation: str) -> None:
         self.event_counter += 1
-        text = f"msg-{self.event_counter}"
-        event = {"sender_id": conversation, "event": "user", "text": text,
-                 "timestamp": 1_700_000_000.0 + self.event_counter}
+        event = {
+            "sender_id": conversation,
+            "event": "user",
+            "text": f"msg-{self.event_counter}",
+            "timestamp": 1_700_000_000.0 + self.event_counter,
+        }
         self.last_batch = [event]
-        outcome = self.run(self.store.append_events(contract.EventBatch.from_dict(
-            {"events": [event]})))
+        self._deliver(event)
+
+    @precondition(lambda self: bool(self.last_batch))
+    @rule()
+    def broker_replays_the_last_batch(self) -> None:
+        self._deliver(self.last_batch[0])
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        """The model of `append_events` for one customer event (new or replayed)."""
+        outcome = self.run(
+            self.store.append_events(contract.EventBatch.from_dict({"events": [event]}))
+        )
+        conversation, text = event["sender_id"], event["text"]
         target = self.active_of(conversation) or self._latest_closed(conversation)
         if target is None:
             assert outcome.ignored == 1
             return
+        if ("customer", text) in target.thread:
+            assert outcome.appended == 0  # a duplicate (or ignored, if the ticket can't take it)
+            return
         try:
-            new_state, _ = lc.apply(target.state, lc.CustomerMessage(WINDOW), Actor.customer(),
-                                    self.clock.now)
+            new_state, _ = lc.apply(
+                target.state, lc.CustomerMessage(WINDOW), Actor.customer(), self.clock.now
+            )
         except lc.InvalidTransition:
             assert outcome.ignored == 1
             return
@@ -168,19 +197,28 @@ class StoreMachine(RuleBasedStateMachine):
         closed = [t for t in self.tickets.values() if t.conversation == conversation]
         return max(closed, key=lambda t: (t.state.created_at, t.id)) if closed else None
 
-    @precondition(lambda self: bool(self.last_batch))
-    @rule()
-    def broker_replays_the_last_batch(self) -> None:
-        outcome = self.run(self.store.append_events(
-            contract.EventBatch.from_dict({"events": self.last_batch})))
-        assert outcome.appended == 0
-
     @precondition(lambda self: bool(self.tickets))
-    @rule(data=st.data(), action=st.sampled_from(
-        ["claim", "reply", "transfer_team", "transfer_attendant", "note", "close", "reopen",
-         "resume", "inactivity", "hand_back"]),
-          attendant=st.sampled_from(ATTENDANT_IDS))
-    def attendant_or_automation_acts(self, data: st.DataObject, action: str, attendant: str) -> None:
+    @rule(
+        data=st.data(),
+        action=st.sampled_from(
+            [
+                "claim",
+                "reply",
+                "transfer_team",
+                "transfer_attendant",
+                "note",
+                "close",
+                "reopen",
+                "resume",
+                "inactivity",
+                "hand_back",
+            ]
+        ),
+        attendant=st.sampled_from(ATTENDANT_IDS),
+    )
+    def attendant_or_automation_acts(
+        self, data: st.DataObject, action: str, attendant: str
+    ) -> None:
         ticket = self.tickets[data.draw(st.sampled_from(sorted(self.tickets)))]
         lifecycle_action: Any = {
             "claim": lc.Claim(attendant),
@@ -203,11 +241,21 @@ class StoreMachine(RuleBasedStateMachine):
             other = self.active_of(ticket.conversation)
             if other is not None and other.id != ticket.id:
                 expected = "conflict"  # type: ignore[assignment]
-        reply = NewReply(f"reply-{self.event_counter}", [], int(attendant), "not_configured") \
-            if action == "reply" else None
+        reply = (
+            NewReply(f"reply-{self.event_counter}", [], int(attendant), "not_configured")
+            if action == "reply"
+            else None
+        )
         try:
-            self.run(self.store.act(ticket.id, lifecycle_action, actor, reply=reply,
-                                    note="n" if action == "note" else None))
+            self.run(
+                self.store.act(
+                    ticket.id,
+                    lifecycle_action,
+                    actor,
+                    reply=reply,
+                    note="n" if action == "note" else None,
+                )
+            )
             outcome: Any = "done"
         except lc.InvalidTransition:
             outcome = None
@@ -240,9 +288,13 @@ class StoreMachine(RuleBasedStateMachine):
             state = state_of(row)
             lc.check_invariants(state)
             model = self.tickets[row.id].state
-            assert (state.status, state.assignee, state.team, state.handed_back,
-                    state.reopen_count) == (model.status, model.assignee, model.team,
-                                            model.handed_back, model.reopen_count)
+            assert (
+                state.status,
+                state.assignee,
+                state.team,
+                state.handed_back,
+                state.reopen_count,
+            ) == (model.status, model.assignee, model.team, model.handed_back, model.reopen_count)
             if state.status != lc.Status.CLOSED:
                 active_conversations.append(row.conversation_id)
         assert len(active_conversations) == len(set(active_conversations))
@@ -263,20 +315,22 @@ def test_the_store_keeps_its_promises_under_any_sequence(
         url = f"sqlite:///{tmp_path}/props.db"
     else:
         if postgres_url is None:
-            from tests.service.conftest import _loud_skip
+            from tests.service.support import loud_skip, unreachable
 
-            _loud_skip("PostgreSQL is not reachable")
+            loud_skip(unreachable[0] if unreachable else "PostgreSQL is not reachable")
         assert postgres_url is not None
         url = postgres_url
-        from tests.service.conftest import _truncate
+        from tests.service.support import truncate_tables
 
-        asyncio.run(_truncate(url))
+        asyncio.run(truncate_tables(url))
     backend = Backend(url)
     StoreMachine.backend = backend
     try:
         machine_test = StoreMachine.TestCase
         machine_test.settings = settings(
-            max_examples=40, stateful_step_count=25, deadline=None,
+            max_examples=40,
+            stateful_step_count=20,
+            deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         )
         machine_test().runTest()

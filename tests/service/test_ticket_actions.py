@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.service.conftest import FakeConnector, RunningService
+from tests.service.support import FakeConnector, RunningService
 
 
 async def _open(service: RunningService, conversation: str = "conv-1", **fields: object) -> dict:
@@ -34,8 +34,9 @@ async def test_the_journey_claim_reply_answer_close(service: RunningService) -> 
     assert final["first_response_at"] < final["closed_at"]
     detail = (await ana.get(path)).body["ticket"]
     assert [t["action"] for t in detail["timeline"]] == ["create", "claim", "reply", "close"]
-    assert all(t["actor"] == {"kind": "attendant", "id": str(ana.id)}
-               for t in detail["timeline"][1:])
+    assert all(
+        t["actor"] == {"kind": "attendant", "id": str(ana.id)} for t in detail["timeline"][1:]
+    )
 
 
 async def test_a_second_claim_is_a_conflict_with_a_reason(service: RunningService) -> None:
@@ -302,8 +303,12 @@ async def test_supervisors_manage_teams_and_attendants(service: RunningService) 
     refused = await ana.post("/api/teams", {"name": "rogue"})
     person = await sam.post(
         "/api/attendants",
-        {"username": "carla", "display_name": "Carla", "password": "long-enough-pw",
-         "teams": ["legal"]},
+        {
+            "username": "carla",
+            "display_name": "Carla",
+            "password": "long-enough-pw",
+            "teams": ["legal"],
+        },
     )
     short = await sam.post(
         "/api/attendants", {"username": "dan", "display_name": "Dan", "password": "short"}
@@ -336,9 +341,16 @@ async def test_a_reply_reaches_the_connector_signed_and_is_marked_delivered(
 
     reply = await ana.post(
         f"/api/tickets/{ticket['id']}/reply",
-        {"text": "Here is the invoice",
-         "attachments": [{"url": "https://files.test/i.pdf", "mime_type": "application/pdf",
-                          "name": "invoice.pdf"}]},
+        {
+            "text": "Here is the invoice",
+            "attachments": [
+                {
+                    "url": "https://files.test/i.pdf",
+                    "mime_type": "application/pdf",
+                    "name": "invoice.pdf",
+                }
+            ],
+        },
     )
     typing = await ana.post(f"/api/tickets/{ticket['id']}/typing", {"typing": True})
 
@@ -398,8 +410,15 @@ async def test_resume_tells_rasa_first_and_changes_nothing_if_rasa_is_down(
     assert up.status == 200
     assert up.body["ticket"]["handed_back"] is True
     assert connector.commands == [
-        ("resume", {"conversation_id": "conv-1", "channel": "socketio",
-                    "ticket_id": ticket["id"], "reason": "resume_bot"})
+        (
+            "resume",
+            {
+                "conversation_id": "conv-1",
+                "channel": "socketio",
+                "ticket_id": ticket["id"],
+                "reason": "resume_bot",
+            },
+        )
     ]
 
 
@@ -438,8 +457,15 @@ async def test_a_supervisor_takes_over_a_live_conversation(
     assert ticket["assignee"]["id"] == sam.id
     assert again.status == 409
     assert connector.commands == [
-        ("pause", {"conversation_id": "live-1", "channel": "socketio", "ticket_id": None,
-                   "reason": "takeover"})
+        (
+            "pause",
+            {
+                "conversation_id": "live-1",
+                "channel": "socketio",
+                "ticket_id": None,
+                "reason": "takeover",
+            },
+        )
     ]
 
 

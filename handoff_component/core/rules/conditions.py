@@ -1,8 +1,9 @@
 """The conditions of the rules language.
 
-Each condition answers two questions: `check` (does it hold, and how strongly, as a strength in
-[0, 1]) on every turn, and `explain` (why, in words) only for the rules that fired, so the hot path
-builds no strings. `describe` gives the condition as written, for listings and `not`.
+Each condition answers `holds` on every turn, for every rule: that is the hot path, so it returns
+a bool and builds nothing. Only for the rules that fired are `strength` (how strongly, in [0, 1])
+and `explain` (why, in words) asked. `describe` gives the condition as written, for `not` and
+listings.
 """
 
 from __future__ import annotations
@@ -68,11 +69,15 @@ class Condition:
     __slots__ = ()
     line: int
 
-    def check(self, facts: ConversationFacts) -> float | None:
-        """None when the condition does not hold, else its strength in [0, 1]."""
+    def holds(self, facts: ConversationFacts) -> bool:
         raise NotImplementedError
 
+    def strength(self, facts: ConversationFacts) -> float:
+        """How strongly a holding condition holds, in [0, 1]; 1 unless there is a degree."""
+        return 1.0
+
     def explain(self, facts: ConversationFacts) -> str:
+        """Why a holding condition holds, with the values seen."""
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -97,12 +102,13 @@ class ScoreCondition(Condition):
     comparison: Comparison
     line: int = 0
 
-    def check(self, facts: ConversationFacts) -> float | None:
+    def holds(self, facts: ConversationFacts) -> bool:
         value = facts.scores.get(self.score)
         comparison = self.comparison
-        if value is None or not comparison.fn(value, comparison.threshold):
-            return None
-        return comparison.strength(value, *SCORE_RANGES[self.score])
+        return value is not None and comparison.fn(value, comparison.threshold)
+
+    def strength(self, facts: ConversationFacts) -> float:
+        return self.comparison.strength(facts.scores[self.score], *SCORE_RANGES[self.score])
 
     def explain(self, facts: ConversationFacts) -> str:
         return f"{self.score} {facts.current.scores[self.score]:.2f} {self.comparison}"
@@ -124,14 +130,16 @@ class AverageCondition(Condition):
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", ("average", self.score, self.last))
 
-    def check(self, facts: ConversationFacts) -> float | None:
+    def holds(self, facts: ConversationFacts) -> bool:
         value = facts.known.get(self.key, MISSING)
         if value is MISSING:
             value = facts.average(self.score, self.last)
         comparison = self.comparison
-        if value is None or not comparison.fn(value, comparison.threshold):
-            return None
-        return comparison.strength(value, *SCORE_RANGES[self.score])
+        return value is not None and comparison.fn(value, comparison.threshold)
+
+    def strength(self, facts: ConversationFacts) -> float:
+        value = facts.average(self.score, self.last)
+        return self.comparison.strength(value, *SCORE_RANGES[self.score])  # type: ignore[arg-type]
 
     def explain(self, facts: ConversationFacts) -> str:
         value = facts.average(self.score, self.last)
@@ -154,14 +162,16 @@ class TrendCondition(Condition):
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", ("trend", self.score, self.last))
 
-    def check(self, facts: ConversationFacts) -> float | None:
+    def holds(self, facts: ConversationFacts) -> bool:
         value = facts.known.get(self.key, MISSING)
         if value is MISSING:
             value = facts.trend(self.score, self.last)
         comparison = self.comparison
-        if value is None or not comparison.fn(value, comparison.threshold):
-            return None
-        return comparison.strength(value, *TREND_RANGE)
+        return value is not None and comparison.fn(value, comparison.threshold)
+
+    def strength(self, facts: ConversationFacts) -> float:
+        value = facts.trend(self.score, self.last)
+        return self.comparison.strength(value, *TREND_RANGE)  # type: ignore[arg-type]
 
     def explain(self, facts: ConversationFacts) -> str:
         value = facts.trend(self.score, self.last)
@@ -198,7 +208,7 @@ class CountCondition(Condition):
         key = ("count", self.counter, self.within_last, self.consecutive)
         object.__setattr__(self, "key", key)
 
-    def check(self, facts: ConversationFacts) -> float | None:
+    def holds(self, facts: ConversationFacts) -> bool:
         comparison = self.comparison
         if self.counter == "message_count" and self.within_last is None:
             value = len(facts.turns)
@@ -206,7 +216,7 @@ class CountCondition(Condition):
             value = facts.known.get(self.key, MISSING)
             if value is MISSING:
                 value = facts.count(self.counter, self.within_last, self.consecutive)
-        return 1.0 if comparison.fn(value, comparison.threshold) else None
+        return comparison.fn(value, comparison.threshold)
 
     def explain(self, facts: ConversationFacts) -> str:
         value = facts.count(self.counter, self.within_last, self.consecutive)
@@ -251,14 +261,16 @@ class IntentCondition(Condition):
                 return len(turns) - 1 - index, turn.intent_confidence
         return None
 
-    def check(self, facts: ConversationFacts) -> float | None:
+    def holds(self, facts: ConversationFacts) -> bool:
         if self.within_last == 1:  # the common case, without the search loop
             turn = facts.current
-            if turn.intent in self.names and turn.intent_confidence >= self.min_confidence:
-                return min(1.0, max(0.0, turn.intent_confidence))
-            return None
-        found = self._find(facts)
-        return None if found is None else min(1.0, max(0.0, found[1]))
+            return turn.intent in self.names and turn.intent_confidence >= self.min_confidence
+        return self._find(facts) is not None
+
+    def strength(self, facts: ConversationFacts) -> float:
+        """The intent's confidence."""
+        _, confidence = self._find(facts)  # type: ignore[misc]
+        return min(1.0, max(0.0, confidence))
 
     def explain(self, facts: ConversationFacts) -> str:
         ago, _confidence = self._find(facts)  # type: ignore[misc]
@@ -288,8 +300,8 @@ class EntityCondition(Condition):
                     return len(turns) - 1 - index, entity
         return None
 
-    def check(self, facts: ConversationFacts) -> float | None:
-        return None if self._find(facts) is None else 1.0
+    def holds(self, facts: ConversationFacts) -> bool:
+        return self._find(facts) is not None
 
     def explain(self, facts: ConversationFacts) -> str:
         ago, entity = self._find(facts)  # type: ignore[misc]
@@ -321,14 +333,14 @@ class KeywordCondition(Condition):
                     return len(facts.turns) - 1 - index, phrase
         return None
 
-    def check(self, facts: ConversationFacts) -> float | None:
+    def holds(self, facts: ConversationFacts) -> bool:
         if self.within_last == 1:  # the common case, without the search loop
             padded = facts.padded
-            for needle in self.needles:
+            for needle in self.needles:  # noqa: SIM110 - a loop is faster than any(generator)
                 if needle in padded:
-                    return 1.0
-            return None
-        return None if self._find(facts) is None else 1.0
+                    return True
+            return False
+        return self._find(facts) is not None
 
     def explain(self, facts: ConversationFacts) -> str:
         ago, phrase = self._find(facts)  # type: ignore[misc]
@@ -379,14 +391,17 @@ class AllOf(Condition):
         ordered = tuple(sorted(self.children, key=_cost))
         object.__setattr__(self, "check_order", ordered)
 
-    def check(self, facts: ConversationFacts) -> float | None:
+    def holds(self, facts: ConversationFacts) -> bool:
+        # A plain loop: all() over a generator costs a microsecond per rule on the hot path.
+        for child in self.check_order:  # noqa: SIM110
+            if not child.holds(facts):
+                return False
+        return True
+
+    def strength(self, facts: ConversationFacts) -> float:
         weakest = 1.0
-        for child in self.check_order:
-            strength = child.check(facts)
-            if strength is None:
-                return None
-            if strength < weakest:
-                weakest = strength
+        for child in self.children:
+            weakest = min(weakest, child.strength(facts))
         return weakest
 
     def explain(self, facts: ConversationFacts) -> str:
@@ -406,16 +421,21 @@ class AnyOf(Condition):
     children: tuple[Condition, ...]
     line: int = 0
 
-    def check(self, facts: ConversationFacts) -> float | None:
-        strongest = None
+    def holds(self, facts: ConversationFacts) -> bool:
+        for child in self.children:  # noqa: SIM110 - see AllOf.holds
+            if child.holds(facts):
+                return True
+        return False
+
+    def strength(self, facts: ConversationFacts) -> float:
+        strongest = 0.0
         for child in self.children:
-            strength = child.check(facts)
-            if strength is not None and (strongest is None or strength > strongest):
-                strongest = strength
+            if child.holds(facts):
+                strongest = max(strongest, child.strength(facts))
         return strongest
 
     def explain(self, facts: ConversationFacts) -> str:
-        holding = [c for c in self.children if c.check(facts) is not None]
+        holding = [c for c in self.children if c.holds(facts)]
         if len(holding) == 1:
             return holding[0].explain(facts)
         return " and ".join(_wrap(c.explain(facts), c) for c in holding)
@@ -434,8 +454,8 @@ class Not(Condition):
     child: Condition
     line: int = 0
 
-    def check(self, facts: ConversationFacts) -> float | None:
-        return 1.0 if self.child.check(facts) is None else None
+    def holds(self, facts: ConversationFacts) -> bool:
+        return not self.child.holds(facts)
 
     def explain(self, facts: ConversationFacts) -> str:
         return f"not ({self.child.describe()})"
@@ -462,28 +482,38 @@ class CustomCondition(Condition):
     line: int = 0
 
     def _value(self, facts: ConversationFacts) -> float | bool | None:
+        """The hook's answer, asked once per evaluation however many rules use it."""
+        key = ("custom", self.path)
+        known = facts.known.get(key, MISSING)
+        if known is not MISSING:
+            return known  # type: ignore[return-value]
+        value: float | bool | None
         try:
             value = self.function(facts.view)
         except Exception:
             logger.exception("Custom handoff condition %s raised; treating it as false", self.path)
-            return None
+            value = None
         if isinstance(value, bool):
-            return value
-        if isinstance(value, int | float) and math.isfinite(value):
-            return float(value)
-        logger.warning(
-            "Custom handoff condition %s returned %r, not a bool or a number", self.path, value
-        )
-        return None
+            pass
+        elif isinstance(value, int | float) and math.isfinite(value):
+            value = float(value)
+        elif value is not None:
+            logger.warning(
+                "Custom handoff condition %s returned %r, not a bool or a number", self.path, value
+            )
+            value = None
+        facts.known[key] = value
+        return value
 
-    def check(self, facts: ConversationFacts) -> float | None:
+    def holds(self, facts: ConversationFacts) -> bool:
         value = self._value(facts)
-        if value is None or value is False:
-            return None
-        if value is True:
-            return 1.0
-        holds = self.comparison.holds(value) if self.comparison else value > 0
-        return min(1.0, max(0.0, value)) if holds else None
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        return self.comparison.holds(value) if self.comparison else value > 0
+
+    def strength(self, facts: ConversationFacts) -> float:
+        value = self._value(facts)
+        return 1.0 if isinstance(value, bool) else min(1.0, max(0.0, value or 0.0))
 
     def explain(self, facts: ConversationFacts) -> str:
         value = self._value(facts)

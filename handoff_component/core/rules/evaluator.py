@@ -8,7 +8,9 @@ says why they stayed quiet, which is what `rules test` prints for designers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 
 from handoff_component.core.rules.durations import format_duration
 from handoff_component.core.rules.facts import ConversationFacts
@@ -23,11 +25,19 @@ from handoff_component.core.rules.view import ConversationView
 
 @dataclass(frozen=True)
 class RuleMatch:
-    """A rule that fired: its strength in [0, 1] and why, in words."""
+    """A rule that fired: its strength in [0, 1] and why, in words.
+
+    The explanation is written when first read: the policy needs only the winner's, and
+    writing one for every rule that fired on an angry message costs more than finding them.
+    """
 
     rule: TriggerRule
     score: float
-    explanation: str
+    _explain: Callable[[], str] = field(compare=False, repr=False)
+
+    @cached_property
+    def explanation(self) -> str:
+        return self._explain()
 
     @property
     def reason(self) -> str:
@@ -107,9 +117,10 @@ def evaluate(ruleset: RuleSet, view: ConversationView, now: float) -> list[RuleM
     for rule in ruleset.rules_for(view.channel):
         if last and rule.name in last and now - last[rule.name] < rule.cooldown:
             continue
-        score = rule.condition.check(facts)
-        if score is not None:
-            fired.append(RuleMatch(rule, score, rule.condition.explain(facts)))
+        condition = rule.condition
+        if condition.holds(facts):
+            explain = partial(condition.explain, facts)
+            fired.append(RuleMatch(rule, condition.strength(facts), explain))
     if len(fired) > 1:
         fired.sort(key=RuleMatch.sort_key)
     return fired
@@ -126,10 +137,10 @@ def evaluate_in_detail(ruleset: RuleSet, view: ConversationView, now: float) -> 
     fired: list[RuleMatch] = []
     suppressed: list[Suppression] = []
     for rule in ruleset.rules:
-        score = rule.condition.check(facts)
-        if score is None:
+        condition = rule.condition
+        if not condition.holds(facts):
             continue
-        match = RuleMatch(rule, score, rule.condition.explain(facts))
+        match = RuleMatch(rule, condition.strength(facts), partial(condition.explain, facts))
         why = None
         if not rule.enabled:
             why = "disabled"

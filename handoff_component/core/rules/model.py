@@ -103,5 +103,12 @@ class RuleSet:
             return self.safety_nets[channel]
         return self.safety_nets.get(DEFAULT_SAFETY_NET_KEY, ChannelSafetyNet())
 
+    @property
+    def longest_cooldown(self) -> float:
+        """Seconds after which no earlier handoff can hold any rule back."""
+        cooldowns = [r.cooldown for r in self.rules]
+        cooldowns += [n.cooldown for n in self.safety_nets.values()]
+        return max(cooldowns, default=0.0)
+
     def rule(self, name: str) -> TriggerRule | None:
         return next((r for r in self.rules if r.name == name), None)

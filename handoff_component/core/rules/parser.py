@@ -275,14 +275,20 @@ class _Parser:
     def parse(self, text: str) -> RuleSet:
         try:
             root = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
+        except yaml.YAMLError as error:
             hint = ""
             if "block scalar" in str(error) or "chomping" in str(error):
                 hint = ' (a comparison starting with ">" must be quoted: ">= 0.8")'
-            problem = error.problem or str(error)
+            if isinstance(error, yaml.MarkedYAMLError):
+                mark = error.problem_mark or error.context_mark
+                problem = error.problem or str(error)
+                line = mark.line + 1 if mark else 1
+            else:  # e.g. a control character: the reader knows only its position
+                position = getattr(error, "position", 0) or 0
+                problem = str(error).splitlines()[0]
+                line = text.count("\n", 0, position) + 1
             raise RulesFileError(
-                [RuleProblem(self.source, mark.line + 1 if mark else 1, problem + hint)]
+                [RuleProblem(self.source, line, problem + hint, _enclosing_rule(text, line))]
             ) from None
         if root is None:
             raise RulesFileError([RuleProblem(self.source, 1, "the file is empty")])
@@ -676,6 +682,21 @@ class _Parser:
                 node, f"custom condition {path!r}: '{module_name}' has no function '{attribute}'"
             )
         return function
+
+
+_NAME_LINE = re.compile(r"^\s*-?\s*\{?\s*name:\s*[\"']?([A-Za-z_][\w\-]*)")
+
+
+def _enclosing_rule(text: str, line: int) -> str | None:
+    """The rule a YAML syntax error is in, read from the nearest `name:` above it: the file
+    cannot be composed, so this is the best guess, and right for the usual layout."""
+    for above in reversed(text.splitlines()[:line]):
+        if above and not above[0].isspace() and not above.startswith("-"):
+            return None  # reached a top-level key: not inside a rule
+        found = _NAME_LINE.match(above)
+        if found:
+            return found.group(1)
+    return None
 
 
 def _not_imported(path: str) -> Callable[..., Any]:

@@ -3,13 +3,15 @@
 // and when to redraw. The session is the HttpOnly cookie the service sets at sign-in.
 
 import { ApiError, api, post } from "./js/api.js";
-import { $, $$, h, toast } from "./js/dom.js";
-import { CHANNELS, ago } from "./js/format.js";
+import { bindComposer, resetComposer, stopTyping } from "./js/composer.js";
+import { $, $$, fill, h, toast } from "./js/dom.js";
+import { ago } from "./js/format.js";
 import { bindQueueKeys, queueQuery, renderQueue } from "./js/queue.js";
 import { renderRules } from "./js/rules.js";
 import { openStream } from "./js/stream.js";
+import { bindTakeover } from "./js/takeover.js";
 import {
-  attachmentFromForm,
+  bindThread,
   permissions,
   renderCanned,
   renderTicket,
@@ -32,6 +34,7 @@ const app = {
   canned: new Map(),
   soundOn: localStorage.getItem("inbox.sound") !== "off",
   stopStream: null,
+  toast,
 
   async api(path, options) {
     try {
@@ -246,71 +249,6 @@ async function route() {
   await refreshTicket().catch(reportError);
 }
 
-// --- the composer: replies, notes, typing ------------------------------------------------------
-
-let typing = { ticketId: null, since: 0, timer: null };
-
-function sendTyping(ticketId, on) {
-  app.post(`/api/tickets/${ticketId}/typing`, { typing: on }).catch(() => {
-    // The indicator is best effort; the reply itself reports delivery problems.
-  });
-}
-
-function stopTyping() {
-  clearTimeout(typing.timer);
-  if (typing.ticketId !== null) sendTyping(typing.ticketId, false);
-  typing = { ticketId: null, since: 0, timer: null };
-}
-
-function onComposerInput() {
-  const ticket = app.detail;
-  if (!ticket || composerMode() !== "reply" || !permissions(ticket, app.me).reply) return;
-  const now = Date.now();
-  if (typing.ticketId !== ticket.id || now - typing.since > 4000) {
-    typing.ticketId = ticket.id;
-    typing.since = now;
-    sendTyping(ticket.id, true);
-  }
-  clearTimeout(typing.timer);
-  typing.timer = setTimeout(stopTyping, 3000);
-}
-
-const composerMode = () => $("#composer").elements.mode.value;
-
-function resetComposer() {
-  $("#composer-text").value = "";
-  $("#attachment-url").value = "";
-  $("#attachment-name").value = "";
-  $("#attachment-row").hidden = true;
-  $("#attach-toggle").setAttribute("aria-expanded", "false");
-}
-
-async function submitComposer(event) {
-  event.preventDefault();
-  const ticket = app.detail;
-  if (!ticket) return;
-  const text = $("#composer-text").value.trim();
-  if (composerMode() === "note") {
-    if (!text) return;
-    await act(async () => {
-      await app.post(`/api/tickets/${ticket.id}/notes`, { text });
-      resetComposer();
-    });
-    return;
-  }
-  const attachment = attachmentFromForm();
-  if (!text && !attachment) return;
-  stopTyping();
-  await act(async () => {
-    try {
-      await app.post(`/api/tickets/${ticket.id}/reply`, { text, attachments: attachment ? [attachment] : [] });
-    } finally {
-      // A 502 still saved the reply (marked undelivered, with a retry button): clear the box.
-      resetComposer();
-    }
-  });
-}
-
 // --- actions on the ticket ---------------------------------------------------------------------
 
 const ACTION_PATHS = { claim: "claim", close: "close", reopen: "reopen", resume_bot: "resume" };
@@ -340,41 +278,6 @@ async function submitTransfer(event) {
     $("#transfer-note").value = "";
     $("#transfer-target").value = "";
   }, "Ticket transferred");
-}
-
-// --- supervisors: taking over a live conversation ----------------------------------------------
-
-function openTakeover() {
-  $("#takeover-team").replaceChildren(
-    h("option", { value: "" }, "No team"),
-    app.teams.map((team) => h("option", { value: String(team.id) }, team.display_name || team.name)),
-  );
-  const channels = new Set([...Object.keys(CHANNELS), ...Object.keys(app.rulesBody?.safety_nets || {})]);
-  channels.delete("default");
-  $("#channel-names").replaceChildren(...[...channels].map((name) => h("option", { value: name })));
-  $("#takeover-error").textContent = "";
-  $("#takeover-dialog").showModal();
-  $("#takeover-conversation").focus();
-}
-
-async function submitTakeover(event) {
-  event.preventDefault();
-  const body = {
-    conversation_id: $("#takeover-conversation").value.trim(),
-    channel: $("#takeover-channel").value.trim(),
-    reason: $("#takeover-reason").value.trim(),
-    priority: $("#takeover-priority").value,
-  };
-  if ($("#takeover-team").value) body.team_id = Number($("#takeover-team").value);
-  try {
-    const { ticket } = await app.post("/api/takeovers", body);
-    $("#takeover-dialog").close();
-    $("#takeover-form").reset();
-    toast(`Ticket #${ticket.id} opened; the bot is paused`);
-    app.openTicket(ticket.id);
-  } catch (error) {
-    $("#takeover-error").textContent = error.message;
-  }
 }
 
 // --- keyboard ------------------------------------------------------------------------------------
@@ -451,7 +354,7 @@ async function start(me) {
   app.attendants = attendants;
   await app.loadRules();
   const mine = supervisor ? teams : teams.filter((t) => me.teams.some((m) => m.id === t.id));
-  $("#queue-team").replaceChildren(
+  fill($("#queue-team"), 
     h("option", { value: "" }, supervisor ? "All teams" : "All my teams"),
     mine.map((team) => h("option", { value: String(team.id) }, team.display_name || team.name)),
   );
@@ -487,43 +390,13 @@ function bind() {
     refreshQueue().catch(reportError);
   });
   bindQueueKeys($("#ticket-list"));
-  $("#composer").addEventListener("submit", submitComposer);
-  $("#composer").addEventListener("change", (event) => {
-    if (event.target.name === "mode") {
-      if (composerMode() === "note") stopTyping();
-      renderTicket(app);
-    }
-  });
-  $("#composer-text").addEventListener("input", onComposerInput);
-  $("#composer-text").addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      $("#composer").requestSubmit();
-    }
-  });
-  $("#canned").addEventListener("change", (event) => {
-    const replies = app.canned.get(app.detail?.team?.id) || [];
-    const reply = replies.find((r) => String(r.id) === event.target.value);
-    event.target.value = "";
-    if (!reply) return;
-    const box = $("#composer-text");
-    box.value = box.value.trim() ? `${box.value.trimEnd()}\n${reply.text}` : reply.text;
-    box.focus();
-    onComposerInput();
-  });
-  $("#attach-toggle").addEventListener("click", () => {
-    const row = $("#attachment-row");
-    row.hidden = !row.hidden;
-    $("#attach-toggle").setAttribute("aria-expanded", String(!row.hidden));
-    if (!row.hidden) $("#attachment-url").focus();
-  });
+  bindThread();
+  bindComposer(app, act);
   for (const button of $$("#details .actions [data-action]")) {
     button.addEventListener("click", () => runAction(button.dataset.action));
   }
   $("#transfer-form").addEventListener("submit", submitTransfer);
-  $("#takeover-open").addEventListener("click", openTakeover);
-  $("#takeover-form").addEventListener("submit", submitTakeover);
-  $("#takeover-cancel").addEventListener("click", () => $("#takeover-dialog").close());
+  bindTakeover(app);
   const sound = $("#sound-toggle");
   sound.setAttribute("aria-pressed", String(app.soundOn));
   sound.addEventListener("click", () => {

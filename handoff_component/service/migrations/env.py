@@ -1,7 +1,7 @@
 """Alembic's entry point for the service's schema.
 
-The service runs `upgrade head` itself at start-up (`handoff-service migrate` does only that), on its
-own async engine, and hands the open connection in through `config.attributes["connection"]`.
+The service runs `upgrade head` itself at start-up (`handoff-service migrate` does only that), on
+its own async engine, and hands the open connection in through `config.attributes["connection"]`.
 """
 
 from __future__ import annotations

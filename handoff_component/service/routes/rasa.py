@@ -23,7 +23,7 @@ async def open_handoff(request: Request) -> HTTPResponse:
 
 @blueprint.post(contract.SERVICE_EVENTS_PATH)
 async def receive_events(request: Request) -> HTTPResponse:
-    """Always 200 for a valid batch: events of conversations without a ticket are counted, not refused."""
+    """Always 200 for a valid batch: events of conversations without tickets are only counted."""
     verify_rasa(request)
     batch = contract.EventBatch.from_dict(json_body(request))
     outcome = await request.app.ctx.tickets.append_events(batch)

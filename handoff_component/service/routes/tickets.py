@@ -362,5 +362,7 @@ async def _command(
     )
     sent = await request.app.ctx.connector.send(path, command)
     if sent.status == FAILED:
-        raise BadGateway(f"Rasa's connector did not take the command; nothing changed: {sent.error}")
+        raise BadGateway(
+            f"Rasa's connector did not take the command; nothing changed: {sent.error}"
+        )
     return sent

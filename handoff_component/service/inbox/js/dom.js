@@ -1,5 +1,5 @@
 // Building DOM nodes without ever parsing HTML: strings always become text nodes, so customer
-// text that looks like markup is shown as written. Nothing in the Inbox uses innerHTML.
+// text that looks like markup is shown as written. Nothing in the Inbox parses an HTML string.
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -16,6 +16,12 @@ export function h(tag, props = {}, ...children) {
     } else node.setAttribute(key, value === true ? "" : String(value));
   }
   node.append(...flatten(children));
+  return node;
+}
+
+/** Replace a node's children; arrays (of arrays) of nodes and strings are flattened. */
+export function fill(node, ...children) {
+  node.replaceChildren(...flatten(children));
   return node;
 }
 
@@ -55,5 +61,5 @@ export function toast(message, kind = "info") {
   const box = $("#toasts");
   const item = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : null }, message);
   box.append(item);
-  setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
+  setTimeout(() => item.remove(), kind === "error" ? 8000 : 2500);
 }

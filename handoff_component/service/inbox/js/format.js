@@ -28,10 +28,10 @@ export const RESOLUTION_LABELS = {
   inactivity: "closed for inactivity",
 };
 
-/** "just now", "4 min", "2 h 5 min", "3 d 2 h" */
+/** "8 s", "4 min", "2 h 5 min", "3 d 2 h" */
 export function duration(seconds) {
   const s = Math.max(0, Math.round(seconds));
-  if (s < 45) return s < 10 ? "just now" : `${s} s`;
+  if (s < 60) return `${s} s`;
   const minutes = Math.round(s / 60);
   if (minutes < 60) return `${minutes} min`;
   const hours = Math.floor(minutes / 60);
@@ -42,10 +42,11 @@ export function duration(seconds) {
 
 export const secondsSince = (iso, now = Date.now()) => (now - Date.parse(iso)) / 1000;
 
+/** "just now", "45 s ago", "4 min ago" */
 export function ago(iso, now = Date.now()) {
   if (!iso) return "";
-  const text = duration(secondsSince(iso, now));
-  return text === "just now" ? text : `${text} ago`;
+  const seconds = secondsSince(iso, now);
+  return seconds < 10 ? "just now" : `${duration(seconds)} ago`;
 }
 
 export const clock = (iso) =>

@@ -1,6 +1,6 @@
 // The queue on the left: one row per ticket with its channel, priority, waiting time and SLA state.
 
-import { $, $$, h, icon } from "./dom.js";
+import { $, $$, fill, h, icon } from "./dom.js";
 import { SLA_TITLES, STATUS_LABELS, channelOf, waiting } from "./format.js";
 
 /** What each queue tab asks the API for; "team" adds the chosen team. */
@@ -59,7 +59,7 @@ function row(ticket, app) {
 export function renderQueue(app) {
   const list = $("#ticket-list");
   const hadFocus = list.contains(document.activeElement) ? document.activeElement.dataset.ticketId : null;
-  list.replaceChildren(...app.tickets.map((ticket) => row(ticket, app)));
+  fill(list, ...app.tickets.map((ticket) => row(ticket, app)));
   $("#queue-empty").hidden = app.tickets.length > 0;
   if (hadFocus) $(`[data-ticket-id="${CSS.escape(hadFocus)}"]`, list)?.focus();
 }

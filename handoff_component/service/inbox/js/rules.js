@@ -1,7 +1,7 @@
 // The rules page: each active trigger rule of the rules file, how often it fired and how its
 // tickets ended (GET /api/rules joined with GET /api/stats/rules).
 
-import { $, h } from "./dom.js";
+import { $, fill, h } from "./dom.js";
 import { RESOLUTION_LABELS, channelOf, duration } from "./format.js";
 
 function outcomes(stats) {
@@ -27,7 +27,7 @@ function ruleRow(rule, stats) {
     h("td", {}, rule.channels ? rule.channels.map((c) => channelOf(c).label).join(", ") : rule.condition ? "all" : ""),
     h("td", { class: "num", dataset: { fired: stats ? stats.tickets : 0 } }, String(stats ? stats.tickets : 0)),
     h("td", { class: "num" }, String(stats ? stats.active : 0)),
-    h("td", { class: "outcomes" }, outcomes(stats)),
+    h("td", {}, h("div", { class: "outcomes" }, outcomes(stats))),
   );
 }
 
@@ -42,9 +42,9 @@ export async function renderRules(app) {
   const others = stats.rules
     .filter((entry) => !known.some((rule) => rule.name === entry.rule))
     .map((entry) => ({ name: entry.rule, enabled: true, description: "Not a rule of the file: a story, a takeover or a removed rule." }));
-  $("#rules-body").replaceChildren(...[...known, ...others].map((rule) => ruleRow(rule, byName.get(rule.name))));
+  fill($("#rules-body"), ...[...known, ...others].map((rule) => ruleRow(rule, byName.get(rule.name))));
   const nets = rules ? Object.entries(rules.safety_nets) : [];
-  $("#safety-body").replaceChildren(
+  fill($("#safety-body"), 
     ...nets.map(([channel, net]) =>
       h("tr", {},
         h("th", { scope: "row" }, channel === "default" ? "every other channel" : channelOf(channel).label),

@@ -1,7 +1,7 @@
 // The open ticket: summary on top, the conversation with internal notes, the composer, and on the
 // right its details, actions and timeline. Rendering only; app.js decides when to redraw.
 
-import { $, $$, h, icon, safeUrl } from "./dom.js";
+import { $, $$, fill, h, icon, safeUrl } from "./dom.js";
 import {
   RESOLUTION_LABELS,
   SLA_TITLES,
@@ -118,6 +118,8 @@ function threadItems(ticket, app) {
   return entries.sort((a, b) => a.at - b.at).map((entry) => entry.node());
 }
 
+const pair = (label, ...value) => h("div", { class: "pair" }, h("dt", {}, label), h("dd", {}, ...value));
+
 function summaryCard(ticket, app) {
   const summary = ticket.summary || {};
   const rule = app.rules.get(ticket.rule);
@@ -129,13 +131,13 @@ function summaryCard(ticket, app) {
       h("span", { class: "rule-chip", title: rule ? rule.description || "" : "not a rule of the rules file" }, ticket.rule)),
     h("p", { class: "summary-reason" }, summary.reason || ticket.reason),
     h("dl", { class: "summary-facts" },
-      rule ? [h("dt", {}, "Rule fired"), h("dd", {}, h("code", { class: "condition" }, rule.condition))] : null,
-      firing ? [h("dt", {}, "Scores when it fired"), h("dd", {}, scoreChips(firing))] : null,
+      rule ? pair("Rule", h("code", { class: "condition" }, rule.condition)) : null,
+      firing ? pair("Scores when it fired", scoreChips(firing)) : null,
       summary.topics && summary.topics.length
-        ? [h("dt", {}, "Topics"), h("dd", {}, summary.topics.map((t) => h("span", { class: "chip chip-topic" }, t)))]
+        ? pair("Topics", summary.topics.map((t) => h("span", { class: "chip chip-topic" }, t)))
         : null,
-      summary.last_bot_action ? [h("dt", {}, "Last bot action"), h("dd", {}, summary.last_bot_action)] : null,
-      summary.message_count ? [h("dt", {}, "Messages before handoff"), h("dd", {}, String(summary.message_count))] : null,
+      summary.last_bot_action ? pair("Last bot action", h("code", {}, summary.last_bot_action)) : null,
+      summary.message_count ? pair("Messages before handoff", String(summary.message_count)) : null,
     ),
     recent.length > 1
       ? h("details", { class: "recent-scores" },
@@ -154,7 +156,9 @@ function facts(ticket, app) {
   const wait = waiting(ticket, app.targetFor(ticket.channel));
   return [
     fact("Status", h("span", { class: `status status-${ticket.status}` }, STATUS_LABELS[ticket.status] || ticket.status)),
-    fact("Waiting", h("span", { class: `sla sla-${wait.state}`, title: SLA_TITLES[wait.state] }, wait.text)),
+    wait.state === "idle"
+      ? null
+      : fact("Waiting", h("span", { class: `sla sla-${wait.state}`, title: SLA_TITLES[wait.state] }, wait.text)),
     fact("Priority", h("span", { class: `priority priority-${ticket.priority}` }, ticket.priority)),
     fact("Channel", h("span", { class: "channel" }, icon(channel.icon), ` ${channel.label}`)),
     fact("Team", ticket.team ? ticket.team.name : "none"),
@@ -218,6 +222,22 @@ function timelineItem(record, app) {
   );
 }
 
+// The thread follows new messages while the attendant is at its end, and stays put while they
+// read further up. Images load after the redraw, so they re-scroll too.
+let followThread = true;
+
+export function bindThread() {
+  const thread = $("#thread");
+  thread.addEventListener("scroll", () => {
+    followThread = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 60;
+  });
+  thread.addEventListener("load", () => followThread && (thread.scrollTop = thread.scrollHeight), true);
+}
+
+export function followNewMessages() {
+  followThread = true;
+}
+
 /** What the signed-in attendant may do with this ticket now (the lifecycle plus ownership). */
 export function permissions(ticket, me) {
   const allowed = new Set(ticket.allowed_actions);
@@ -251,24 +271,28 @@ export function renderTicket(app) {
   if (!ticket) return;
   const can = permissions(ticket, app.me);
   $("#ticket-title").textContent = `Ticket #${ticket.id}`;
-  $("#ticket-subtitle").replaceChildren(
+  fill($("#ticket-subtitle"), 
     icon(channelOf(ticket.channel).icon),
     ` ${channelOf(ticket.channel).label} · ${ticket.conversation_id}`,
   );
   const status = $("#ticket-status");
   status.className = `badge status status-${ticket.status}`;
   status.textContent = STATUS_LABELS[ticket.status] || ticket.status;
-  $("#summary").replaceChildren(...summaryCard(ticket, app).flat().filter(Boolean));
+  fill($("#summary"), ...summaryCard(ticket, app).flat().filter(Boolean));
 
   const thread = $("#thread");
-  const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
   const sameTicket = thread.dataset.ticketId === String(ticket.id);
-  thread.replaceChildren(...threadItems(ticket, app));
+  fill(thread, ...threadItems(ticket, app));
   thread.dataset.ticketId = String(ticket.id);
-  if (!sameTicket || atBottom) thread.scrollTop = thread.scrollHeight;
+  if (!sameTicket) followThread = true;
+  if (followThread) {
+    thread.scrollTop = thread.scrollHeight;
+    // On narrow screens the page scrolls, not the thread: bring the newest message into view.
+    if (thread.scrollHeight <= thread.clientHeight + 1) thread.lastElementChild?.scrollIntoView({ block: "end" });
+  }
 
-  $("#facts").replaceChildren(...facts(ticket, app).flat(Infinity).filter(Boolean));
-  $("#timeline").replaceChildren(...ticket.timeline.map((record) => timelineItem(record, app)));
+  fill($("#facts"), ...facts(ticket, app).flat(Infinity).filter(Boolean));
+  fill($("#timeline"), ...ticket.timeline.map((record) => timelineItem(record, app)));
 
   for (const button of $$("[data-action]", $("#details"))) {
     button.disabled = !can[button.dataset.action];
@@ -292,7 +316,7 @@ export function renderTicket(app) {
 /** The transfer menu: teams first, then active attendants. */
 export function renderTransferTargets(app) {
   const select = $("#transfer-target");
-  select.replaceChildren(
+  fill(select, 
     h("option", { value: "" }, "Choose a team or attendant…"),
     h("optgroup", { label: "Teams" }, app.teams.map((t) => h("option", { value: `team:${t.id}` }, t.display_name || t.name))),
     h("optgroup", { label: "Attendants" },
@@ -301,7 +325,7 @@ export function renderTransferTargets(app) {
 }
 
 export function renderCanned(replies) {
-  $("#canned").replaceChildren(
+  fill($("#canned"), 
     h("option", { value: "" }, replies.length ? "Canned replies…" : "No canned replies"),
     replies.map((reply) => h("option", { value: String(reply.id) }, reply.title)),
   );

@@ -132,9 +132,7 @@ def upgrade() -> None:
             ["attendant_id"], ["attendants.id"], name="fk_messages_attendant_id_attendants"
         ),
         sa.UniqueConstraint("ticket_id", "event_id", name="uq_messages_ticket_event"),
-        sa.CheckConstraint(
-            "author IN ('customer', 'bot', 'attendant')", name="ck_messages_author"
-        ),
+        sa.CheckConstraint("author IN ('customer', 'bot', 'attendant')", name="ck_messages_author"),
     )
     op.create_index("ix_messages_thread", "messages", ["ticket_id", "sent_at", "id"])
 
