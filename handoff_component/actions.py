@@ -41,6 +41,7 @@ from handoff_component.slots import (
     HANDOFF_SLOTS,
     HANDOFF_TEAM_SLOT,
     HANDOFF_TICKET_SLOT,
+    HANDOFF_UNCLAIMED_TIMEOUT_SLOT,
 )
 
 logger = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ def handoff_request(tracker: Tracker, channel: str) -> HandoffRequest:
         scores=[s for s in (turn_scores(e) for e in user_events[-10:]) if s],
         summary=build_summary(events, str(reason)),
         transcript=transcript_of(tracker.sender_id, events),
+        unclaimed_timeout_seconds=_positive(tracker.get_slot(HANDOFF_UNCLAIMED_TIMEOUT_SLOT)),
     )
 
 
@@ -172,6 +174,12 @@ async def _open_ticket(request: HandoffRequest) -> dict[str, Any] | None:
         logger.error("handoff service refused the ticket: %s", response.error_message())
         return None
     return response.body.get("ticket", response.body)
+
+
+def _positive(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return None
 
 
 def _expected_wait_text(ticket: dict[str, Any]) -> str | None:

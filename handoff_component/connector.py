@@ -66,6 +66,7 @@ HANDBACK_RESPONSES = {
     "resume_bot": "utter_handback",
     "closed": "utter_handback",
     "inactivity": "utter_handback_inactivity",
+    "unclaimed": "utter_handoff_unclaimed",
 }
 TAKEOVER_RESPONSE = "utter_handoff_takeover"
 KNOWN_OPTIONS = {"secret", "reply_format"}

@@ -133,6 +133,7 @@ MAX_SCORE_KEYS = 32
 MAX_ATTACHMENTS = 10
 MAX_URL_LENGTH = 2_000
 MAX_EVENTS_PER_BATCH = 1_000
+MAX_UNCLAIMED_TIMEOUT_SECONDS = 7 * 24 * 3600
 
 # --- a small reader that names the failing field ---------------------------------------------
 
@@ -408,6 +409,8 @@ class HandoffRequest:
     scores: list[dict[str, float]] = field(default_factory=list)
     summary: HandoffSummary | None = None
     transcript: list[TranscriptMessage] = field(default_factory=list)
+    # The channel's safety net: after this long without a claim the bot takes over again.
+    unclaimed_timeout_seconds: float | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> HandoffRequest:
@@ -424,8 +427,15 @@ class HandoffRequest:
             scores=reader.list("scores", read_scores, required=False),
             summary=HandoffSummary.from_dict(summary.data, summary.path) if summary else None,
             transcript=reader.list("transcript", TranscriptMessage.from_dict, required=False),
+            unclaimed_timeout_seconds=reader.number("unclaimed_timeout_seconds", required=False),
         )
         reader.done()
+        timeout = request.unclaimed_timeout_seconds
+        if timeout is not None and not 0 < timeout <= MAX_UNCLAIMED_TIMEOUT_SECONDS:
+            raise ContractError(
+                "unclaimed_timeout_seconds",
+                f"must be above 0 and at most {MAX_UNCLAIMED_TIMEOUT_SECONDS} (a week)",
+            )
         return request
 
     def to_dict(self) -> dict[str, Any]:
@@ -440,6 +450,7 @@ class HandoffRequest:
             "scores": [dict(s) for s in self.scores],
             "summary": self.summary.to_dict() if self.summary else None,
             "transcript": [m.to_dict() for m in self.transcript],
+            "unclaimed_timeout_seconds": self.unclaimed_timeout_seconds,
         }
 
 
@@ -599,7 +610,7 @@ class TypingCommand:
 
 
 PAUSE_REASONS = ("takeover", "reopen")
-RESUME_REASONS = ("resume_bot", "closed", "inactivity")
+RESUME_REASONS = ("resume_bot", "closed", "inactivity", "unclaimed")
 
 
 @dataclass(frozen=True)
@@ -635,7 +646,8 @@ class ResumeCommand:
     """`POST {connector}/resume`: hand the conversation back to the bot.
 
     `reason` says why: the attendant pressed "resume bot", or a closed ticket's reopen window
-    ended (`closed`, `inactivity`), after which the bot answers the customer again.
+    ended (`closed`, `inactivity`), or nobody claimed the ticket in the channel's safety-net
+    time (`unclaimed`), after which the bot answers the customer again.
     """
 
     conversation_id: str

@@ -138,6 +138,14 @@ async def test_handoff_opens_one_ticket_tells_the_customer_and_pauses(service_en
     )
 
 
+async def test_the_channels_unclaimed_timeout_reaches_the_ticket(service_env: str) -> None:
+    tracker = fired("action-c7", extra={"handoff_unclaimed_timeout": 300.0})
+
+    await ActionHandoff().run(CollectingDispatcher(), tracker, {})
+
+    assert tickets_of(service_env, "action-c7")[0]["unclaimed_timeout_seconds"] == 300.0
+
+
 async def test_an_unreachable_service_is_admitted_and_the_request_kept_for_the_broker(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -34,6 +34,7 @@ class Resolution(str, Enum):
     CLOSED = "closed"
     RESUMED_BOT = "resumed_bot"
     INACTIVITY = "inactivity"
+    UNCLAIMED = "unclaimed"
 
 
 class InvalidTransition(Exception):
@@ -155,6 +156,15 @@ class InactivityTimeout:
     name = "inactivity_close"
 
 
+@dataclass(frozen=True)
+class UnclaimedTimeout:
+    """Nobody claimed the ticket within the channel's safety net (`handoff.yml`): the customer
+    is told and the bot takes the conversation back at once, with no reopen window."""
+
+    limit: timedelta
+    name = "unclaimed_close"
+
+
 Action = (
     Claim
     | Reply
@@ -167,6 +177,7 @@ Action = (
     | ResumeBot
     | HandBack
     | InactivityTimeout
+    | UnclaimedTimeout
 )
 
 
@@ -356,6 +367,20 @@ def _inactivity(
     }
 
 
+def _unclaimed(
+    state: TicketState, action: UnclaimedTimeout, now: datetime
+) -> tuple[TicketState, dict]:
+    if state.status != Status.OPEN or state.assignee is not None:
+        raise _refuse(action, state, "only a ticket waiting for its first attendant times out")
+    if now - state.created_at < action.limit:
+        raise _refuse(action, state, "the ticket is still within its unclaimed time")
+    closed = replace(_closed(state, now, Resolution.UNCLAIMED), handed_back=True)
+    return closed, {
+        "resolution": Resolution.UNCLAIMED.value,
+        "waited_since": _iso(state.created_at),
+    }
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat()
 
@@ -372,6 +397,7 @@ _HANDLERS: dict[type, Any] = {
     ResumeBot: _resume_bot,
     HandBack: _hand_back,
     InactivityTimeout: _inactivity,
+    UnclaimedTimeout: _unclaimed,
 }
 
 

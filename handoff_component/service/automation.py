@@ -1,5 +1,7 @@
 """What the service does by itself, on a timer: inactivity closes and hand-backs to the bot.
 
+- A ticket nobody claimed within its channel's safety net (`unclaimed_timeout_seconds`) goes
+  back to the bot, and closes as `unclaimed`.
 - A ticket awaiting the customer's answer for longer than the inactivity limit is closed.
 - A closed ticket whose reopen window has ended is handed back: the connector resumes the bot,
   and only once it confirmed (or no connector is configured) is the ticket marked handed back, so
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class AutomationPass:
+    unclaimed: int = 0
     closed: int = 0
     handed_back: int = 0
     hand_back_failed: int = 0
@@ -40,6 +43,7 @@ class Automation:
 
     async def run_once(self) -> AutomationPass:
         result = AutomationPass()
+        await self._hand_back_unclaimed(result)
         now = self.settings.clock()
         actor = Actor.system("inactivity")
         for ticket_id in await self.store.due_for_inactivity(now, self.settings.inactivity_timeout):
@@ -75,6 +79,33 @@ class Automation:
             except lifecycle.InvalidTransition:
                 pass
         return result
+
+    async def _hand_back_unclaimed(self, result: AutomationPass) -> None:
+        """The safety net: a ticket nobody claimed in time goes back to the bot.
+
+        Rasa is told first (the customer hears that nobody is free and the bot is back); only
+        once it confirmed is the ticket closed, so an outage delays this instead of closing a
+        ticket whose customer still waits on a paused bot.
+        """
+        for ticket_id, limit in await self.store.due_for_unclaimed(self.settings.clock()):
+            ticket = await self.store.get(ticket_id)
+            command = contract.ResumeCommand(
+                conversation_id=ticket["conversation_id"],
+                channel=ticket["channel"],
+                ticket_id=ticket_id,
+                reason="unclaimed",
+            )
+            sent = await self.connector.send(contract.CONNECTOR_RESUME_PATH, command)
+            if sent.status == FAILED:
+                logger.warning("unclaimed hand-back of %s postponed: %s", ticket_id, sent.error)
+                continue
+            try:
+                await self.store.act(
+                    ticket_id, lifecycle.UnclaimedTimeout(limit), Actor.system("safety_net")
+                )
+                result.unclaimed += 1
+            except lifecycle.InvalidTransition:
+                pass  # claimed in the meantime
 
 
 async def run_forever(automation: Automation, webhooks: WebhookSender, settings: Settings) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -123,6 +124,8 @@ tickets = Table(
     Column("resolution", String(20)),
     Column("handed_back", Boolean, nullable=False, default=False),
     Column("reopen_count", Integer, nullable=False, default=0),
+    # The channel's safety net: seconds an open ticket may wait for a claim (null: forever).
+    Column("unclaimed_timeout_seconds", Float),
     Column("updated_at", _when(), nullable=False),
     CheckConstraint(
         "status IN ('open', 'in_progress', 'awaiting_response', 'closed')", name="status"

@@ -188,6 +188,7 @@ def ticket_view(row: Any) -> dict[str, Any]:
         "resolution": row.resolution,
         "handed_back": bool(row.handed_back),
         "reopen_count": row.reopen_count,
+        "unclaimed_timeout_seconds": getattr(row, "unclaimed_timeout_seconds", None),
         "updated_at": _iso(row.updated_at),
         "allowed_actions": lifecycle.allowed_actions(state),
     }
@@ -381,6 +382,7 @@ class TicketStore:
                     "reason": request.reason,
                     "scores": [dict(s) for s in request.scores],
                     "summary": request.summary.to_dict() if request.summary else None,
+                    "unclaimed_timeout_seconds": request.unclaimed_timeout_seconds,
                     "created_at": now,
                     **_columns_of(state, now),
                 }
@@ -897,6 +899,29 @@ class TicketStore:
                 )
             )
             return [r.id for r in rows]
+
+    async def due_for_unclaimed(self, now: datetime) -> Sequence[tuple[int, timedelta]]:
+        """Open, never-claimed tickets past their channel's unclaimed timeout, with that limit.
+
+        Few tickets wait unclaimed at once, so the deadline is compared here rather than with
+        date arithmetic that SQLite and PostgreSQL spell differently.
+        """
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                select(tickets.c.id, tickets.c.created_at, tickets.c.unclaimed_timeout_seconds)
+                .where(
+                    tickets.c.status == Status.OPEN.value,
+                    tickets.c.assignee_id.is_(None),
+                    tickets.c.unclaimed_timeout_seconds.is_not(None),
+                )
+                .order_by(tickets.c.created_at)
+            )
+            due = []
+            for row in rows:
+                limit = timedelta(seconds=row.unclaimed_timeout_seconds)
+                if row.created_at + limit <= now:
+                    due.append((row.id, limit))
+            return due
 
     async def due_for_hand_back(self, now: datetime, window: timedelta) -> Sequence[int]:
         async with self.db.read() as conn:

@@ -225,6 +225,27 @@ def test_inactivity_never_closes_a_ticket_the_attendant_owes_an_answer() -> None
         lc.apply(state, lc.InactivityTimeout(IDLE), Actor.system(), T0 + timedelta(days=1))
 
 
+def test_an_unclaimed_ticket_is_closed_and_handed_back_after_its_time() -> None:
+    state = new_ticket()
+    with pytest.raises(lc.InvalidTransition, match="still within"):
+        lc.apply(state, lc.UnclaimedTimeout(minutes(5)), Actor.system(), T0 + minutes(4))
+
+    state, record = lc.apply(
+        state, lc.UnclaimedTimeout(minutes(5)), Actor.system(), T0 + minutes(6)
+    )
+
+    assert (state.status, state.resolution) == (Status.CLOSED, lc.Resolution.UNCLAIMED)
+    assert state.handed_back is True
+    assert record.detail["resolution"] == "unclaimed"
+
+
+def test_a_claimed_ticket_never_times_out_as_unclaimed() -> None:
+    state = run(new_ticket(), (lc.Claim("1"), minutes(1)))
+
+    with pytest.raises(lc.InvalidTransition, match="first attendant"):
+        lc.apply(state, lc.UnclaimedTimeout(minutes(5)), Actor.system(), T0 + timedelta(days=1))
+
+
 # --- properties -------------------------------------------------------------------------------
 
 ATTENDANTS = st.sampled_from(["1", "2", "3"])
@@ -240,6 +261,7 @@ ACTIONS = st.one_of(
     st.just(lc.ResumeBot()),
     st.builds(lc.HandBack, st.just(WINDOW)),
     st.builds(lc.InactivityTimeout, st.just(IDLE)),
+    st.builds(lc.UnclaimedTimeout, st.just(IDLE)),
 )
 STEPS = st.lists(st.tuples(ACTIONS, st.integers(min_value=0, max_value=40)), max_size=40)
 

@@ -96,6 +96,53 @@ async def test_the_bot_resumes_when_the_reopen_window_ends(
     ]
 
 
+async def test_an_unclaimed_ticket_goes_back_to_the_bot_after_its_safety_net_time(
+    service_with_connector: RunningService, connector: FakeConnector
+) -> None:
+    service = service_with_connector
+    ticket = (await service.handoff("conv-1", unclaimed_timeout_seconds=300)).body["ticket"]
+    untimed = (await service.handoff("conv-2")).body["ticket"]
+
+    service.clock.advance(minutes=4)
+    early = await service.ctx.automation.run_once()
+    service.clock.advance(minutes=2)
+    connector.fail_with = 503
+    rasa_down = await service.ctx.automation.run_once()
+    connector.fail_with = None
+    due = await service.ctx.automation.run_once()
+
+    assert (early.unclaimed, rasa_down.unclaimed, due.unclaimed) == (0, 0, 1)
+    closed = await service.ctx.tickets.get(ticket["id"])
+    assert (closed["status"], closed["resolution"], closed["handed_back"]) == (
+        "closed",
+        "unclaimed",
+        True,
+    )
+    assert (await service.ctx.tickets.get(untimed["id"]))["status"] == "open"
+    resumes = [body for path, body in connector.commands if path == "resume"]
+    assert resumes[-1] == {
+        "conversation_id": "conv-1",
+        "channel": "socketio",
+        "ticket_id": ticket["id"],
+        "reason": "unclaimed",
+    }
+
+
+async def test_a_claimed_ticket_is_not_handed_back_as_unclaimed(
+    service_with_connector: RunningService, connector: FakeConnector
+) -> None:
+    service = service_with_connector
+    ana = await service.attendant("ana", teams=["support"])
+    ticket = (await service.handoff("conv-1", unclaimed_timeout_seconds=60)).body["ticket"]
+    await ana.post(f"/api/tickets/{ticket['id']}/claim")
+
+    service.clock.advance(minutes=10)
+    result = await service.ctx.automation.run_once()
+
+    assert result.unclaimed == 0
+    assert (await service.ctx.tickets.get(ticket["id"]))["status"] == "in_progress"
+
+
 # --- the live stream ---------------------------------------------------------------------------
 
 

@@ -155,11 +155,14 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(conversation=st.sampled_from(CONVERSATIONS))
     def customer_writes(self, conversation: str) -> None:
         self.event_counter += 1
+        # Rasa stamps an event when it is said; the thread is in the order things happened, so
+        # the customer's clock and the service's must agree, as they do in real time.
+        self.clock.advance(seconds=1)
         event = {
             "sender_id": conversation,
             "event": "user",
             "text": f"msg-{self.event_counter}",
-            "timestamp": 1_700_000_000.0 + self.event_counter,
+            "timestamp": self.clock.now.timestamp(),
         }
         self.last_batch = [event]
         self._deliver(event)
@@ -212,6 +215,7 @@ class StoreMachine(RuleBasedStateMachine):
                 "resume",
                 "inactivity",
                 "hand_back",
+                "unclaimed",
             ]
         ),
         attendant=st.sampled_from(ATTENDANT_IDS),
@@ -231,8 +235,10 @@ class StoreMachine(RuleBasedStateMachine):
             "resume": lc.ResumeBot(),
             "inactivity": lc.InactivityTimeout(IDLE),
             "hand_back": lc.HandBack(WINDOW),
+            "unclaimed": lc.UnclaimedTimeout(IDLE),
         }[action]
         actor = Actor.attendant(attendant)
+        self.clock.advance(seconds=1)
         try:
             expected, _ = lc.apply(ticket.state, lifecycle_action, actor, self.clock.now)
         except lc.InvalidTransition:

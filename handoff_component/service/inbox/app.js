@@ -53,10 +53,12 @@ const app = {
     const found = app.teams.find((t) => t.id === id);
     return found ? found.name : `team ${id}`;
   },
-  /** The channel's unclaimed timeout from the rules file: the waiting-time target, in seconds. */
-  targetFor(channel) {
+  /** The waiting-time target in seconds: the ticket's own unclaimed timeout when the service
+   *  gives one, else its channel's in the rules file (`safety_net`), else none. */
+  targetFor(ticket) {
+    if (typeof ticket.unclaimed_timeout_seconds === "number") return ticket.unclaimed_timeout_seconds;
     const nets = app.rulesBody ? app.rulesBody.safety_nets : {};
-    const net = nets[channel] || nets.default;
+    const net = nets[ticket.channel] || nets.default;
     return net ? net.unclaimed_timeout_seconds : null;
   },
   openTicket(id) {

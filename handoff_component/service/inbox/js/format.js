@@ -26,6 +26,7 @@ export const RESOLUTION_LABELS = {
   closed: "closed by attendant",
   resumed_bot: "handed back to bot",
   inactivity: "closed for inactivity",
+  unclaimed: "handed back, nobody claimed it",
 };
 
 /** "8 s", "4 min", "2 h 5 min", "3 d 2 h" */

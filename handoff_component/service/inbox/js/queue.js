@@ -20,7 +20,7 @@ export function queueQuery(filter, teamId) {
 
 function row(ticket, app) {
   const channel = channelOf(ticket.channel);
-  const wait = waiting(ticket, app.targetFor(ticket.channel));
+  const wait = waiting(ticket, app.targetFor(ticket));
   const unread = app.unread.get(ticket.id) || 0;
   const summary = ticket.summary?.reason || ticket.reason;
   const owner = ticket.assignee ? ` · ${ticket.assignee.display_name}` : "";

@@ -153,7 +153,7 @@ function fact(label, ...value) {
 
 function facts(ticket, app) {
   const channel = channelOf(ticket.channel);
-  const wait = waiting(ticket, app.targetFor(ticket.channel));
+  const wait = waiting(ticket, app.targetFor(ticket));
   return [
     fact("Status", h("span", { class: `status status-${ticket.status}` }, STATUS_LABELS[ticket.status] || ticket.status)),
     wait.state === "idle"
