@@ -110,16 +110,7 @@ class Stack:
         service += ["--port", str(self.ports.service)]
         if self.seed is not None:
             service += ["--seed", str(self.seed)]
-        rasa = [
-            self.python, "-m", "rasa", "run",
-            "--model", str(self.model),
-            "--enable-api",
-            "--interface", "127.0.0.1",
-            "--port", str(self.ports.rasa),
-            "--credentials", str(self.credentials),
-            "--endpoints", str(self.endpoints),
-            "--cors", "*",
-        ]  # fmt: skip
+        rasa = self.rasa_command(self.ports.rasa)
         actions = [self.python, "-m", "rasa_sdk", "--actions", "actions"]
         actions += ["-p", str(self.ports.actions)]
         return {
@@ -127,6 +118,31 @@ class Stack:
             "actions": (actions, f"{self.actions_url}/health"),
             "rasa": (rasa, f"{self.rasa_url}/"),
         }
+
+    def rasa_command(self, port: int) -> list[str]:
+        return [
+            self.python, "-m", "rasa", "run",
+            "--model", str(self.model),
+            "--enable-api",
+            "--interface", "127.0.0.1",
+            "--port", str(port),
+            "--credentials", str(self.credentials),
+            "--endpoints", str(self.endpoints),
+            "--cors", "*",
+        ]  # fmt: skip
+
+    def add_rasa_replica(self) -> str:
+        """Start one more Rasa server on the same stores (production: PostgreSQL and Redis).
+
+        It gets its own port and its own outbox file, as a replica on its own host would.
+        """
+        number = sum(1 for p in self.processes if p.name.startswith("rasa")) + 1
+        port = free_port()
+        env = {**self.env(), "HANDOFF_OUTBOX": str(self.data_dir / f"outbox-{number}.db")}
+        url = f"http://127.0.0.1:{port}"
+        process = self._spawn(f"rasa-{number}", self.rasa_command(port), f"{url}/", env)
+        self._wait_ready(process)
+        return url
 
     def start(self, only: str | None = None) -> None:
         """Start every process (or the one named) and return once each answers on its port."""

@@ -393,20 +393,20 @@ def test_on_a_phone_the_ticket_takes_the_whole_screen(inbox_world, screens) -> N
     expect(page.locator("#ticket-list")).to_be_visible()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="API gap: /api/tickets/<id> messages carry no scores; the service drops HandoffScorer's "
-    "parse_data.handoff from /api/events and TranscriptMessage has no scores field",
-)
 def test_each_customer_message_shows_its_own_scores(inbox_world, screens) -> None:
     conversation = new_conversation("scores")
-    inbox_world.rasa.hand_off(conversation, customer_turns=ANGRY_TURNS)
+    ticket = inbox_world.rasa.hand_off(conversation, customer_turns=ANGRY_TURNS)
+    inbox_world.rasa.customer_says(conversation, "Still nothing?!", {"sentiment": -0.81})
+    detail = inbox_world.as_attendant("ana").get(f"/api/tickets/{ticket['id']}")["ticket"]
+    if not any("scores" in m for m in detail["messages"]):
+        pytest.xfail(
+            "API gap: /api/tickets/<id> messages carry no scores (the service drops "
+            "HandoffScorer's parse_data.handoff from /api/events, and TranscriptMessage has no "
+            "scores field); the Inbox shows them as soon as messages have a `scores` object"
+        )
     screen = screens("scores", inbox_world.inbox)
     sign_in(screen, "ana")
     row_of(screen.page, conversation).click()
-    inbox_world.rasa.customer_says(conversation, "Still nothing?!", {"sentiment": -0.81})
 
     chips = screen.page.locator('.msg-customer [data-score="sentiment"]')
-    expect(chips).to_have_text(
-        ["sentiment -0.64", "sentiment -0.72", "sentiment -0.81"], timeout=3000
-    )
+    expect(chips).to_have_text(["sentiment -0.64", "sentiment -0.72", "sentiment -0.81"])

@@ -32,6 +32,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 WEBCHAT_VERSION = "1.0.1"
 NPM_DIR = PROJECT_DIR / ".data" / "npm"
 RASA_TIMEOUT_MS = 45_000
+# The bot's messages; the widget's own "bot is typing" bubble is a .rw-response too.
+BOT_MESSAGES = ".rw-message:not(.rw-typing-indication) .rw-response"
 
 ANGRY_1 = "My order 55120 is three weeks late and nobody answers my emails. This is ridiculous!"
 ANGRY_2 = "I am furious. Third time I contact you, worst service ever!!!"
@@ -150,13 +152,13 @@ class Customer:
         expect(self.page.locator(".rw-client").last).to_contain_text(text)
 
     def hears(self, text: str | re.Pattern) -> None:
-        expect(self.page.locator(".rw-response").filter(has_text=text).last).to_be_visible(
+        expect(self.page.locator(BOT_MESSAGES).filter(has_text=text).last).to_be_visible(
             timeout=RASA_TIMEOUT_MS
         )
 
     def say_and_hear(self, text: str) -> str:
         """Say `text` and return the bot's first answer to it."""
-        answers = self.page.locator(".rw-response")
+        answers = self.page.locator(BOT_MESSAGES)
         before = answers.count()
         self.say(text)
         expect(answers).not_to_have_count(before, timeout=RASA_TIMEOUT_MS)
@@ -229,18 +231,19 @@ def test_a_customer_in_the_widget_is_helped_by_an_attendant_in_the_inbox(
     assert inbox.dialogs == [] and customer.screen.dialogs == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Rasa side: the widget's init payload (/greet, or an empty message when none is set) "
-    "counts as a customer message for `message_count`, so angry_sentiment fires on the first "
-    "angry message in the widget",
-)
 def test_in_the_widget_the_bot_answers_the_first_angry_message_itself(shop_page, screens) -> None:
+    """One angry message is not enough (angry_sentiment needs two customer messages)."""
     customer = Customer(screens("webchat-first-angry", shop_page, viewport=(480, 820)))
     customer.open()
     customer.hears(GREETING)
 
     first = customer.say_and_hear(ANGRY_1)
-    assert HANDOFF_TEXT not in first, "one angry message must not hand the customer off"
+    if HANDOFF_TEXT in first:
+        pytest.xfail(
+            "known, Rasa side: the widget's init payload (/greet, or an empty message when none "
+            "is set) counts as a customer message for message_count, so angry_sentiment fires "
+            "on the first angry message in the widget"
+        )
     second = customer.say_and_hear(ANGRY_2)
+
     assert HANDOFF_TEXT in second
