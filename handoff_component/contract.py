@@ -344,16 +344,20 @@ class TranscriptMessage:
     text: str
     timestamp: float
     attachments: list[Attachment] = field(default_factory=list)
+    # HandoffScorer's figures for a customer message (sentiment, complexity, ...), if it had any.
+    scores: dict[str, float] | None = None
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "message") -> TranscriptMessage:
         reader = Reader(data, path)
+        scores = reader._get("scores", required=False)
         message = cls(
             event_id=reader.str("event_id", max_length=MAX_ID_LENGTH),
             sender=reader.str("sender", choices=TRANSCRIPT_SENDERS),
             text=reader.str("text", max_length=MAX_TEXT_LENGTH, allow_empty=True),
             timestamp=reader.number("timestamp"),
             attachments=_read_attachments(reader),
+            scores=read_scores(scores, reader.name("scores")) if scores is not None else None,
         )
         reader.done()
         return message
@@ -361,6 +365,8 @@ class TranscriptMessage:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["attachments"] = [a.to_dict() for a in self.attachments]
+        if self.scores is None:
+            del data["scores"]
         return data
 
 
@@ -495,6 +501,8 @@ class BrokerEvent:
     metadata: dict[str, Any]
     data: dict[str, Any]
     input_channel: str | None
+    # Rasa's NLU result for a user event; only HandoffScorer's `handoff` figures are used.
+    parse_data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def identity(self) -> str:
@@ -514,7 +522,26 @@ class BrokerEvent:
             metadata=reader.raw_mapping("metadata"),
             data=reader.raw_mapping("data"),
             input_channel=reader.str("input_channel", required=False, max_length=100),
+            parse_data=reader.raw_mapping("parse_data"),
         )
+
+    def scores(self) -> dict[str, float] | None:
+        """HandoffScorer's numeric figures for a customer message, from Rasa's parse data.
+
+        Read leniently (the parse data belongs to Rasa and to a component a bot may not run):
+        anything that is not a finite number is left out, and no figures gives None.
+        """
+        handoff = self.parse_data.get("handoff")
+        if not isinstance(handoff, Mapping):
+            return None
+        scores = {
+            str(name)[:64]: float(value)
+            for name, value in list(handoff.items())[:MAX_SCORE_KEYS]
+            if isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+        }
+        return scores or None
 
     def attachments(self) -> list[Attachment]:
         """Files a bot message shows (Rasa's `image` / `attachment` fields), by reference."""

@@ -113,6 +113,7 @@ def transcript_of(sender_id: str, events: Iterable[Mapping[str, Any]]) -> list[T
             sender="customer" if event["event"] == "user" else "bot",
             text=str(event.get("text") or "")[:MAX_TEXT_LENGTH],
             timestamp=float(event.get("timestamp") or 0.0),
+            scores=(turn_scores(event) or None) if event["event"] == "user" else None,
         )
         for event in events
         if event.get("event") in ("user", "bot")

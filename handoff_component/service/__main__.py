@@ -38,13 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service (the default)")
     _common(serve)
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (default 5055)")
+    serve.add_argument("--port", type=int, help="port (default 5100)")
     serve.add_argument("--seed", help="YAML file of teams, attendants and canned replies")
     serve.add_argument("--connector-url", help="Rasa's HandoffConnector base URL")
     serve.add_argument("--reopen-window-minutes", type=float)
     serve.add_argument("--inactivity-minutes", type=float)
     serve.add_argument("--automation-interval", type=float, help="seconds between passes")
     serve.add_argument("--default-team", help="team for handoffs naming an unknown team")
+    serve.add_argument("--rules-file", help="Rasa's handoff.yml, shown on the Inbox rules page")
     serve.add_argument("--workers", type=int, default=1, help="sanic worker processes")
 
     migrate = commands.add_parser("migrate", help="upgrade the schema to the latest revision")
@@ -78,6 +79,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
         "connector_url": getattr(args, "connector_url", None),
+        "rules_file": getattr(args, "rules_file", None),
         "default_team": getattr(args, "default_team", None),
         "automation_interval_seconds": getattr(args, "automation_interval", None),
     }

@@ -169,6 +169,8 @@ messages = Table(
     Column("text", Text, nullable=False),
     Column("attachments", JSON, nullable=False),
     Column("sent_at", _when(), nullable=False),
+    # Customer messages: HandoffScorer's figures for that turn (null when it had none).
+    Column("scores", JSON),
     # Attendant messages only: pending, delivered, failed, not_configured.
     Column("delivery", String(20)),
     Column("delivery_error", Text),

@@ -27,7 +27,7 @@ class Settings:
     # Signs attendants' session tokens; derived from `secret` when empty.
     session_secret: str = ""
     host: str = "127.0.0.1"
-    port: int = 5055
+    port: int = 5100  # the action server has 5055
     # Base URL of Rasa's HandoffConnector, e.g. http://127.0.0.1:5005/webhooks/handoff/.
     connector_url: str | None = None
     connector_timeout_seconds: float = 5.0
@@ -43,6 +43,8 @@ class Settings:
     max_body_bytes: int = 1_000_000
     signature_max_skew_seconds: int = 300
     default_team: str | None = None
+    # The trigger rules Rasa's HandoffPolicy was trained with, shown on the Inbox's rules page.
+    rules_file: str = "handoff.yml"
     run_migrations: bool = True
     run_background_tasks: bool = True
     # Name of the Sanic app; unique per instance because sanic 21.12 keeps a registry of names.
@@ -65,6 +67,7 @@ class Settings:
             "HANDOFF_HOST": "host",
             "HANDOFF_CONNECTOR_URL": "connector_url",
             "HANDOFF_DEFAULT_TEAM": "default_team",
+            "HANDOFF_RULES_FILE": "rules_file",
         }
         for variable, name in text.items():
             if env.get(variable):

@@ -204,6 +204,7 @@ def message_view(row: Any) -> dict[str, Any]:
         "text": row.text,
         "attachments": row.attachments,
         "sent_at": _iso(row.sent_at),
+        "scores": getattr(row, "scores", None),
         "delivery": row.delivery,
         "delivery_error": row.delivery_error,
         "delivery_attempts": row.delivery_attempts,
@@ -304,6 +305,7 @@ class TicketStore:
                 "text": message.text,
                 "attachments": [a.to_dict() for a in message.attachments],
                 "sent_at": _event_time(message.timestamp),
+                "scores": message.scores,
                 "delivery": None,
                 "delivery_attempts": 0,
             }
@@ -744,6 +746,7 @@ class TicketStore:
             "text": event.text or "",
             "attachments": [a.to_dict() for a in event.attachments()],
             "sent_at": _event_time(event.timestamp),
+            "scores": event.scores() if author == "customer" else None,
             "delivery": None,
             "delivery_error": None,
             "delivery_attempts": 0,

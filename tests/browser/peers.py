@@ -214,7 +214,7 @@ class RasaSide:
         """A handoff with a transcript: each customer turn, then the bot's short answer."""
         now = time.time() - 2 * len(customer_turns) - 1
         transcript = []
-        for index, (text, _scores) in enumerate(customer_turns):
+        for index, (text, turn_scores) in enumerate(customer_turns):
             for offset, (sender, said) in enumerate(
                 (("customer", text), ("bot", f"I'm sorry to hear that (turn {index + 1}).")),
             ):
@@ -224,14 +224,15 @@ class RasaSide:
                     "timestamp": stamp,
                     "text": said,
                 }
-                transcript.append(
-                    {
-                        "event_id": contract.event_identity(conversation_id, event),
-                        "sender": sender,
-                        "text": said,
-                        "timestamp": stamp,
-                    }
-                )
+                message = {
+                    "event_id": contract.event_identity(conversation_id, event),
+                    "sender": sender,
+                    "text": said,
+                    "timestamp": stamp,
+                }
+                if sender == "customer" and turn_scores:
+                    message["scores"] = dict(turn_scores)
+                transcript.append(message)
         scores = [dict(s) for _, s in customer_turns if s]
         request = contract.HandoffRequest.from_dict(
             {

@@ -398,12 +398,8 @@ def test_each_customer_message_shows_its_own_scores(inbox_world, screens) -> Non
     ticket = inbox_world.rasa.hand_off(conversation, customer_turns=ANGRY_TURNS)
     inbox_world.rasa.customer_says(conversation, "Still nothing?!", {"sentiment": -0.81})
     detail = inbox_world.as_attendant("ana").get(f"/api/tickets/{ticket['id']}")["ticket"]
-    if not any("scores" in m for m in detail["messages"]):
-        pytest.xfail(
-            "API gap: /api/tickets/<id> messages carry no scores (the service drops "
-            "HandoffScorer's parse_data.handoff from /api/events, and TranscriptMessage has no "
-            "scores field); the Inbox shows them as soon as messages have a `scores` object"
-        )
+    customer_scores = [m["scores"] for m in detail["messages"] if m["author"] == "customer"]
+    assert [s["sentiment"] for s in customer_scores] == [-0.64, -0.72, -0.81]
     screen = screens("scores", inbox_world.inbox)
     sign_in(screen, "ana")
     row_of(screen.page, conversation).click()

@@ -137,6 +137,12 @@ def test_message_count_counts_user_turns_since_the_conversation_started() -> Non
     assert fired(ruleset, view("a", "b", "c")) == ["r"]
 
 
+def test_message_count_leaves_out_payloads_such_as_a_widgets_opening_greet() -> None:
+    ruleset = one_rule("{message_count: '>= 2'}")
+    assert fired(ruleset, view("/greet", "my order is late!")) == []
+    assert fired(ruleset, view("/greet", "", "late!", "still late!")) == ["r"]
+
+
 def test_failed_attempts_count_fallbacks() -> None:
     ruleset = one_rule("{failed_attempts: '>= 3'}")
     fallback = Turn("gibberish", fallback=True)

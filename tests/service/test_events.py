@@ -158,3 +158,24 @@ async def test_unknown_top_level_fields_in_a_batch_are_refused(service: RunningS
 
     assert reply.status == 422
     assert reply.body["error"]["field"] == "since"
+
+
+async def test_each_customer_message_keeps_its_own_scores(service: RunningService) -> None:
+    _ana, ticket = await _claimed_ticket(service)
+    scored = {"intent": {"name": "complaint"}, "handoff": {
+        "sentiment": -0.7, "complexity": 0.2, "signals": {"sentiment": []}, "flag": True,
+    }}  # fmt: skip
+
+    await service.events(
+        [
+            user_event("angry", 10, "conv-1", parse_data=scored),
+            user_event("button", 11, "conv-1"),
+            bot_event("bot says", 12, "conv-1"),
+        ]
+    )
+
+    detail = await service.ctx.tickets.detail(ticket["id"])
+    scores = {m["text"]: m["scores"] for m in detail["messages"] if m["text"] in
+              ("angry", "button", "bot says")}  # fmt: skip
+    assert scores == {"angry": {"sentiment": -0.7, "complexity": 0.2}, "button": None,
+                      "bot says": None}  # fmt: skip

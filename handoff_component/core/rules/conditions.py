@@ -210,12 +210,9 @@ class CountCondition(Condition):
 
     def holds(self, facts: ConversationFacts) -> bool:
         comparison = self.comparison
-        if self.counter == "message_count" and self.within_last is None:
-            value = len(facts.turns)
-        else:
-            value = facts.known.get(self.key, MISSING)
-            if value is MISSING:
-                value = facts.count(self.counter, self.within_last, self.consecutive)
+        value = facts.known.get(self.key, MISSING)
+        if value is MISSING:
+            value = facts.count(self.counter, self.within_last, self.consecutive)
         return comparison.fn(value, comparison.threshold)
 
     def explain(self, facts: ConversationFacts) -> str:

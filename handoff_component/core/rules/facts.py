@@ -89,7 +89,7 @@ class ConversationFacts:
         size = len(self.turns)
         start = 0 if within_last is None else max(0, size - within_last)
         if counter == "message_count":
-            result = size - start
+            result = sum(1 for index in range(start, size) if _typed(self.turns[index]))
         else:
             test = {
                 "failed_attempts": self.is_failed,
@@ -179,3 +179,11 @@ def _slope_weights(n: int) -> tuple[float, ...]:
     mean_x = (n - 1) / 2
     den = sum((x - mean_x) ** 2 for x in range(n))
     return tuple((x - mean_x) / den for x in range(n))
+
+
+def _typed(turn: Turn) -> bool:
+    """A message the customer wrote, as opposed to a payload: a button click or the greeting a
+    web widget sends by itself when it opens (`/greet`), neither of which shows how long the
+    customer has been trying."""
+    text = turn.text.lstrip()
+    return bool(text) and not text.startswith("/")

@@ -12,7 +12,6 @@ customer text is untrusted, and the policy is the second wall behind the page's 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,9 +108,8 @@ class _CachedRules:
 
 
 def rules_file_of(request: Request) -> Path:
-    """Settings win (a `rules_file` attribute), then HANDOFF_RULES_FILE, then ./handoff.yml."""
-    configured = getattr(request.app.ctx.settings, "rules_file", None)
-    return Path(configured or os.environ.get("HANDOFF_RULES_FILE") or DEFAULT_RULES_FILE)
+    """`--rules-file` / HANDOFF_RULES_FILE (the service's settings), else ./handoff.yml."""
+    return Path(request.app.ctx.settings.rules_file or DEFAULT_RULES_FILE)
 
 
 def rules_view(ruleset: RuleSet) -> dict[str, Any]:
