@@ -6,7 +6,8 @@ reply must all cross replicas: conversation locks in Redis, the tracker in Postg
 emits through the shared Redis manager, each replica's own outbox.
 
 Needs PostgreSQL (127.0.0.1:5432, trust auth) and Redis (127.0.0.1:6379). When either is absent
-the test is skipped with a loud reason, repeated at the end of the run; it never passes silently.
+the test is skipped with a loud reason (printed at once, and listed by `-rs` at the end of
+the run, as `.ci/run` asks); it never passes silently.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-ABSENT: list[str] = []
 
 
 def _redis_answers() -> bool:
@@ -50,14 +50,8 @@ async def _pg(statement: str) -> None:
 
 def _skip_loudly(reason: str) -> None:
     message = f"PRODUCTION CONFIGURATION NOT TESTED: {reason}"
-    ABSENT.append(message)
     print(f"\n{'!' * 78}\n!!! {message}\n{'!' * 78}", file=sys.stderr)
     pytest.skip(message)
-
-
-def pytest_terminal_summary(terminalreporter) -> None:  # pragma: no cover - reporting
-    for reason in ABSENT:
-        terminalreporter.write_sep("!", reason, red=True, bold=True)
 
 
 @pytest.fixture(scope="module")
