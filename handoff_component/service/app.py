@@ -20,10 +20,20 @@ from handoff_component.core.ticket_lifecycle import InvalidTransition
 from handoff_component.service.attendants import AttendantStore
 from handoff_component.service.automation import Automation, run_forever
 from handoff_component.service.connector_client import ConnectorClient
+from handoff_component.service.conversations import ConversationStore
 from handoff_component.service.db import Database, create_engine, migrate
 from handoff_component.service.errors import ApiError
 from handoff_component.service.notifications import TicketEventBus
-from handoff_component.service.routes import auth, docs, metrics, rasa, stream, teams, tickets
+from handoff_component.service.routes import (
+    auth,
+    conversations,
+    docs,
+    metrics,
+    rasa,
+    stream,
+    teams,
+    tickets,
+)
 from handoff_component.service.routes import inbox as inbox_routes
 from handoff_component.service.settings import Settings
 from handoff_component.service.teams import TeamStore
@@ -32,7 +42,7 @@ from handoff_component.service.webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
 
-BLUEPRINTS = (rasa, auth, tickets, teams, metrics, stream, docs)
+BLUEPRINTS = (rasa, auth, tickets, teams, conversations, metrics, stream, docs)
 
 
 def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
@@ -90,6 +100,7 @@ async def start(app: Sanic, seed_file: str | None = None) -> None:
     app.ctx.tickets = TicketStore(db, app.ctx.bus, settings)
     app.ctx.attendants = AttendantStore(db, settings)
     app.ctx.teams = TeamStore(db, settings)
+    app.ctx.conversations = ConversationStore(db, settings)
     app.ctx.webhooks = WebhookSender(db, settings)
     app.ctx.automation = Automation(app.ctx.tickets, app.ctx.connector, settings)
     if seed_file:

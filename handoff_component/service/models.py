@@ -236,5 +236,18 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
 )
 
+# Conversations the bot is having, ticket or not: each customer message seen by the event broker,
+# one row per conversation, so supervisors can pick a live one to take over.
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("conversation_id", String(200), primary_key=True),
+    Column("channel", String(100)),
+    Column("last_seen_at", _when(), nullable=False),
+    Column("last_text", Text, nullable=False),
+    Column("message_count", Integer, nullable=False, default=0),
+    Index("ix_conversations_last_seen", "last_seen_at"),
+)
+
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 PRIORITY_NAME = {rank: name for name, rank in PRIORITY_RANK.items()}

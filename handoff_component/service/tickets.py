@@ -34,6 +34,7 @@ from handoff_component.contract import (
 )
 from handoff_component.core import ticket_lifecycle as lifecycle
 from handoff_component.core.ticket_lifecycle import Actor, Status, TicketState, TransitionRecord
+from handoff_component.service import conversations
 from handoff_component.service.db import Database
 from handoff_component.service.errors import BadRequest, Conflict, NotFound
 from handoff_component.service.models import (
@@ -678,6 +679,8 @@ class TicketStore:
                     await self._bot_event(conn, event, outcome, published)
                 else:
                     outcome.ignored += 1
+            # Every customer message, ticket or not, keeps its conversation in the live list.
+            await conversations.record(conn, self.db.dialect, batch.events)
         for kind, view, extra in published:
             self._publish(kind, view, extra)
         return outcome

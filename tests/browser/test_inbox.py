@@ -356,6 +356,43 @@ def test_a_supervisor_takes_over_a_live_bot_conversation(inbox_world, screens) -
     screen.shot("02-ticket")
 
 
+def test_a_supervisor_takes_over_a_conversation_from_the_live_list(inbox_world, screens) -> None:
+    conversation = new_conversation("live")
+    inbox_world.rasa.customer_says(conversation, "Can I change my delivery address?")
+    screen = screens("takeover-live", inbox_world.inbox)
+    page = screen.page
+    sign_in(screen, "sam")
+    expect(page.get_by_role("tab", name="All")).to_be_visible()
+
+    page.get_by_role("button", name="Take over a conversation").click()
+    dialog = page.get_by_role("dialog")
+    row = dialog.locator("#live-conversations li", has_text=conversation)
+    expect(row).to_contain_text("Web chat")
+    expect(row).to_contain_text("seen just now")
+    expect(row.locator(".live-text")).to_have_text("Can I change my delivery address?")
+    # the list refreshes while the dialog is open; the customer's text stays text
+    inbox_world.rasa.customer_says(conversation, XSS)
+    expect(row.locator(".live-text")).to_have_text(XSS, timeout=15_000)
+    expect(dialog.locator("#live-conversations img, #live-conversations script")).to_have_count(0)
+    dialog.get_by_label("Reason").fill("The customer needs an address change the bot cannot do")
+    screen.shot("01-live-list")
+    dialog.get_by_role("button", name=f"Take over {conversation}").click()
+
+    expect(page.locator("#ticket-status")).to_have_text("In progress")
+    expect(page.locator("#summary .rule-chip")).to_have_text("manual_takeover")
+    expect(page.locator("#facts")).to_contain_text("Sam Supervisor")
+    paused = wait_until(lambda: inbox_world.connector.of("pause", conversation), what="a pause")
+    assert paused[0]["reason"] == "takeover"
+    assert paused[0]["channel"] == "socketio"
+    screen.shot("02-ticket")
+
+    # with its ticket open, the conversation leaves the live list
+    page.get_by_role("button", name="Take over a conversation").click()
+    expect(page.locator("#live-status")).not_to_have_text("Loading live conversations…")
+    expect(dialog.locator("#live-conversations li", has_text=conversation)).to_have_count(0)
+    dialog.get_by_role("button", name="Cancel").click()
+
+
 def test_the_queue_and_a_ticket_work_from_the_keyboard(inbox_world, screens) -> None:
     conversation = new_conversation("keys")
     ticket = inbox_world.rasa.hand_off(conversation, priority="urgent", customer_turns=ANGRY_TURNS)

@@ -82,8 +82,8 @@ def loud_skip(reason: str) -> None:
 
 
 TABLES = (
-    "webhook_deliveries, canned_replies, transitions, notes, messages, tickets, team_members, "
-    "attendants, teams"
+    "conversations, webhook_deliveries, canned_replies, transitions, notes, messages, tickets, "
+    "team_members, attendants, teams"
 )
 
 
