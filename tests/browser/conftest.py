@@ -112,8 +112,14 @@ def chromium_path() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: Path) -> Iterator[Any]:
+    """One Chromium for the browser tests, stopped when they are done.
+
+    Module scope, not session: Playwright's sync API keeps its event loop registered as running
+    in the main thread while it is alive, and every asyncio test collected after this folder
+    would then fail with "cannot be called from a running event loop".
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
