@@ -2,6 +2,13 @@
 
 One definition used by `make run` and by the end-to-end tests, so the tests exercise exactly the
 processes a user starts. Everything binds 127.0.0.1.
+
+`Stack(replicas=2, ...)` starts the production topology (deploy/compose.yml): each replica is one
+Rasa server, its own action server and one handoff service replica, named `rasa`, `actions`,
+`service` for the first and `rasa-2`, `actions-2`, `service-2` for the second. Rasa replica N calls
+action server N and sends its events to service replica N; service replica N reaches Rasa through
+replica N's HandoffConnector. The stores (tracker, locks, tickets) are whatever `endpoints` and
+`extra_env` name: shared PostgreSQL and Redis in production.
 """
 
 from __future__ import annotations
@@ -70,6 +77,32 @@ class Stack:
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
     seed: Path | None = PROJECT_DIR / "service.yml"
     processes: list[Process] = field(default_factory=list)
+    # Replicas of the whole chain (Rasa, action server, service); the first one uses `ports`.
+    replicas: int = 1
+    replica_ports: list[Ports] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        while len(self.replica_ports) < self.replicas - 1:
+            self.replica_ports.append(Ports.free())
+
+    def ports_of(self, replica: int) -> Ports:
+        """The ports of replica 1, 2, ... (replica 1 is `ports`)."""
+        return self.ports if replica == 1 else self.replica_ports[replica - 2]
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{self.ports_of(n).rasa}" for n in self._replica_numbers()]
+
+    @property
+    def actions_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{self.ports_of(n).actions}" for n in self._replica_numbers()]
+
+    @property
+    def service_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{self.ports_of(n).service}" for n in self._replica_numbers()]
+
+    def _replica_numbers(self) -> range:
+        return range(1, self.replicas + 1)
 
     @property
     def rasa_url(self) -> str:
@@ -119,6 +152,46 @@ class Stack:
             "rasa": (rasa, f"{self.rasa_url}/"),
         }
 
+    def replica_env(self, replica: int) -> dict[str, str]:
+        """Replica N's environment: its own action server, service replica, connector and outbox."""
+        env = self.env()
+        if replica == 1:
+            return env
+        ports = self.ports_of(replica)
+        env.update(
+            {
+                "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ports.actions}/webhook",
+                "HANDOFF_SERVICE_URL": f"http://127.0.0.1:{ports.service}",
+                "HANDOFF_OUTBOX": str(self.data_dir / f"outbox-replica-{replica}.db"),
+                "HANDOFF_CONNECTOR_URL": f"http://127.0.0.1:{ports.rasa}/webhooks/handoff/",
+            }
+        )
+        return env
+
+    def plan(self) -> list[tuple[str, list[str], str, dict[str, str]]]:
+        """Every process of the topology: name, command line, ready URL and environment.
+
+        Replica 1 is exactly `commands()` with `env()`; replicas 2, 3, ... follow, suffixed `-N`.
+        """
+        env = self.env()
+        plan = [(name, cmd, ready, env) for name, (cmd, ready) in self.commands().items()]
+        for replica in self._replica_numbers()[1:]:
+            ports = self.ports_of(replica)
+            twin = Stack(
+                model=self.model,
+                ports=ports,
+                data_dir=self.data_dir,
+                credentials=self.credentials,
+                endpoints=self.endpoints,
+                python=self.python,
+                secret=self.secret,
+                seed=self.seed,
+            )
+            replica_env = self.replica_env(replica)
+            for name, (cmd, ready) in twin.commands().items():
+                plan.append((f"{name}-{replica}", cmd, ready, replica_env))
+        return plan
+
     def rasa_command(self, port: int) -> list[str]:
         return [
             self.python, "-m", "rasa", "run",
@@ -145,14 +218,24 @@ class Stack:
         return url
 
     def start(self, only: str | None = None) -> None:
-        """Start every process (or the one named) and return once each answers on its port."""
-        env = self.env()
-        started = []
-        for name, (command, ready_url) in self.commands().items():
-            if only is None or name == only:
-                started.append(self._spawn(name, command, ready_url, env))
+        """Start every process (or the one named) and return once each answers on its port.
+
+        With several replicas, service replicas 2, 3, ... start once the first one is ready, so
+        one process migrates and seeds an empty database before the others look at it.
+        """
+        first: list[Process] = []
+        later = []
         try:
-            for process in started:
+            for name, command, ready_url, env in self.plan():
+                if only is not None and name != only:
+                    continue
+                if only is None and name.startswith("service-"):
+                    later.append((name, command, ready_url, env))
+                else:
+                    first.append(self._spawn(name, command, ready_url, env))
+            for process in first:
+                self._wait_ready(process)
+            for process in [self._spawn(*spec) for spec in later]:
                 self._wait_ready(process)
         except BaseException:
             self.stop()
