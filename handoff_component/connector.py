@@ -21,6 +21,7 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from rasa.core.channels.callback import CallbackOutput
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -270,9 +271,14 @@ class HandoffConnector(InputChannel):
         message = await agent.processor.nlg.generate(response_name, tracker, output.name())
         if not message or not message.get("text"):
             return
-        await _send(
-            output, channel, lambda: output.send_text_message(conversation_id, message["text"])
-        )
+        try:
+            await _send(
+                output, channel, lambda: output.send_text_message(conversation_id, message["text"])
+            )
+        except CommandError as error:
+            # The pause or resume itself has happened; only the notice did not get through.
+            logger.warning("could not send %s to %s: %s", response_name, conversation_id, error)
+            return
         metadata = {"utter_action": response_name, "handoff": True}
         await append_events(app, conversation_id, [BotUttered(message["text"], {}, metadata)])
 
@@ -308,7 +314,22 @@ def customer_output_channel(app: Any, channel: str) -> OutputChannel:
             "another channel that can push messages",
             "channel",
         )
+    if type(output) is CallbackOutput:
+        return ReportingCallbackOutput(output.callback_endpoint)
     return output
+
+
+class ReportingCallbackOutput(CallbackOutput):
+    """Rasa's callback output, except that a refusal by the customer's server is an error.
+
+    Rasa's own CallbackOutput logs a 4xx or 5xx answer from the callback URL and carries on, so an
+    attendant's reply the customer's server refused would count as delivered and be lost. Here
+    the error reaches the service, which keeps the reply marked undelivered for a retry.
+    """
+
+    async def _persist_message(self, message: dict[str, Any]) -> None:
+        self.messages.append(message)
+        await self.callback_endpoint.request("post", content_type="application/json", json=message)
 
 
 async def append_events(app: Any, conversation_id: str, events: list[Event]) -> Any:

@@ -129,6 +129,11 @@ class HandoffPolicy(Policy):
             # `/restart` while a handoff is active (paused, `handoff_active` true) predicts
             # action_listen, so the customer stays with the attendant. False: Rasa restarts.
             "keep_handoff_on_restart": True,
+            # When the handoff action ran but returned nothing (the action server was down or
+            # the action crashed; Rasa logs it and drops the action's events), say this response
+            # instead of staying silent, then listen; the failed attempt holds no cooldown back,
+            # so asking again once the action server is back hands over. Not in the domain: off.
+            "failure_response": "utter_handoff_failed",
         }
 
     def __init__(
@@ -143,6 +148,7 @@ class HandoffPolicy(Policy):
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         self.ruleset = ruleset
         self._action = str(config.get("action_name") or HANDOFF_ACTION)
+        self._failure_response = str(config.get("failure_response") or "")
         self._memo = TurnMemo(ruleset.settings) if ruleset else None
 
     @classmethod
@@ -261,9 +267,13 @@ class HandoffPolicy(Policy):
                     is_no_user_prediction=True,
                 )
             return no_opinion
-        if newest is None or newest.intent_name in COMMAND_INTENTS:
+        if newest is None:
+            return self._after_failed_handoff(tracker, domain) or no_opinion
+        if newest.intent_name in COMMAND_INTENTS:
             return no_opinion
-        view = conversation_view(tracker, self.ruleset.settings, self._action, self._memo)
+        view = conversation_view(
+            tracker, self.ruleset.settings, self._action, self._memo, self._failure_response
+        )
         matches = evaluate(self.ruleset, view, now=newest.timestamp)
         if not matches:
             return no_opinion
@@ -271,6 +281,47 @@ class HandoffPolicy(Policy):
             logger.error("HandoffPolicy: '%s' is not in the domain; not predicting", self._action)
             return no_opinion
         return self._handoff_prediction(matches, view, domain, newest.timestamp)
+
+    def _after_failed_handoff(
+        self, tracker: DialogueStateTracker, domain: Domain
+    ) -> PolicyPrediction | None:
+        """Right after an `action_handoff` that produced no events, the failure response; right
+        after that response, listen. A successful handoff action always returns events (its
+        slots, the customer's message, the pause), so an action event that is still the newest
+        event means Rasa could not run it (it logs the error and carries on without them)."""
+        response = self._failure_response
+        if not response or response not in domain.action_names_or_texts:
+            return None
+        last = tracker.events[-1] if tracker.events else None
+        if isinstance(last, ActionExecuted) and last.action_name == self._action:
+            events: list[Event] = []
+            history = tracker.slots.get(HISTORY_SLOT)
+            rule = (last.metadata or {}).get(RULE_SLOT)
+            if history is not None and isinstance(history.value, dict) and rule in history.value:
+                # The attempt failed: it must not hold the customer's next request back.
+                kept = {name: at for name, at in history.value.items() if name != rule}
+                events.append(SlotSet(HISTORY_SLOT, kept or None))
+            logger.warning(
+                "HandoffPolicy: %s returned no events for %s (is the action server up?); "
+                "telling the customer with %s",
+                self._action,
+                tracker.sender_id,
+                response,
+            )
+            return self._prediction(
+                confidence_scores_for(response, 1.0, domain),
+                optional_events=events,
+                is_no_user_prediction=True,
+            )
+        last_action = next(
+            (e for e in reversed(tracker.events) if isinstance(e, ActionExecuted)), None
+        )
+        if last_action is not None and last_action.action_name == response:
+            return self._prediction(
+                confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain),
+                is_no_user_prediction=True,
+            )
+        return None
 
     def _history_after(self, view: ConversationView, rule: str, now: float) -> dict[str, float]:
         """The history slot's next value: the newest firing of each rule, without those too old
@@ -426,6 +477,7 @@ def conversation_view(
     settings: RuleSettings,
     action_name: str = HANDOFF_ACTION,
     memo: TurnMemo | None = None,
+    failure_response: str = "",
 ) -> ConversationView:
     """The turns since the last session start or restart, and the earlier handoffs: every
     `action_handoff` event the tracker holds, and the `handoff_history` slot when the domain
@@ -433,7 +485,8 @@ def conversation_view(
 
     Reverted user messages stay in: the customer did write them, and a fallback that rewound
     one is exactly a failed attempt. A turn is a fallback when its intent is a fallback intent
-    or a fallback action ran after it.
+    or a fallback action ran after it. A handoff action followed by `failure_response` (it could
+    not run) is not a firing.
     """
     memo = memo if memo is not None and memo.settings is settings else TurnMemo(settings)
     fallback_actions = settings.fallback_actions
@@ -444,15 +497,17 @@ def conversation_view(
     kinds = _KINDS
     remembered = memo.turns
     sender_id = tracker.sender_id
+    next_action: str | None = None
     for event in reversed(tracker.events):
         kind = kinds.get(type(event)) or _kind(type(event))
         if kind is _ACTION:
             name = event.action_name
-            if name == action_name:
+            if name == action_name and not (failure_response and next_action == failure_response):
                 rule = (event.metadata or {}).get(RULE_SLOT)
                 firings.append(Firing(rule if isinstance(rule, str) else None, event.timestamp))
             elif in_view and name in fallback_actions:
                 fallback_after = True
+            next_action = name
         elif kind is _USER:
             if in_view:
                 key = _memo_key(event, sender_id, fallback_after)

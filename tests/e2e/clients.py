@@ -70,19 +70,30 @@ class SocketCustomer:
 
 
 class CallbackListener:
-    """The customer's side of Rasa's callback channel: an HTTP server Rasa posts bot messages to."""
+    """The customer's side of Rasa's callback channel: an HTTP server Rasa posts bot messages to.
+
+    `failing[recipient] = 500` makes it answer that status for one conversation, as a customer's
+    server that is failing would; those messages are counted in `refused`, never received.
+    """
 
     def __init__(self) -> None:
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.failing: dict[str, int] = {}
+        self.refused: list[dict[str, Any]] = []
         listener = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                listener.messages.put(json.loads(self.rfile.read(length) or b"{}"))
-                self.send_response(200)
+                message = json.loads(self.rfile.read(length) or b"{}")
+                status = listener.failing.get(str(message.get("recipient_id")), 200)
+                if status == 200:
+                    listener.messages.put(message)
+                else:
+                    listener.refused.append(message)
+                self.send_response(status)
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(b"ok" if status == 200 else b"failing")
 
             def log_message(self, *_: Any) -> None:
                 pass
@@ -110,6 +121,19 @@ class CallbackListener:
         finally:
             for message in aside:
                 self.messages.put(message)
+
+    def texts_for(self, recipient: str) -> list[str]:
+        """Every message received so far for `recipient`, taken off the queue, in order."""
+        texts, aside = [], []
+        while not self.messages.empty():
+            message = self.messages.get_nowait()
+            if message.get("recipient_id") == recipient:
+                texts.append(message.get("text", ""))
+            else:
+                aside.append(message)
+        for message in aside:
+            self.messages.put(message)
+        return texts
 
     def close(self) -> None:
         self.server.shutdown()
