@@ -179,6 +179,7 @@ class Reader:
             return default
         if not isinstance(value, str):
             raise ContractError(self.name(key), "must be a string")
+        check_storable_text(value, self.name(key))
         if not allow_empty and not value.strip():
             raise ContractError(self.name(key), "must not be empty")
         if len(value) > max_length:
@@ -272,10 +273,29 @@ def _number(value: Any, name: str) -> float:
     return float(value)
 
 
+def check_storable_text(value: str, name: str) -> None:
+    """Refuse text no database column can hold as sent, naming the field, before anything is stored.
+
+    A JSON body can escape a lone UTF-16 surrogate (`"\\ud800"`): that is no Unicode text and has
+    no UTF-8 form, so storing it fails deep in the database driver. PostgreSQL's text type cannot
+    hold U+0000 at all, so SQLite and PostgreSQL would disagree on it. Every other code point
+    (RTL marks, combining sequences, emoji ZWJ sequences, 4-byte characters) is stored as sent.
+    """
+    if "\x00" in value:
+        raise ContractError(name, "must not contain the NUL character (U+0000)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ContractError(
+            name, "contains a lone UTF-16 surrogate, which is not valid Unicode text"
+        ) from None
+
+
 def _string_item(max_length: int) -> Callable[[Any, str], str]:
     def read(value: Any, name: str) -> str:
         if not isinstance(value, str):
             raise ContractError(name, "must be a string")
+        check_storable_text(value, name)
         if len(value) > max_length:
             raise ContractError(name, f"is longer than {max_length} characters")
         return value

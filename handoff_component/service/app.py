@@ -19,11 +19,13 @@ from handoff_component.contract import ContractError
 from handoff_component.core.ticket_lifecycle import InvalidTransition
 from handoff_component.service.attendants import AttendantStore
 from handoff_component.service.automation import Automation, run_forever
+from handoff_component.service.bodies import check_path_ids
 from handoff_component.service.connector_client import ConnectorClient
 from handoff_component.service.conversations import ConversationStore
 from handoff_component.service.db import Database, create_engine, migrate
-from handoff_component.service.errors import ApiError
+from handoff_component.service.errors import ApiError, TooManyRequests
 from handoff_component.service.notifications import TicketEventBus
+from handoff_component.service.ratelimit import LoginLimiter
 from handoff_component.service.routes import (
     auth,
     conversations,
@@ -35,6 +37,7 @@ from handoff_component.service.routes import (
     tickets,
 )
 from handoff_component.service.routes import inbox as inbox_routes
+from handoff_component.service.security import add_security_headers, check_csrf
 from handoff_component.service.settings import Settings
 from handoff_component.service.teams import TeamStore
 from handoff_component.service.tickets import TicketStore
@@ -59,9 +62,17 @@ def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
         timeout_seconds=settings.connector_timeout_seconds,
         attempts=settings.connector_attempts,
     )
+    app.ctx.login_limiter = LoginLimiter(
+        max_failures=settings.login_max_failures,
+        window=settings.login_failure_window,
+        clock=settings.clock,
+    )
     for module in BLUEPRINTS:
         app.blueprint(module.blueprint)
     app.blueprint(inbox_routes.blueprint)
+    app.register_middleware(check_path_ids, "request")
+    app.register_middleware(check_csrf, "request")
+    app.register_middleware(add_security_headers, "response")
 
     @app.listener("before_server_start")
     async def open_database(app: Sanic, _loop: Any) -> None:
@@ -120,6 +131,8 @@ async def stop(app: Sanic) -> None:
 
 
 def _error_response(request: Request, exception: Exception) -> HTTPResponse:
+    if isinstance(exception, TooManyRequests):
+        return json(exception.body(), status=exception.status, headers=exception.headers())
     if isinstance(exception, ApiError):
         return json(exception.body(), status=exception.status)
     if isinstance(exception, ContractError):

@@ -139,15 +139,20 @@ class AttendantStore:
     async def update(
         self, attendant_id: int, values: dict[str, Any], team_names: list[str] | None = None
     ) -> dict[str, Any]:
+        values = dict(values)
         if "password" in values:
-            values = {**values, "password_hash": hash_password(values.pop("password"))}
+            # Pop before building the row: the plain password must never reach the table.
+            values["password_hash"] = hash_password(values.pop("password"))
         async with self.db.write() as conn:
+            exists = (
+                await conn.execute(select(attendants.c.id).where(attendants.c.id == attendant_id))
+            ).scalar()
+            if exists is None:
+                raise NotFound(f"attendant {attendant_id} does not exist", field="attendant_id")
             if values:
-                result = await conn.execute(
+                await conn.execute(
                     update(attendants).where(attendants.c.id == attendant_id).values(**values)
                 )
-                if result.rowcount == 0:
-                    raise NotFound(f"attendant {attendant_id} does not exist", field="attendant_id")
             if team_names is not None:
                 team_ids = []
                 for name in team_names:

@@ -20,6 +20,7 @@ from handoff_component import contract
 from handoff_component.core import ticket_lifecycle as lifecycle
 from handoff_component.core.ticket_lifecycle import Actor
 from handoff_component.service.connector_client import FAILED, ConnectorClient
+from handoff_component.service.retention import purge_expired
 from handoff_component.service.settings import Settings
 from handoff_component.service.tickets import TicketStore
 from handoff_component.service.webhooks import WebhookSender
@@ -33,6 +34,7 @@ class AutomationPass:
     closed: int = 0
     handed_back: int = 0
     hand_back_failed: int = 0
+    purged: int = 0
 
 
 class Automation:
@@ -78,6 +80,7 @@ class Automation:
                 result.handed_back += 1
             except lifecycle.InvalidTransition:
                 pass
+        result.purged = (await purge_expired(self.store.db, self.settings)).tickets_purged
         return result
 
     async def _hand_back_unclaimed(self, result: AutomationPass) -> None:

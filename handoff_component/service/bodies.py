@@ -21,8 +21,25 @@ from handoff_component.contract import (
     Attachment,
     ContractError,
     Reader,
+    check_storable_text,
 )
-from handoff_component.service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from handoff_component.service.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+
+# Ids are 32-bit integer columns on PostgreSQL; a larger number in a path, query or body would
+# fail in the driver (a 500) instead of being the plain "no such thing" it is.
+MAX_ID = 2**31 - 1
+
+
+def check_path_ids(request: Request) -> None:
+    """Request middleware: an id in the path beyond any stored id is a 404, not a driver error."""
+    for name, value in (request.match_info or {}).items():
+        if isinstance(value, int) and not 0 < value <= MAX_ID:
+            raise NotFound(f"{name} {value} does not exist", field=name)
 
 
 def json_body(request: Request, *, allow_empty: bool = False) -> Any:
@@ -101,8 +118,8 @@ class TransferBody:
     def from_dict(cls, data: Any) -> TransferBody:
         reader = Reader(data)
         body = cls(
-            attendant_id=reader.int("attendant_id", required=False, minimum=1),
-            team_id=reader.int("team_id", required=False, minimum=1),
+            attendant_id=reader.int("attendant_id", required=False, minimum=1, maximum=MAX_ID),
+            team_id=reader.int("team_id", required=False, minimum=1, maximum=MAX_ID),
             note=reader.str("note", required=False, max_length=MAX_TEXT_LENGTH),
         )
         reader.done()
@@ -148,7 +165,7 @@ class TakeoverBody:
             conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
             channel=reader.str("channel", max_length=100),
             reason=reader.str("reason", max_length=MAX_REASON_LENGTH),
-            team_id=reader.int("team_id", required=False, minimum=1),
+            team_id=reader.int("team_id", required=False, minimum=1, maximum=MAX_ID),
             priority=reader.str("priority", required=False, choices=PRIORITIES, default="normal"),
         )
         reader.done()
@@ -199,6 +216,7 @@ def team_patch(data: Any) -> dict[str, Any]:
 def _team_names(value: Any, name: str) -> str:
     if not isinstance(value, str) or not value:
         raise ContractError(name, "must be a team name")
+    check_storable_text(value, name)
     return value
 
 

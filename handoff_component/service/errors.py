@@ -65,6 +65,16 @@ class Unprocessable(ApiError):
     code = "invalid"
 
 
+class TooManyRequests(ApiError):
+    """Answered with a `Retry-After` header of `retry_after` seconds (see ratelimit.py)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.extra.get("retry_after", 60))}
+
+
 class BadGateway(ApiError):
     """Rasa's connector did not take a command; nothing was changed on the ticket."""
 

@@ -126,6 +126,8 @@ tickets = Table(
     Column("reopen_count", Integer, nullable=False, default=0),
     # The channel's safety net: seconds an open ticket may wait for a claim (null: forever).
     Column("unclaimed_timeout_seconds", Float),
+    # Set when the retention pass deleted the ticket's messages, notes and texts (retention.py).
+    Column("purged_at", _when()),
     Column("updated_at", _when(), nullable=False),
     CheckConstraint(
         "status IN ('open', 'in_progress', 'awaiting_response', 'closed')", name="status"

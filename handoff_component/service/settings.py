@@ -45,6 +45,15 @@ class Settings:
     default_team: str | None = None
     # The trigger rules Rasa's HandoffPolicy was trained with, shown on the Inbox's rules page.
     rules_file: str = "handoff.yml"
+    # Sign-in throttling (ratelimit.py): this many failures per username, and per client address,
+    # within the window lock further tries out (429 with Retry-After) until the oldest expires.
+    login_max_failures: int = 5
+    login_failure_window: timedelta = timedelta(minutes=15)
+    # Origins besides the service's own (its Host header) that may send cookie-authenticated
+    # POST/PUT/PATCH/DELETE, e.g. "https://inbox.example.com" when a proxy rewrites Host.
+    trusted_origins: tuple[str, ...] = ()
+    # Days after closing that a ticket's messages, notes and texts are deleted (None: kept).
+    retention_days: float | None = None
     run_migrations: bool = True
     run_background_tasks: bool = True
     # Name of the Sanic app; unique per instance because sanic 21.12 keeps a registry of names.
@@ -84,6 +93,18 @@ class Settings:
         if env.get("HANDOFF_AUTOMATION_INTERVAL_SECONDS"):
             values["automation_interval_seconds"] = float(
                 env["HANDOFF_AUTOMATION_INTERVAL_SECONDS"]
+            )
+        if env.get("HANDOFF_RETENTION_DAYS"):
+            values["retention_days"] = float(env["HANDOFF_RETENTION_DAYS"])
+        if env.get("HANDOFF_LOGIN_MAX_FAILURES"):
+            values["login_max_failures"] = int(env["HANDOFF_LOGIN_MAX_FAILURES"])
+        if env.get("HANDOFF_LOGIN_WINDOW_MINUTES"):
+            values["login_failure_window"] = timedelta(
+                minutes=float(env["HANDOFF_LOGIN_WINDOW_MINUTES"])
+            )
+        if env.get("HANDOFF_TRUSTED_ORIGINS"):
+            values["trusted_origins"] = tuple(
+                o.strip() for o in env["HANDOFF_TRUSTED_ORIGINS"].split(",") if o.strip()
             )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

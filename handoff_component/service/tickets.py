@@ -190,6 +190,7 @@ def ticket_view(row: Any) -> dict[str, Any]:
         "handed_back": bool(row.handed_back),
         "reopen_count": row.reopen_count,
         "unclaimed_timeout_seconds": getattr(row, "unclaimed_timeout_seconds", None),
+        "purged_at": _iso(getattr(row, "purged_at", None)),
         "updated_at": _iso(row.updated_at),
         "allowed_actions": lifecycle.allowed_actions(state),
     }

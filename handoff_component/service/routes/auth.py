@@ -1,4 +1,8 @@
-"""Attendants sign in and out; `GET /api/me` tells the Inbox who is signed in."""
+"""Attendants sign in and out; `GET /api/me` tells the Inbox who is signed in.
+
+Failed sign-ins are counted per username and per client address (ratelimit.py), so guessing
+passwords is slow: 429 with Retry-After once the limit is reached.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from handoff_component.service.auth import (
     viewer_of,
 )
 from handoff_component.service.bodies import Login, json_body
+from handoff_component.service.errors import Unauthorized
 
 blueprint = Blueprint("auth")
 
@@ -20,7 +25,14 @@ blueprint = Blueprint("auth")
 async def login(request: Request) -> HTTPResponse:
     body = Login.from_dict(json_body(request))
     ctx = request.app.ctx
-    attendant = await ctx.attendants.authenticate(body.username, body.password)
+    address = request.remote_addr or request.ip
+    ctx.login_limiter.check(body.username, address)
+    try:
+        attendant = await ctx.attendants.authenticate(body.username, body.password)
+    except Unauthorized:
+        ctx.login_limiter.failed(body.username, address)
+        raise
+    ctx.login_limiter.succeeded(body.username)
     ttl = ctx.settings.session_ttl.total_seconds()
     token = issue_token(ctx.settings.signing_key_for_sessions(), attendant["id"], ttl)
     response = json({"token": token, "expires_in": int(ttl), "attendant": attendant})

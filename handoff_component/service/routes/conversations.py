@@ -1,4 +1,5 @@
-"""Live bot conversations without an open ticket, for supervisors to take over from the Inbox."""
+"""Live bot conversations without an open ticket, for supervisors to take over from the Inbox,
+and the export of everything held about one conversation (export.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sanic.response import HTTPResponse, json
 
 from handoff_component.service.auth import supervisor_of
 from handoff_component.service.errors import BadRequest
+from handoff_component.service.export import export_conversation
 
 blueprint = Blueprint("conversations")
 
@@ -36,3 +38,17 @@ async def live_conversations(request: Request) -> HTTPResponse:
     limit = _bounded_int(request, "limit", 100, 1, 200)
     found = await request.app.ctx.conversations.live(active_minutes, limit)
     return json({"conversations": found})
+
+
+@blueprint.get("/api/conversations/<conversation_id:str>/export")
+async def export(request: Request, conversation_id: str) -> HTTPResponse:
+    viewer = await supervisor_of(request)
+    ctx = request.app.ctx
+    data = await export_conversation(
+        ctx.db,
+        ctx.tickets,
+        conversation_id,
+        requested_by=viewer.attendant_id,
+        now=ctx.settings.clock().isoformat(),
+    )
+    return json(data)

@@ -18,6 +18,7 @@ from handoff_component.core import ticket_lifecycle as lifecycle
 from handoff_component.core.ticket_lifecycle import Actor
 from handoff_component.service.auth import supervisor_of, viewer_of
 from handoff_component.service.bodies import (
+    MAX_ID,
     EmptyBody,
     NoteBody,
     ReplyBody,
@@ -62,9 +63,12 @@ def _int_arg(request: Request, name: str) -> int | None:
     if value is None:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise BadRequest(f"{name} must be an integer", field=name) from None
+    if abs(number) > MAX_ID:
+        raise BadRequest(f"{name} is out of range", field=name)
+    return number
 
 
 def _bool_arg(request: Request, name: str) -> bool:
