@@ -209,6 +209,12 @@ class RunningService:
         assert reply.status == 200, reply.body
         return Attendant(self, reply.body["token"], reply.body["attendant"])
 
+    async def login_attempt(self, username: str, password: str) -> Reply:
+        """A sign-in that may fail (wrong password, throttled); `login` asserts success."""
+        return await self.call(
+            "POST", "/api/auth/login", {"username": username, "password": password}
+        )
+
     async def table_count(self, table: str) -> int:
         async with self.ctx.db.read() as conn:
             return (await conn.exec_driver_sql(f"SELECT count(*) FROM {table}")).scalar()
