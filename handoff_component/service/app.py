@@ -24,6 +24,7 @@ from handoff_component.service.connector_client import ConnectorClient
 from handoff_component.service.conversations import ConversationStore
 from handoff_component.service.db import Database, create_engine, migrate
 from handoff_component.service.errors import ApiError, TooManyRequests
+from handoff_component.service.event_relay import start_relay
 from handoff_component.service.notifications import TicketEventBus
 from handoff_component.service.ratelimit import LoginLimiter
 from handoff_component.service.routes import (
@@ -114,6 +115,8 @@ async def start(app: Sanic, seed_file: str | None = None) -> None:
     app.ctx.conversations = ConversationStore(db, settings)
     app.ctx.webhooks = WebhookSender(db, settings)
     app.ctx.automation = Automation(app.ctx.tickets, app.ctx.connector, settings)
+    # Replicas on PostgreSQL share their live events through LISTEN/NOTIFY; None on SQLite.
+    app.ctx.relay = await start_relay(settings.db_url, app.ctx.bus, app.ctx.tickets)
     if seed_file:
         from handoff_component.service.seed import apply_seed
 
@@ -123,6 +126,8 @@ async def start(app: Sanic, seed_file: str | None = None) -> None:
 
 
 async def stop(app: Sanic) -> None:
+    if getattr(app.ctx, "relay", None) is not None:
+        await app.ctx.relay.stop()
     await app.ctx.connector.close()
     if hasattr(app.ctx, "webhooks"):
         await app.ctx.webhooks.close()

@@ -8,13 +8,21 @@
   a Rasa outage delays the hand-back instead of leaving the customer with a paused bot.
 
 `run_once` does one pass and is what tests call, with the settings' injectable clock.
+
+With several replicas on PostgreSQL, each pass first takes the advisory lock
+`AUTOMATION_LOCK_KEY` (`pg_try_advisory_lock`, without waiting); a replica that does not get it
+skips the pass, so the connector is told to resume a conversation once, not once per replica.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+
+from sqlalchemy import text
 
 from handoff_component import contract
 from handoff_component.core import ticket_lifecycle as lifecycle
@@ -27,6 +35,13 @@ from handoff_component.service.webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
 
+# The PostgreSQL advisory lock held for each automation pass (one replica at a time). Fixed and
+# documented in docs/deployment.md; the migrations' lock is its neighbour, 4242424242.
+AUTOMATION_LOCK_KEY = 4242424243
+
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(:key)")
+_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+
 
 @dataclass
 class AutomationPass:
@@ -35,6 +50,8 @@ class AutomationPass:
     handed_back: int = 0
     hand_back_failed: int = 0
     purged: int = 0
+    # Another replica held the automation lock: this one did nothing.
+    skipped: bool = False
 
 
 class Automation:
@@ -44,6 +61,42 @@ class Automation:
         self.settings = settings
 
     async def run_once(self) -> AutomationPass:
+        """One pass, unless another replica is running one right now (then `skipped`)."""
+        async with self._only_this_replica() as ours:
+            if not ours:
+                logger.debug("automation pass skipped: another replica holds the lock")
+                return AutomationPass(skipped=True)
+            return await self._pass()
+
+    @contextlib.asynccontextmanager
+    async def _only_this_replica(self) -> AsyncIterator[bool]:
+        """Yield whether this process may run the pass: always on SQLite (a single process).
+
+        On PostgreSQL a session-level advisory lock, taken on a connection in autocommit mode so
+        no transaction stays open while the pass waits on Rasa's connector. If the connection
+        dies the server releases the lock; if unlocking fails the connection is discarded rather
+        than returned to the pool still holding it.
+        """
+        db = self.store.db
+        if not db.locks_rows:
+            yield True
+            return
+        async with db.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            ours = bool((await conn.execute(_TRY_LOCK, {"key": AUTOMATION_LOCK_KEY})).scalar())
+            if not ours:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                try:
+                    await conn.execute(_UNLOCK, {"key": AUTOMATION_LOCK_KEY})
+                except Exception:
+                    logger.warning("could not release the automation lock; dropping the connection")
+                    await conn.invalidate()
+
+    async def _pass(self) -> AutomationPass:
         result = AutomationPass()
         await self._hand_back_unclaimed(result)
         now = self.settings.clock()

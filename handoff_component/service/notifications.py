@@ -2,15 +2,16 @@
 
 Each change is published once, after its transaction commits, to an in-process bus; each Server-Sent
 Events connection subscribes with the attendant's visibility (their teams, their own tickets, or
-everything for a supervisor). Team webhooks are not here: they go through the durable outbox
-(`webhooks.py`) because they must survive a restart.
+everything for a supervisor). On PostgreSQL, `event_relay.py` carries the events between replicas.
+Team webhooks are not here: they go through the durable outbox (`webhooks.py`) because they must
+survive a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,15 +56,32 @@ class TicketEvent:
 
 
 class TicketEventBus:
-    """In-process publish/subscribe; a slow subscriber drops its oldest events, never blocks."""
+    """In-process publish/subscribe; a slow subscriber drops its oldest events, never blocks.
+
+    With several replicas, `event_relay.py` adds a forwarder that sends each event published here
+    to the other replicas, and hands the events they send to `deliver` (local subscribers only,
+    so nothing is forwarded twice).
+    """
 
     def __init__(self, queue_size: int = 1000) -> None:
         self._subscribers: set[tuple[Viewer, asyncio.Queue[TicketEvent]]] = set()
+        self._forwarders: list[Callable[[TicketEvent], None]] = []
         self._queue_size = queue_size
         self.published = 0
 
     def publish(self, event: TicketEvent) -> None:
+        """An event that happened in this process: local subscribers, then every forwarder."""
         self.published += 1
+        self.deliver(event)
+        for forward in self._forwarders:
+            forward(event)
+
+    def add_forwarder(self, forward: Callable[[TicketEvent], None]) -> None:
+        """`forward` is called with each event published here; it must not block (enqueue only)."""
+        self._forwarders.append(forward)
+
+    def deliver(self, event: TicketEvent) -> None:
+        """Hand `event` to this process's subscribers only (events relayed from other replicas)."""
         for viewer, queue in list(self._subscribers):
             if not event.visible_to(viewer):
                 continue
