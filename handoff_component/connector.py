@@ -71,6 +71,7 @@ HANDBACK_RESPONSES = {
 }
 TAKEOVER_RESPONSE = "utter_handoff_takeover"
 KNOWN_OPTIONS = {"secret", "reply_format"}
+MAX_COMMAND_BYTES = 1_000_000
 
 
 class CommandError(Exception):
@@ -157,6 +158,12 @@ class HandoffConnector(InputChannel):
         return response.json(result)
 
     def _verified_command(self, request: Request, command_type: type) -> Any:
+        # The largest real command (a 10,000-character reply with 10 attachments) is far below
+        # this; refusing first keeps a flood of large bodies from costing an HMAC each.
+        if len(request.body or b"") > MAX_COMMAND_BYTES:
+            raise CommandError(
+                413, "payload_too_large", f"the body is larger than {MAX_COMMAND_BYTES} bytes"
+            )
         try:
             verify(
                 self.secret,
