@@ -463,3 +463,70 @@ def test_intents_and_entities_missing_from_the_domain_are_reported() -> None:
         found[0]
     )
     assert "entity 'order_number' is not in the domain" in str(found[1])
+
+
+# --- malformed files: every one a RulesFileError with a line, never another exception ----------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "expected"),
+    [
+        ("- a\n- b\n", 1, "must be a mapping of fields"),
+        ("version: 1\nrules:\n  angry: {when: {sentiment: '< -0.5'}}\n", 3, "rules must be a list"),
+        ("version: 1\nrules:\n  - angry\n", 3, "a rule must be a mapping"),
+        ("version: 1\nrules:\n\t- name: r\n", 3, "'\\t'"),
+        ("version: 1\nrules: []\n---\nversion: 1\n", 3, "another document"),
+        ("version: 1\nrules: !!python/object/apply:os.system ['true']\n", 2, "must be"),
+    ],
+    ids=["top-level-list", "rules-mapping", "rule-scalar", "tab-indent", "two-documents", "tag"],
+)
+def test_a_malformed_structure_names_its_line(text: str, line: int, expected: str) -> None:
+    error = problems(text)
+
+    assert error.line == line
+    assert expected in error.message
+
+
+def test_a_priority_that_is_not_text_is_reported_not_crashed_on() -> None:
+    error = problems(
+        """\
+        version: 1
+        rules:
+          - name: r
+            when: {sentiment: "< -0.5"}
+            priority: [high]
+        """
+    )
+
+    assert (error.line, error.rule) == (5, "r")
+    assert "unknown priority ['high']" in error.message
+
+
+def test_conditions_nested_too_deeply_are_reported_on_their_line() -> None:
+    deep = "{not: " * 40 + '{sentiment: "< -0.5"}' + "}" * 40
+    absurd = "{not: " * 3000 + '{sentiment: "< -0.5"}' + "}" * 3000
+
+    error = problems(f"version: 1\nrules:\n  - name: r\n    when:\n      {deep}\n")
+    huge = problems(f"version: 1\nrules:\n  - name: r\n    when: {absurd}\n")
+
+    assert (error.line, error.rule) == (5, "r")
+    assert "nested more than 32 levels" in error.message
+    assert huge.line == 1 and "nested too deeply" in huge.message
+
+
+def test_a_binary_or_non_utf8_file_names_the_line_of_the_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "handoff.yml"
+    path.write_bytes(b"version: 1\nrules:\n  - name: caf\xe9\n")
+
+    with pytest.raises(RulesFileError) as caught:
+        load_ruleset(path, credentials=None)
+
+    assert caught.value.line == 3
+    assert "not UTF-8 text (byte 0xe9" in caught.value.message
+
+
+def test_a_nul_character_names_its_line() -> None:
+    error = problems("version: 1\nrules:\n  - name: a\x00b\n    when: {sentiment: '< -0.5'}\n")
+
+    assert error.line == 3
+    assert "#x0000" in error.message

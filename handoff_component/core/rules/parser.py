@@ -50,6 +50,9 @@ from handoff_component.core.rules.view import SCORE_NAMES, SCORE_RANGES
 
 SUPPORTED_VERSIONS = ("1",)
 TOP_LEVEL_FIELDS = ("version", "settings", "safety_net", "rules")
+# Deeper than any rule a person writes (a `not:` inside an `any:` inside ... ), shallow enough
+# that the recursive parser never nears Python's recursion limit.
+MAX_CONDITION_DEPTH = 32
 RULE_FIELDS = ("name", "description", "enabled", "when", "team", "priority", "channels", "cooldown")
 SAFETY_NET_FIELDS = ("auto_pause", "cooldown", "unclaimed_timeout")
 SETTINGS_FIELDS = tuple(f.name for f in fields(RuleSettings) if f.init)
@@ -451,7 +454,7 @@ class _Parser:
                         attributes[key] = self.text(value, key)
                     elif key == "priority":
                         priority = self.plain(value)
-                        if priority not in PRIORITY_RANK:
+                        if not isinstance(priority, str) or priority not in PRIORITY_RANK:
                             raise self.problem(
                                 value,
                                 f"unknown priority {priority!r}; expected one of: "
@@ -480,7 +483,23 @@ class _Parser:
     # --- conditions --------------------------------------------------------------------------
 
     def condition(self, node: yaml.Node) -> Condition:
-        """A mapping of one condition kind, several (all must hold), or a list (all)."""
+        """A mapping of one condition kind, several (all must hold), or a list (all).
+
+        Nesting is bounded, so a pathological file is a problem on its line rather than a
+        RecursionError from deep inside the parser.
+        """
+        depth = getattr(self, "_depth", 0)
+        if depth >= MAX_CONDITION_DEPTH:
+            raise self.problem(
+                node, f"conditions are nested more than {MAX_CONDITION_DEPTH} levels deep"
+            )
+        self._depth = depth + 1
+        try:
+            return self._condition(node)
+        finally:
+            self._depth = depth
+
+    def _condition(self, node: yaml.Node) -> Condition:
         if isinstance(node, yaml.SequenceNode):
             if not node.value:
                 raise self.problem(node, "an empty list of conditions")
@@ -718,7 +737,13 @@ def parse_ruleset(
     credentials keys); `import_hooks=False` skips importing custom conditions, for tools that
     only inspect a file.
     """
-    return _Parser(source, known_channels, import_hooks).parse(text)
+    try:
+        return _Parser(source, known_channels, import_hooks).parse(text)
+    except RecursionError:
+        # YAML's composer recurses once per level of nesting, before any rule is looked at.
+        raise RulesFileError(
+            [RuleProblem(source, 1, "the file is nested too deeply to be a rules file")]
+        ) from None
 
 
 def load_ruleset(
@@ -733,6 +758,19 @@ def load_ruleset(
     except OSError as error:
         raise RulesFileError(
             [RuleProblem(str(path), 0, f"cannot read the rules file ({error.strerror})")]
+        ) from None
+    except UnicodeDecodeError as error:
+        # A binary file, or another encoding: name the line of the first bad byte.
+        line = path.read_bytes()[: error.start].count(b"\n") + 1
+        raise RulesFileError(
+            [
+                RuleProblem(
+                    str(path),
+                    line,
+                    f"the rules file is not UTF-8 text (byte 0x{error.object[error.start]:02x} "
+                    f"at offset {error.start})",
+                )
+            ]
         ) from None
     known = set(KNOWN_CHANNELS)
     if credentials is not None:
