@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from handoff_component import contract
 from handoff_component.service.errors import TooManyRequests
 from handoff_component.service.ratelimit import LoginLimiter
-from tests.service.support import PASSWORD, Attendant, FakeClock, RunningService
+from tests.service.support import (
+    PASSWORD,
+    SECRET,
+    Attendant,
+    FakeClock,
+    RunningService,
+    handoff_payload,
+    user_event,
+)
 
 
 async def _ticket(service: RunningService) -> int:
@@ -206,3 +216,37 @@ def test_a_success_clears_its_usernames_count_but_not_its_addresss() -> None:
     limiter.failed("bob", "10.0.0.1")  # the first address reaches 3
     with pytest.raises(TooManyRequests):
         limiter.check("carol", "10.0.0.1")
+
+
+@pytest.mark.parametrize("path", [contract.SERVICE_HANDOFFS_PATH, contract.SERVICE_EVENTS_PATH])
+@pytest.mark.parametrize(
+    "case", ["unsigned", "wrong_secret", "stale", "altered_body", "timestamp_changed"]
+)
+async def test_rasa_calls_that_are_unsigned_forged_stale_or_replayed_store_nothing(
+    service: RunningService, path: str, case: str
+) -> None:
+    payload = (
+        handoff_payload("conv-r")
+        if path == contract.SERVICE_HANDOFFS_PATH
+        else {"events": [user_event("hello", 1.0, sender_id="conv-r")]}
+    )
+    body = json.dumps(payload).encode()
+    good = contract.signed_headers(SECRET, body)
+    headers = {
+        "unsigned": {},
+        "wrong_secret": contract.signed_headers("guessed", body),
+        "stale": contract.signed_headers(SECRET, body, now=service.clock.now.timestamp() - 301),
+        "altered_body": good,
+        "timestamp_changed": {
+            **good,
+            contract.TIMESTAMP_HEADER: str(int(good[contract.TIMESTAMP_HEADER]) - 1),
+        },
+    }[case]
+    sent = body.replace(b"conv-r", b"conv-x") if case == "altered_body" else body
+
+    answer = await service.call("POST", path, headers=headers, raw=sent)
+
+    assert answer.status == 401
+    assert answer.body["error"]["code"] == "unauthorized"
+    for table in ("tickets", "messages", "conversations"):
+        assert await service.table_count(table) == 0
