@@ -45,7 +45,13 @@ class TestRetention:
         assert purged["messages"] == [] and purged["notes"] == []
         assert purged["reason"] == "" and purged["summary"] is None
         assert purged["status"] == "closed" and purged["resolution"] == "closed"
-        assert [t["action"] for t in purged["timeline"]][:5] == ["create", "claim", "reply", "note", "close"]
+        assert [t["action"] for t in purged["timeline"]][:5] == [
+            "create",
+            "claim",
+            "reply",
+            "note",
+            "close",
+        ]
         assert kept["purged_at"] is None
         assert len(kept["messages"]) == 3 and len(kept["notes"]) == 1
         assert kept["reason"] == "The customer is angry about a double charge"
