@@ -13,8 +13,10 @@ is the 30 s database outage, which is the scenario itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import sqlite3
 import sys
 import urllib.request
 import uuid
@@ -22,7 +24,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.clients import Attendant, SocketCustomer
+from tests.e2e.clients import Attendant, SocketCustomer, wait_for
 from tests.e2e.fault_injection import TcpProxy, ensure_running, kill_hard
 
 pytestmark = pytest.mark.e2e
@@ -113,6 +115,20 @@ async def test_a_killed_service_loses_no_message_and_its_ticket_goes_on(
 # --- 2. the Rasa server restarted while a conversation is paused -------------------------------
 
 
+async def queued_in_outbox(stack, text: str) -> bool:
+    """Whether Rasa's event broker holds an event with `text` in its outbox file, undelivered."""
+
+    def look() -> bool:
+        path = stack.data_dir / "outbox.db"
+        if not path.exists():
+            return False
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT body FROM outbox WHERE kind = 'event'").fetchall()
+        return any(json.loads(body).get("text") == text for (body,) in rows)
+
+    return await asyncio.to_thread(look)
+
+
 async def test_a_paused_conversation_stays_with_its_attendant_across_a_rasa_restart(
     stack, demo_attendant
 ) -> None:
@@ -130,11 +146,19 @@ async def test_a_paused_conversation_stays_with_its_attendant_across_a_rasa_rest
             ticket["id"], lambda t: "It is about a missing parcel." in thread_texts(t, "customer")
         )
 
+        # One more message, held in Rasa's outbox (the service is away) when Rasa is killed.
+        kill_hard(stack, "service")
+        await customer.say("I am still waiting for it.")
+        await wait_for(lambda: queued_in_outbox(stack, "I am still waiting for it."))
         kill_hard(stack, "rasa")  # the customer's socket drops with it
         await customer.close()
+        await attendant.close()
+        stack.start("service")
         stack.start("rasa")
         customer = SocketCustomer(stack.rasa_url, conversation)  # the widget reconnects
         await customer.connect()
+        attendant = Attendant(stack.service_url)
+        await attendant.sign_in(*demo_attendant)
 
         await customer.say("Hello? The page reloaded.")
         ticket = await attendant.wait_for_ticket(
@@ -144,9 +168,10 @@ async def test_a_paused_conversation_stays_with_its_attendant_across_a_rasa_rest
         # The message reached the ticket, so Rasa has finished with it: the bot stayed silent.
         assert customer.pending_texts() == []
         customer_texts = thread_texts(ticket, "customer")
-        assert customer_texts[-3:] == [
+        assert customer_texts[-4:] == [
             "let me speak to a real person",
             "It is about a missing parcel.",
+            "I am still waiting for it.",
             "Hello? The page reloaded.",
         ]
         assert_no_duplicates(customer_texts)
