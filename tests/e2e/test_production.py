@@ -21,7 +21,6 @@ the run, as `.ci/run` asks); it never passes silently.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import socket
 import sys
@@ -297,19 +296,6 @@ async def test_a_roaming_customer_alternates_rasa_replicas_and_the_ticket_is_mad
         await attendant.close()
 
 
-# The PostgreSQL LISTEN/NOTIFY relay (handoff_component/service/event_relay.py) is being written
-# alongside this test; without it the live stream is an in-process bus.
-RELAY_PRESENT = importlib.util.find_spec("handoff_component.service.event_relay") is not None
-
-
-@pytest.mark.xfail(
-    not RELAY_PRESENT,
-    strict=True,
-    reason=(
-        "live events do not cross service replicas without the PostgreSQL LISTEN/NOTIFY relay "
-        "(handoff_component/service/event_relay.py); remove this mark once it is committed"
-    ),
-)
 async def test_an_attendant_on_service_replica_2_sees_live_events_of_replica_1(
     production_stack, demo_attendant
 ) -> None:
