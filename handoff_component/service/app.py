@@ -14,6 +14,7 @@ from typing import Any
 from sanic import Request, Sanic
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse, json
+from sqlalchemy import exc as sa_exc
 
 from handoff_component.contract import ContractError
 from handoff_component.core.ticket_lifecycle import InvalidTransition
@@ -168,6 +169,19 @@ def _error_response(request: Request, exception: Exception) -> HTTPResponse:
         return json(
             {"error": {"code": code, "message": str(exception), "field": None}}, status=status
         )
+    if _database_unavailable(exception):
+        logger.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
+        return json(
+            {
+                "error": {
+                    "code": "database_unavailable",
+                    "message": "the database is unavailable; nothing was changed, try again",
+                    "field": None,
+                }
+            },
+            status=503,
+            headers={"Retry-After": "5"},
+        )
     logger.exception("unhandled error on %s %s", request.method, request.path)
     return json(
         {
@@ -178,4 +192,19 @@ def _error_response(request: Request, exception: Exception) -> HTTPResponse:
             }
         },
         status=500,
+    )
+
+
+def _database_unavailable(exception: Exception) -> bool:
+    """A lost or refused database connection is an outage to retry, not a bug to log as one.
+
+    Each request runs in one transaction, so when the connection goes the transaction is rolled
+    back whole: answering 503 with Retry-After tells a client (the Inbox, the event broker) the
+    truth, that nothing was stored and the same request can be sent again.
+    """
+    if isinstance(exception, sa_exc.DBAPIError) and exception.connection_invalidated:
+        return True
+    return isinstance(
+        exception,
+        (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError),
     )
