@@ -19,8 +19,8 @@ How:
   event exactly once;
 - if the LISTEN connection drops (restart, failover, `pg_terminate_backend`) the relay logs it and
   reconnects with a growing back-off, forever. Events notified while it was away are lost for this
-  replica's open streams; the Inbox reloads its list whenever its stream reconnects, and the
-  database stays the source of truth.
+  replica's open streams, so once it listens again it ends them: the Inbox reloads its list whenever
+  its stream reconnects, and the database stays the source of truth.
 
 SQLite runs as one process, so there the bus stays in-process and no relay is made.
 """
@@ -243,6 +243,10 @@ class EventRelay:
             self.listening.set()
             self._first_attempt.set()
             logger.info("event relay listening on %r (backend %s)", self.channel, self.backend_pid)
+            if self.generation > 1:
+                # Whatever other replicas notified while we were away is lost to our streams.
+                ended = self.bus.end_streams()
+                logger.info("event relay ended %d stream(s) so their Inboxes reload", ended)
             while not lost.is_set():
                 try:
                     await asyncio.wait_for(lost.wait(), timeout=self.health_check_seconds)

@@ -55,6 +55,12 @@ class TicketEvent:
         )
 
 
+# Not a ticket change: tells a stream to end (see `TicketEventBus.end_streams`).
+STREAM_ENDED = TicketEvent(
+    type="stream.ended", ticket_id=0, team_id=None, assignee_id=None, data={}
+)
+
+
 class TicketEventBus:
     """In-process publish/subscribe; a slow subscriber drops its oldest events, never blocks.
 
@@ -89,6 +95,22 @@ class TicketEventBus:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     queue.get_nowait()
             queue.put_nowait(event)
+
+    def end_streams(self) -> int:
+        """Ask every open stream of this process to end, so each client reconnects and reloads.
+
+        Used when this replica may have missed events (its LISTEN connection was lost for a
+        while): a stream that silently skipped changes would leave an attendant's Inbox wrong
+        until the next reload, while an ended stream makes EventSource reconnect and the Inbox
+        refresh its list, which it does on every reconnect.
+        """
+        subscribers = list(self._subscribers)
+        for _viewer, queue in subscribers:
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(STREAM_ENDED)
+        return len(subscribers)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, viewer: Viewer) -> AsyncIterator[asyncio.Queue[TicketEvent]]:

@@ -14,7 +14,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
 from handoff_component.service.auth import viewer_of
-from handoff_component.service.notifications import TicketEvent
+from handoff_component.service.notifications import STREAM_ENDED, TicketEvent
 
 blueprint = Blueprint("stream")
 
@@ -44,6 +44,9 @@ async def stream(request: Request) -> HTTPResponse | None:
             except asyncio.TimeoutError:
                 await response.send(": keepalive\n\n")
                 continue
+            if event is STREAM_ENDED:
+                await response.send(": this replica may have missed changes; reconnect\n\n")
+                break
             event_id += 1
             await response.send(encode(event, event_id))
     return None
