@@ -64,11 +64,6 @@ def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
         timeout_seconds=settings.connector_timeout_seconds,
         attempts=settings.connector_attempts,
     )
-    app.ctx.login_limiter = LoginLimiter(
-        max_failures=settings.login_max_failures,
-        window=settings.login_failure_window,
-        clock=settings.clock,
-    )
     for module in BLUEPRINTS:
         app.blueprint(module.blueprint)
     app.blueprint(inbox_routes.blueprint)
@@ -114,6 +109,12 @@ async def start(app: Sanic, seed_file: str | None = None) -> None:
     app.ctx.attendants = AttendantStore(db, settings)
     app.ctx.teams = TeamStore(db, settings)
     app.ctx.conversations = ConversationStore(db, settings)
+    app.ctx.login_limiter = LoginLimiter(
+        db,
+        max_failures=settings.login_max_failures,
+        window=settings.login_failure_window,
+        clock=settings.clock,
+    )
     app.ctx.webhooks = WebhookSender(db, settings)
     app.ctx.automation = Automation(app.ctx.tickets, app.ctx.connector, settings)
     # Replicas on PostgreSQL share their live events through LISTEN/NOTIFY; None on SQLite.

@@ -251,5 +251,17 @@ conversations = Table(
     Index("ix_conversations_last_seen", "last_seen_at"),
 )
 
+# One row per failed sign-in and key (`user:<name>`, `ip:<address>`): the throttle counts here, not
+# in a process's memory, so N replicas do not give a guesser N times the limit (ratelimit.py).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(300), nullable=False),
+    Column("failed_at", _when(), nullable=False),
+    Index("ix_login_failures_key_time", "key", "failed_at"),
+    Index("ix_login_failures_time", "failed_at"),
+)
+
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 PRIORITY_NAME = {rank: name for name, rank in PRIORITY_RANK.items()}

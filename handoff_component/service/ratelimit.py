@@ -6,65 +6,68 @@ A refused attempt is not even checked against the password, so a correct guess m
 out learns nothing. A successful sign-in clears its username's count but not its address's (an
 attacker holding one valid account must not be able to reset their address's count with it).
 
-The counts live in this process's memory: with several replicas each keeps its own, so the limit
-a client meets is at most N per replica. Memory is bounded: old failures are pruned on each call
-and at most `max_keys` keys are kept (the stalest dropped first).
+The failures are rows of `login_failures` in the service's database, shared by every replica: a
+guesser whose attempts a load balancer spreads over N replicas meets the same limit as with one.
+Rows older than the window are deleted as new failures arrive, so the table stays small.
 """
 
 from __future__ import annotations
 
 import math
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, insert, select
+
+from handoff_component.service.db import Database
 from handoff_component.service.errors import TooManyRequests
+from handoff_component.service.models import login_failures
+
+
+def keys_of(username: str, address: str | None) -> list[str]:
+    keys = [f"user:{username.casefold()}"[:300]]
+    if address:
+        keys.append(f"ip:{address}"[:300])
+    return keys
 
 
 class LoginLimiter:
     def __init__(
         self,
+        db: Database,
         *,
         max_failures: int,
         window: timedelta,
         clock: Callable[[], datetime],
-        max_keys: int = 10_000,
     ) -> None:
+        self.db = db
         self.max_failures = max_failures
         self.window = window
         self.clock = clock
-        self.max_keys = max_keys
-        self._failures: OrderedDict[str, deque[datetime]] = OrderedDict()
 
-    @staticmethod
-    def keys(username: str, address: str | None) -> list[str]:
-        keys = [f"user:{username.casefold()}"]
-        if address:
-            keys.append(f"ip:{address}")
-        return keys
-
-    def _recent(self, key: str, now: datetime) -> deque[datetime]:
-        failures = self._failures.get(key)
-        if failures is None:
-            return deque()
-        while failures and now - failures[0] >= self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-        return failures
-
-    def check(self, username: str, address: str | None) -> None:
+    async def check(self, username: str, address: str | None) -> None:
         """Raise `TooManyRequests` (with the seconds to wait) if either key is locked out."""
         if self.max_failures <= 0:
             return
         now = self.clock()
         wait = 0.0
-        for key in self.keys(username, address):
-            failures = self._recent(key, now)
-            if len(failures) >= self.max_failures:
-                # Free again when the oldest failure that keeps the count at the limit expires.
-                oldest = failures[len(failures) - self.max_failures]
-                wait = max(wait, (oldest + self.window - now).total_seconds())
+        async with self.db.read() as conn:
+            for key in keys_of(username, address):
+                recent = (
+                    await conn.execute(
+                        select(login_failures.c.failed_at)
+                        .where(
+                            login_failures.c.key == key,
+                            login_failures.c.failed_at > now - self.window,
+                        )
+                        .order_by(login_failures.c.failed_at.desc())
+                        .limit(self.max_failures)
+                    )
+                ).all()
+                if len(recent) >= self.max_failures:
+                    # Free again when the oldest failure that keeps the count at the limit expires.
+                    oldest = recent[-1].failed_at
+                    wait = max(wait, (oldest + self.window - now).total_seconds())
         if wait > 0:
             raise TooManyRequests(
                 "too many failed sign-ins; wait before trying again",
@@ -72,15 +75,21 @@ class LoginLimiter:
                 retry_after=max(1, math.ceil(wait)),
             )
 
-    def failed(self, username: str, address: str | None) -> None:
+    async def failed(self, username: str, address: str | None) -> None:
+        if self.max_failures <= 0:
+            return
         now = self.clock()
-        for key in self.keys(username, address):
-            failures = self._recent(key, now)
-            failures.append(now)
-            self._failures[key] = failures
-            self._failures.move_to_end(key)
-        while len(self._failures) > self.max_keys:
-            self._failures.popitem(last=False)
+        async with self.db.write() as conn:
+            await conn.execute(
+                delete(login_failures).where(login_failures.c.failed_at <= now - self.window)
+            )
+            await conn.execute(
+                insert(login_failures),
+                [{"key": key, "failed_at": now} for key in keys_of(username, address)],
+            )
 
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(self.keys(username, None)[0], None)
+    async def succeeded(self, username: str) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                delete(login_failures).where(login_failures.c.key == keys_of(username, None)[0])
+            )

@@ -82,8 +82,8 @@ def loud_skip(reason: str) -> None:
 
 
 TABLES = (
-    "conversations, webhook_deliveries, canned_replies, transitions, notes, messages, tickets, "
-    "team_members, attendants, teams"
+    "login_failures, conversations, webhook_deliveries, canned_replies, transitions, notes, "
+    "messages, tickets, team_members, attendants, teams"
 )
 
 

@@ -24,6 +24,7 @@ from handoff_component.service import event_relay
 from handoff_component.service.automation import AUTOMATION_LOCK_KEY
 from handoff_component.service.notifications import TicketEvent
 from tests.service.support import (
+    PASSWORD,
     SECRET,
     FakeClock,
     RunningService,
@@ -295,6 +296,20 @@ async def test_sqlite_keeps_the_in_process_bus(service: RunningService) -> None:
     is_sqlite = service.ctx.settings.db_url.startswith("sqlite")
 
     assert (service.ctx.relay is None) == is_sqlite
+
+
+async def test_failed_sign_ins_spread_over_replicas_meet_one_limit(
+    replicas: tuple[RunningService, RunningService],
+) -> None:
+    a, b = replicas
+    await a.attendant("ana", teams=["support"])
+
+    failures = [await (a, b)[n % 2].login_attempt("ana", f"wrong-{n}") for n in range(5)]
+    on_a = await a.login_attempt("ana", PASSWORD)
+    on_b = await b.login_attempt("ana", PASSWORD)
+
+    assert [r.status for r in failures] == [401] * 5
+    assert (on_a.status, on_b.status) == (429, 429)
 
 
 # --- things done once, not once per replica ------------------------------------------------------

@@ -7,9 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from handoff_component import contract
 from handoff_component.service.errors import TooManyRequests
+from handoff_component.service.models import login_failures
 from handoff_component.service.ratelimit import LoginLimiter
 from tests.service.support import (
     PASSWORD,
@@ -203,19 +205,35 @@ async def test_failures_across_many_usernames_lock_the_client_address(
     assert locked.status == 429
 
 
-def test_a_success_clears_its_usernames_count_but_not_its_addresss() -> None:
+async def test_a_success_clears_its_usernames_count_but_not_its_addresss(
+    service: RunningService,
+) -> None:
     clock = FakeClock()
-    limiter = LoginLimiter(max_failures=3, window=timedelta(minutes=15), clock=clock)
+    limiter = LoginLimiter(
+        service.ctx.db, max_failures=3, window=timedelta(minutes=15), clock=clock
+    )
     for _ in range(2):
-        limiter.failed("ana", "10.0.0.1")
-    limiter.succeeded("ana")
+        await limiter.failed("ana", "10.0.0.1")
+    await limiter.succeeded("ana")
     for _ in range(2):
-        limiter.failed("ana", "10.0.0.2")
+        await limiter.failed("ana", "10.0.0.2")
 
-    limiter.check("ana", "10.0.0.3")  # the username has 2 failures since its success
-    limiter.failed("bob", "10.0.0.1")  # the first address reaches 3
+    await limiter.check("ana", "10.0.0.3")  # the username has 2 failures since its success
+    await limiter.failed("bob", "10.0.0.1")  # the first address reaches 3
     with pytest.raises(TooManyRequests):
-        limiter.check("carol", "10.0.0.1")
+        await limiter.check("carol", "10.0.0.1")
+
+
+async def test_old_failures_are_deleted_as_new_ones_arrive(service: RunningService) -> None:
+    limiter = service.ctx.login_limiter
+    await limiter.failed("ana", "10.0.0.1")
+    service.clock.advance(minutes=16)
+    await limiter.failed("bob", "10.0.0.2")
+
+    async with service.ctx.db.read() as conn:
+        keys = sorted(r.key for r in await conn.execute(select(login_failures.c.key)))
+
+    assert keys == ["ip:10.0.0.2", "user:bob"]
 
 
 @pytest.mark.parametrize("path", [contract.SERVICE_HANDOFFS_PATH, contract.SERVICE_EVENTS_PATH])

@@ -26,13 +26,13 @@ async def login(request: Request) -> HTTPResponse:
     body = Login.from_dict(json_body(request))
     ctx = request.app.ctx
     address = request.remote_addr or request.ip
-    ctx.login_limiter.check(body.username, address)
+    await ctx.login_limiter.check(body.username, address)
     try:
         attendant = await ctx.attendants.authenticate(body.username, body.password)
     except Unauthorized:
-        ctx.login_limiter.failed(body.username, address)
+        await ctx.login_limiter.failed(body.username, address)
         raise
-    ctx.login_limiter.succeeded(body.username)
+    await ctx.login_limiter.succeeded(body.username)
     ttl = ctx.settings.session_ttl.total_seconds()
     token = issue_token(ctx.settings.signing_key_for_sessions(), attendant["id"], ttl)
     response = json({"token": token, "expires_in": int(ttl), "attendant": attendant})
