@@ -37,7 +37,6 @@ import json
 import os
 import random
 import resource
-import socket
 import statistics
 import sys
 import tempfile
@@ -52,6 +51,7 @@ import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scripts.local_services import pg_execute, redis_answers
 from scripts.project_model import ensure_model
 from scripts.stack import PROJECT_DIR, Ports, Stack
 
@@ -432,22 +432,7 @@ def print_step(r: StepResult) -> None:
 
 
 async def pg(statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(PG_URL, timeout=5)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
+    await pg_execute(statement, PG_URL, timeout=5)
 
 
 def production_stack(model: Path, replicas: int, data_dir: Path, suffix: str) -> Stack:

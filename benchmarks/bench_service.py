@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -47,16 +46,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from handoff_component import contract  # noqa: E402
+from scripts.local_services import pg_execute  # noqa: E402
+from scripts.stack import free_port  # noqa: E402
 
 SECRET = "bench-secret"
 PG_ADMIN_URL = os.environ.get("HANDOFF_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "bench-password"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -544,13 +539,7 @@ async def directory_ids(db_url: str) -> tuple[list[int], list[int]]:
 
 
 async def pg_admin(statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+    await pg_execute(statement, PG_ADMIN_URL)
 
 
 def write_seed(workdir: Path) -> Path:

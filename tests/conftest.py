@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests import loud
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -58,3 +61,8 @@ def bot_stack(
 def demo_attendant() -> tuple[str, str]:
     """A support attendant from the example seed (service.yml): username and password."""
     return ("ana", "demo-password-ana")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for message in loud.skipped:
+        terminalreporter.write_sep("!", message, red=True, bold=True)

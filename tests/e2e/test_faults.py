@@ -17,15 +17,16 @@ import contextlib
 import dataclasses
 import json
 import sqlite3
-import sys
 import urllib.request
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
+from scripts.local_services import pg_execute
 from tests.e2e.clients import Attendant, SocketCustomer, wait_for
 from tests.e2e.fault_injection import TcpProxy, ensure_running, kill_hard
+from tests.loud import skip_loudly
 
 pytestmark = pytest.mark.e2e
 
@@ -189,19 +190,11 @@ async def test_a_paused_conversation_stays_with_its_attendant_across_a_rasa_rest
 
 
 async def _pg(statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres")
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+    await pg_execute(statement, f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres", timeout=None)
 
 
 def _skip_loudly(reason: str) -> None:
-    message = f"DATABASE OUTAGE NOT TESTED: {reason}"
-    print(f"\n{'!' * 78}\n!!! {message}\n{'!' * 78}", file=sys.stderr)
-    pytest.skip(message)
+    skip_loudly(f"DATABASE OUTAGE NOT TESTED: {reason}")
 
 
 @pytest.fixture()

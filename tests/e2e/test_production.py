@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,7 +30,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from scripts.local_services import pg_execute, redis_answers
 from tests.e2e.clients import Attendant, SocketCustomer
+from tests.loud import skip_loudly
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -40,29 +40,12 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def _redis_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 async def _pg(statement: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(PG_URL, timeout=3)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+    await pg_execute(statement, PG_URL)
 
 
 def _skip_loudly(reason: str) -> None:
-    message = f"PRODUCTION CONFIGURATION NOT TESTED: {reason}"
-    print(f"\n{'!' * 78}\n!!! {message}\n{'!' * 78}", file=sys.stderr)
-    pytest.skip(message)
+    skip_loudly(f"PRODUCTION CONFIGURATION NOT TESTED: {reason}")
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +54,7 @@ def production_stack(
 ) -> Iterator:
     from scripts.stack import Ports, Stack
 
-    if not _redis_answers():
+    if not redis_answers():
         _skip_loudly("Redis does not answer on 127.0.0.1:6379 (start redis-server)")
     suffix = uuid.uuid4().hex[:8]
     tracker_db, service_db = f"rasa_tracker_{suffix}", f"handoff_{suffix}"

@@ -26,13 +26,11 @@ from tests.service.support import (
     FakeConnector,
     RunningService,
     free_port,
-    loud_skip,
     make_settings,
     pg_admin,
-    pg_skip_reasons,
+    scratch_postgres,
     start_service,
     stop_service,
-    truncate_tables,
     unreachable,
 )
 
@@ -54,20 +52,17 @@ def postgres_url() -> Iterator[str | None]:
     asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    for reason in pg_skip_reasons:
-        terminalreporter.write_sep("!", reason, red=True, bold=True)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Any, postgres_url: str | None) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/handoff.db"
-    if postgres_url is None:
-        loud_skip(unreachable[0] if unreachable else "PostgreSQL is not reachable")
-    assert postgres_url is not None
-    asyncio.run(truncate_tables(postgres_url))
-    return postgres_url
+    return scratch_postgres(postgres_url)
+
+
+@pytest.fixture
+def pg_url(postgres_url: str | None) -> str:
+    """PostgreSQL only (tests of several replicas sharing one database)."""
+    return scratch_postgres(postgres_url)
 
 
 @pytest.fixture

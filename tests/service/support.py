@@ -5,21 +5,23 @@ The fixtures that use them are in conftest.py; tests import these names from her
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import socket
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
-import pytest
 from sanic import Sanic
 
 from handoff_component import contract
 from handoff_component.service.app import create_app
 from handoff_component.service.settings import Settings
+from scripts.local_services import pg_execute
+from scripts.stack import free_port
+from tests.loud import skip_loudly
 
 PG_ADMIN_URL = os.environ.get("HANDOFF_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -30,18 +32,27 @@ SECRET = "test-shared-secret"
 PASSWORD = "correct-horse-battery"
 
 
-pg_skip_reasons: list[str] = []
-
-
 # Several apps start in one process here; sanic 21.12's start-up rewrites HttpProtocol's methods
 # in place unless in test mode, and fails on the second app.
 Sanic.test_mode = True
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+async def read_events(
+    stream: aiohttp.ClientResponse, done: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """Server-Sent Events from `/api/stream`, parsed, until `done(events)` says enough."""
+    events: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    while not done(events):
+        line = (await stream.content.readline()).decode().rstrip("\n")
+        if line.startswith("event: "):
+            current["event"] = line[7:]
+        elif line.startswith("data: "):
+            current["data"] = json.loads(line[6:])
+        elif line == "" and current:
+            events.append(current)
+            current = {}
+    return events
 
 
 class FakeClock:
@@ -59,26 +70,20 @@ class FakeClock:
 
 
 async def pg_admin(statement: str) -> None:
-    import asyncpg
-
-    url = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(url, timeout=3)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+    await pg_execute(statement, PG_ADMIN_URL)
 
 
 # Why the session's PostgreSQL scratch database could not be made (empty when it could).
 unreachable: list[str] = []
 
 
-def loud_skip(reason: str) -> None:
-    message = f"PostgreSQL tests SKIPPED: {reason}"
-    if message not in pg_skip_reasons:
-        pg_skip_reasons.append(message)
-        print(f"\n{'!' * 78}\n!!! {message}\n{'!' * 78}", file=sys.stderr)
-    pytest.skip(message)
+def scratch_postgres(postgres_url: str | None) -> str:
+    """The session's PostgreSQL database emptied for one more test, or a loud skip without it."""
+    if postgres_url is None:
+        reason = unreachable[0] if unreachable else "PostgreSQL is not reachable"
+        skip_loudly(f"PostgreSQL tests SKIPPED: {reason}")
+    asyncio.run(truncate_tables(postgres_url))
+    return postgres_url
 
 
 TABLES = (

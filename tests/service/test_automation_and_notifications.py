@@ -21,6 +21,7 @@ from tests.service.support import (
     FakeConnector,
     RunningService,
     free_port,
+    read_events,
     user_event,
 )
 
@@ -146,21 +147,6 @@ async def test_a_claimed_ticket_is_not_handed_back_as_unclaimed(
 # --- the live stream ---------------------------------------------------------------------------
 
 
-async def _read_events(response: aiohttp.ClientResponse, count: int) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    current: dict[str, Any] = {}
-    while len(events) < count:
-        line = (await response.content.readline()).decode().rstrip("\n")
-        if line.startswith("event: "):
-            current["event"] = line[7:]
-        elif line.startswith("data: "):
-            current["data"] = json.loads(line[6:])
-        elif line == "" and current:
-            events.append(current)
-            current = {}
-    return events
-
-
 async def test_the_stream_tells_each_attendant_about_their_teams_tickets_only(
     service: RunningService,
 ) -> None:
@@ -180,8 +166,12 @@ async def test_the_stream_tells_each_attendant_about_their_teams_tickets_only(
         await ana.post(f"/api/tickets/{support['id']}/claim")
         await service.events([user_event("hello?", 5, "c-support")])
 
-        ana_events = await asyncio.wait_for(_read_events(ana_stream, 3), timeout=5)
-        bruno_events = await asyncio.wait_for(_read_events(bruno_stream, 1), timeout=5)
+        ana_events = await asyncio.wait_for(
+            read_events(ana_stream, lambda events: len(events) >= 3), timeout=5
+        )
+        bruno_events = await asyncio.wait_for(
+            read_events(bruno_stream, lambda events: len(events) >= 1), timeout=5
+        )
         ana_stream.close()
         bruno_stream.close()
 

@@ -29,13 +29,11 @@ from tests.service.support import (
     FakeClock,
     RunningService,
     free_port,
-    loud_skip,
     make_settings,
     pg_admin,
+    read_events,
     start_service,
     stop_service,
-    truncate_tables,
-    unreachable,
     user_event,
 )
 
@@ -103,15 +101,6 @@ async def team_hook() -> AsyncIterator[GatedPeer]:
 
 
 @pytest.fixture
-def pg_url(postgres_url: str | None) -> str:
-    if postgres_url is None:
-        loud_skip(unreachable[0] if unreachable else "PostgreSQL is not reachable")
-    assert postgres_url is not None
-    asyncio.run(truncate_tables(postgres_url))
-    return postgres_url
-
-
-@pytest.fixture
 async def replicas(
     pg_url: str, clock: FakeClock, connector: GatedPeer
 ) -> AsyncIterator[tuple[RunningService, RunningService]]:
@@ -146,23 +135,6 @@ async def _open_stream(service: RunningService, token: str) -> aiohttp.ClientRes
     return response
 
 
-async def _read_until(
-    stream: aiohttp.ClientResponse, done: Callable[[list[dict[str, Any]]], bool]
-) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    current: dict[str, Any] = {}
-    while not done(events):
-        line = (await stream.content.readline()).decode().rstrip("\n")
-        if line.startswith("event: "):
-            current["event"] = line[7:]
-        elif line.startswith("data: "):
-            current["data"] = json.loads(line[6:])
-        elif line == "" and current:
-            events.append(current)
-            current = {}
-    return events
-
-
 def _seen(ticket_id: int, kind: str = "ticket.created") -> Callable[[list[dict[str, Any]]], bool]:
     return lambda events: any(
         e["event"] == kind and e["data"]["ticket"]["id"] == ticket_id for e in events
@@ -192,8 +164,8 @@ async def test_each_stream_hears_every_change_exactly_once_whichever_replica_mad
     await b.ctx.relay.flush()
     marker_for_b = (await a.handoff("conv-4")).body["ticket"]["id"]
 
-    events_a = await asyncio.wait_for(_read_until(on_a, _seen(marker_for_a)), timeout=15)
-    events_b = await asyncio.wait_for(_read_until(on_b, _seen(marker_for_b)), timeout=15)
+    events_a = await asyncio.wait_for(read_events(on_a, _seen(marker_for_a)), timeout=15)
+    events_b = await asyncio.wait_for(read_events(on_b, _seen(marker_for_b)), timeout=15)
     on_a.close()
     on_b.close()
 
@@ -222,7 +194,7 @@ async def test_an_event_too_big_for_notify_is_reread_by_the_other_replica(
     long_text = "é" * 3000 + "x" * 6000  # well over NOTIFY's 8000 bytes once encoded
 
     await a.events([user_event(long_text, 5, "conv-1")])
-    events = await asyncio.wait_for(_read_until(on_b, _seen(ticket, "message.created")), 15)
+    events = await asyncio.wait_for(read_events(on_b, _seen(ticket, "message.created")), 15)
     on_b.close()
 
     message = next(e for e in events if e["event"] == "message.created")
@@ -285,7 +257,7 @@ async def test_the_relay_listens_again_after_its_connection_is_killed(
     on_b.close()
     again = await _open_stream(b, (await b.login("ana")).token)
     ticket = (await a.handoff("conv-after")).body["ticket"]["id"]
-    events = await asyncio.wait_for(_read_until(again, _seen(ticket)), timeout=15)
+    events = await asyncio.wait_for(read_events(again, _seen(ticket)), timeout=15)
     again.close()
 
     assert relay.backend_pid != killed

@@ -320,15 +320,9 @@ def test_the_store_keeps_its_promises_under_any_sequence(
     if backend_name == "sqlite":
         url = f"sqlite:///{tmp_path}/props.db"
     else:
-        if postgres_url is None:
-            from tests.service.support import loud_skip, unreachable
+        from tests.service.support import scratch_postgres
 
-            loud_skip(unreachable[0] if unreachable else "PostgreSQL is not reachable")
-        assert postgres_url is not None
-        url = postgres_url
-        from tests.service.support import truncate_tables
-
-        asyncio.run(truncate_tables(url))
+        url = scratch_postgres(postgres_url)
     backend = Backend(url)
     StoreMachine.backend = backend
     try:
