@@ -56,6 +56,45 @@ class Process:
     ready_url: str
     log_path: Path
 
+    @classmethod
+    def spawn(
+        cls, name: str, command: list[str], ready_url: str, env: dict[str, str], log_path: Path
+    ) -> Process:
+        """Start `command` in its own process group (so stopping it stops its children), with
+        its output appended to `log_path`, which a failure quotes."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            popen = subprocess.Popen(
+                command,
+                cwd=PROJECT_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        return cls(name, popen, ready_url, log_path)
+
+    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Return once `ready_url` answers; raise with the log's tail if the process exits or
+        does not answer within `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with {self.popen.returncode} before it was ready; "
+                    f"last lines of {self.log_path}:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(self.ready_url, timeout=2):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.25)
+        raise TimeoutError(
+            f"{self.name} did not answer {self.ready_url} within {timeout_s:.0f} s; "
+            f"last lines of {self.log_path}:\n{self.log_tail()}"
+        )
+
     def log_tail(self, lines: int = 40) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -214,7 +253,7 @@ class Stack:
         env = {**self.env(), "HANDOFF_OUTBOX": str(self.data_dir / f"outbox-{number}.db")}
         url = f"http://127.0.0.1:{port}"
         process = self._spawn(f"rasa-{number}", self.rasa_command(port), f"{url}/", env)
-        self._wait_ready(process)
+        process.wait_ready()
         return url
 
     def start(self, only: str | None = None) -> None:
@@ -234,9 +273,9 @@ class Stack:
                 else:
                     first.append(self._spawn(name, command, ready_url, env))
             for process in first:
-                self._wait_ready(process)
+                process.wait_ready()
             for process in [self._spawn(*spec) for spec in later]:
-                self._wait_ready(process)
+                process.wait_ready()
         except BaseException:
             self.stop()
             raise
@@ -259,38 +298,9 @@ class Stack:
 
     def _spawn(self, name: str, command: list[str], ready_url: str, env: dict[str, str]) -> Process:
         log_path = self.data_dir / "logs" / f"{name}.log"
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as log:
-            popen = subprocess.Popen(
-                command,
-                cwd=PROJECT_DIR,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        process = Process(name, popen, ready_url, log_path)
+        process = Process.spawn(name, command, ready_url, env, log_path)
         self.processes.append(process)
         return process
-
-    def _wait_ready(self, process: Process) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if process.popen.poll() is not None:
-                raise RuntimeError(
-                    f"{process.name} exited with {process.popen.returncode} before it was ready; "
-                    f"last lines of {process.log_path}:\n{process.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(process.ready_url, timeout=2):
-                    return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.25)
-        raise TimeoutError(
-            f"{process.name} did not answer {process.ready_url} within {READY_TIMEOUT_S:.0f} s; "
-            f"last lines of {process.log_path}:\n{process.log_tail()}"
-        )
 
 
 def _signal_group(popen: subprocess.Popen, sig: signal.Signals) -> None:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from handoff_component import contract
-from scripts.stack import PROJECT_DIR, free_port
+from scripts.stack import PROJECT_DIR, Process, free_port
 
 READY_TIMEOUT_S = 60.0
 
@@ -122,7 +121,7 @@ class ServiceProcess:
     connector_url: str | None = None
     rules_file: Path | None = None
     port: int = field(default_factory=free_port)
-    popen: subprocess.Popen | None = None
+    process: Process | None = None
 
     @property
     def url(self) -> str:
@@ -145,43 +144,26 @@ class ServiceProcess:
             env["HANDOFF_RULES_FILE"] = str(self.rules_file)
         command = [sys.executable, "-m", "handoff_component.service", "--port", str(self.port)]
         command += ["--seed", str(self.seed)]
-        with open(self.log_path, "ab") as log:
-            self.popen = subprocess.Popen(
-                command,
-                cwd=PROJECT_DIR,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.popen.poll() is not None:
-                raise RuntimeError(f"the service exited early:\n{self.log_tail()}")
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{self.url}/health", timeout=2),
-            ):
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise TimeoutError(f"the service did not answer /health:\n{self.log_tail()}")
+        self.process = Process.spawn("service", command, f"{self.url}/health", env, self.log_path)
+        try:
+            self.process.wait_ready(READY_TIMEOUT_S)
+        except TimeoutError:
+            self.stop()
+            raise
 
     def log_tail(self, lines: int = 40) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
+        return self.process.log_tail(lines) if self.process else ""
 
     def stop(self) -> None:
-        if self.popen is None or self.popen.poll() is not None:
+        if self.process is None or self.process.popen.poll() is not None:
             return
-        self.popen.terminate()
+        popen = self.process.popen
+        popen.terminate()
         try:
-            self.popen.wait(timeout=10)
+            popen.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(timeout=5)
+            popen.kill()
+            popen.wait(timeout=5)
 
 
 @dataclass
