@@ -8,6 +8,7 @@ reachable the PostgreSQL half is skipped with a loud reason, repeated at the end
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import uuid
@@ -111,27 +112,31 @@ def service_overrides() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
-async def service(
-    db_url: str, clock: FakeClock, service_overrides: dict[str, Any]
+@contextlib.asynccontextmanager
+async def _running(
+    db_url: str, clock: FakeClock, **overrides: Any
 ) -> AsyncIterator[RunningService]:
-    settings = make_settings(db_url, clock, **service_overrides)
+    """A served app with the teams `support` and `billing`, and an HTTP client for it."""
+    settings = make_settings(db_url, clock, **overrides)
     app, server, base_url = await start_service(settings)
     for name in ("support", "billing"):
         await app.ctx.teams.create(name=name)
     async with aiohttp.ClientSession() as http:
         yield RunningService(app, base_url, clock, http)
     await stop_service(server)
+
+
+@pytest.fixture
+async def service(
+    db_url: str, clock: FakeClock, service_overrides: dict[str, Any]
+) -> AsyncIterator[RunningService]:
+    async with _running(db_url, clock, **service_overrides) as running:
+        yield running
 
 
 @pytest.fixture
 async def service_with_connector(
     db_url: str, clock: FakeClock, connector: FakeConnector
 ) -> AsyncIterator[RunningService]:
-    settings = make_settings(db_url, clock, connector_url=connector.url)
-    app, server, base_url = await start_service(settings)
-    for name in ("support", "billing"):
-        await app.ctx.teams.create(name=name)
-    async with aiohttp.ClientSession() as http:
-        yield RunningService(app, base_url, clock, http)
-    await stop_service(server)
+    async with _running(db_url, clock, connector_url=connector.url) as running:
+        yield running
