@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 def runs(quick: bool, model: Path) -> list[list[str]]:
     return [
         ["bench_scorer_quality.py"],
+        ["bench_scorer_inputs.py", *(["--lengths", "1000,10000"] if quick else [])],
         ["bench_scorer.py", "--model", str(model), *(["--messages", "500"] if quick else [])],
         ["bench_rules.py"],
         ["bench_service.py", *(["--quick"] if quick else [])],

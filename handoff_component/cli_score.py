@@ -10,6 +10,10 @@ Without `--model` the scores come from the text alone (the signals say so). With
 Rasa model parses each line first: its intents and confidences feed uncertainty, complexity and
 human request, and when its pipeline contains HandoffScorer its own `handoff` object is printed.
 Rasa is imported only in that branch.
+
+Input is read as bytes and decoded as UTF-8 whatever the locale, each undecodable byte replaced
+by U+FFFD; output is always UTF-8, so a transcript with a stray Latin-1 byte or a NUL neither
+stops the run nor produces a line another tool cannot read.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import io
 import json
 import logging
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any, TextIO
+from typing import IO, Any
 
 from handoff_component.core.scoring import SCORE_KEY, OptionError, ScoringOptions, TurnScorer
 
@@ -53,16 +58,21 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    """Exit status 0, or 2 when the options or the model cannot be used."""
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
+def run(
+    args: argparse.Namespace, stdin: IO[Any] | None = None, stdout: IO[Any] | None = None
+) -> int:
+    """Exit status 0, or 2 when the options or the model cannot be used.
+
+    `stdin` and `stdout` default to the process's binary streams; text streams work too.
+    """
+    stdin = stdin if stdin is not None else sys.stdin.buffer
+    stdout = stdout if stdout is not None else sys.stdout.buffer
     try:
         scorer = TurnScorer(ScoringOptions(extra_lexicon_files=tuple(args.extra_lexicon)))
     except OptionError as error:
         print(f"score: {error}", file=sys.stderr)
         return 2
-    lines = (line.rstrip("\r\n") for line in stdin)
+    lines = input_lines(stdin)
     if args.model:
         try:
             results = _score_with_model(args.model, scorer, lines)
@@ -74,9 +84,28 @@ def run(args: argparse.Namespace, stdin: TextIO | None = None, stdout: TextIO | 
     else:
         results = ({"text": text, **scorer.score(text).to_dict()} for text in lines)
     for result in results:
-        stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-        stdout.flush()
+        write_line(stdout, json.dumps(result, ensure_ascii=False))
     return 0
+
+
+def input_lines(stream: IO[Any]) -> Iterator[str]:
+    """Lines without their end, decoded as UTF-8 with U+FFFD for what cannot be decoded."""
+    for line in stream:
+        if isinstance(line, bytes):
+            line = line.decode("utf-8", errors="replace")
+        else:  # a text stream may carry surrogates (surrogateescape): make them U+FFFD too
+            line = line.encode("utf-8", errors="replace").decode("utf-8")
+        yield line.rstrip("\r\n")
+
+
+def write_line(stream: IO[Any], line: str) -> None:
+    """One output line as valid UTF-8, to a binary or a text stream."""
+    data = (line + "\n").encode("utf-8", errors="replace")
+    if isinstance(stream, io.TextIOBase):
+        stream.write(data.decode("utf-8"))
+    else:
+        stream.write(data)
+    stream.flush()
 
 
 def _chain(first: dict | None, rest: Iterator[dict]) -> Iterator[dict]:

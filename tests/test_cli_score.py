@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from handoff_component import cli_score
 from handoff_component.core.scoring import TurnScorer
@@ -175,3 +178,53 @@ def test_an_unusable_model_exits_2() -> None:
     assert done.returncode == 2
     assert "cannot use model '/nonexistent.tar.gz'" in done.stderr
     assert done.stdout == ""
+
+
+def run_cli_bytes(data: bytes, locale: str) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LC_")}
+    env.update(LANG=locale, LC_ALL=locale, PYTHONIOENCODING="")
+    return subprocess.run(
+        [sys.executable, "-m", "handoff_component", "score"],
+        input=data,
+        capture_output=True,
+        cwd=PROJECT_DIR,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("locale", ["C.UTF-8", "C", "POSIX"])
+def test_invalid_utf8_input_is_replaced_and_the_output_is_utf8(locale: str) -> None:
+    data = b"caf\xe9 is closed\n\xff\xfe\x00 where is my \xc3\xa9order\n"
+
+    done = run_cli_bytes(data, locale)
+
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    lines = done.stdout.decode("utf-8").splitlines()  # strict: raises on invalid UTF-8
+    texts = [json.loads(line)["text"] for line in lines]
+    assert texts == ["caf\ufffd is closed", "\ufffd\ufffd\x00 where is my \u00e9order"]
+
+
+def test_non_ascii_text_survives_a_c_locale() -> None:
+    done = run_cli_bytes("je veux parler à un humain 😡\n".encode(), "C")
+
+    assert done.returncode == 0
+    assert json.loads(done.stdout.decode("utf-8"))["text"] == "je veux parler à un humain 😡"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=2_000))
+def test_any_bytes_give_one_valid_utf8_line_per_input_line(data: bytes) -> None:
+    parser = argparse.ArgumentParser()
+    cli_score.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["score"])
+    out = io.BytesIO()
+
+    status = args.run(args, stdin=io.BytesIO(data), stdout=out)
+
+    assert status == 0
+    lines = out.getvalue().decode("utf-8").split("\n")
+    assert lines[-1] == ""
+    assert len(lines) - 1 == len(io.BytesIO(data).readlines())
+    for line in lines[:-1]:
+        assert isinstance(json.loads(line)["sentiment"], float)

@@ -29,11 +29,20 @@ __all__ = [
     "TurnScorer",
     "TurnScores",
     "clean_ranking",
+    "scored_part",
 ]
 
 SCORE_KEY = "handoff"
 SUPPORTED_LANGUAGES = ("en",)
 SCORE_NAMES = ("sentiment", "complexity", "uncertainty", "human_request")
+# The work per message is capped: a longer message is scored on its first HEAD and last TAIL
+# characters (where customers put what they want and how they feel), joined by a line break.
+# Every scorer is linear below the cap, so no message costs more than a 4,000-character one.
+HEAD_CHARACTERS = 3000
+TAIL_CHARACTERS = 1000
+MAX_SCORED_CHARACTERS = HEAD_CHARACTERS + TAIL_CHARACTERS
+# Signals kept per score in the parse data (the rest are summed into one `others` signal).
+MAX_SIGNALS = 12
 
 
 class OptionError(ValueError):
@@ -140,7 +149,7 @@ class TurnScores:
             "uncertainty": round(self.uncertainty, 4),
             "human_request": round(self.human_request, 4),
             "signals": {
-                name: [signal.to_dict() for signal in self.signals.get(name, [])]
+                name: [signal.to_dict() for signal in bounded_signals(self.signals.get(name, []))]
                 for name in SCORE_NAMES
             },
         }
@@ -166,6 +175,21 @@ class TurnScores:
                 for name in SCORE_NAMES
             },
         )
+
+
+def bounded_signals(signals: Sequence[Signal]) -> list[Signal]:
+    """At most MAX_SIGNALS, so the parse data of a long message stays small.
+
+    The strongest keep their place; the rest become one `others` signal carrying their summed
+    weight, so the signals still add up to the score's raw sum.
+    """
+    if len(signals) <= MAX_SIGNALS:
+        return list(signals)
+    ranked = sorted(range(len(signals)), key=lambda i: abs(signals[i].weight), reverse=True)
+    keep = set(ranked[: MAX_SIGNALS - 1])
+    rest = [signals[i] for i in range(len(signals)) if i not in keep]
+    kept = [signals[i] for i in sorted(keep)]
+    return [*kept, Signal("others", sum(s.weight for s in rest), f"{len(rest)} more signals")]
 
 
 def clean_ranking(
@@ -223,6 +247,8 @@ class TurnScorer:
     ) -> TurnScores:
         """`intent_ranking` in Rasa's shape (`{"name", "confidence"}`); None means text only."""
         text = text if isinstance(text, str) else ""
+        full_length = len(text)
+        text = scored_part(text)
         ranking, fell_back = clean_ranking(intent_ranking, self.options.fallback_intent)
         fallback = fallback or fell_back
         sentiment = self._sentiment.score(text)
@@ -235,15 +261,32 @@ class TurnScorer:
         )
         uncertainty = score_uncertainty(text, ranking, fallback)
         human = self._human.score(text, ranking)
+        signals = {
+            "sentiment": list(sentiment.signals),
+            "complexity": list(complexity.signals),
+            "uncertainty": list(uncertainty.signals),
+            "human_request": list(human.signals),
+        }
+        if full_length > MAX_SCORED_CHARACTERS:
+            cut = Signal(
+                "truncated",
+                0.0,
+                f"scored the first {HEAD_CHARACTERS} and last {TAIL_CHARACTERS} of "
+                f"{full_length} characters",
+            )
+            for found in signals.values():
+                found.append(cut)
         return TurnScores(
             sentiment=sentiment.score,
             complexity=complexity.score,
             uncertainty=uncertainty.score,
             human_request=human.score,
-            signals={
-                "sentiment": list(sentiment.signals),
-                "complexity": list(complexity.signals),
-                "uncertainty": list(uncertainty.signals),
-                "human_request": list(human.signals),
-            },
+            signals=signals,
         )
+
+
+def scored_part(text: str) -> str:
+    """The part of a message that is scored: all of it up to the cap, else its head and tail."""
+    if len(text) <= MAX_SCORED_CHARACTERS:
+        return text
+    return f"{text[:HEAD_CHARACTERS]}\n{text[-TAIL_CHARACTERS:]}"

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["Signal"]
+__all__ = ["MAX_DETAIL_CHARACTERS", "Signal"]
+
+# A detail quotes the customer's words; a pasted essay must not become a 4,000-character signal.
+MAX_DETAIL_CHARACTERS = 200
 
 
 class Signal(NamedTuple):
@@ -23,4 +26,7 @@ class Signal(NamedTuple):
     detail: str
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "weight": round(self.weight, 4), "detail": self.detail}
+        detail = self.detail
+        if len(detail) > MAX_DETAIL_CHARACTERS:
+            detail = detail[: MAX_DETAIL_CHARACTERS - 3] + "..."
+        return {"name": self.name, "weight": round(self.weight, 4), "detail": detail}
