@@ -40,12 +40,13 @@ def test_each_input_line_gives_one_json_object_in_order() -> None:
     assert results[2]["human_request"] >= 0.9
 
 
-def test_each_object_has_the_four_scores_and_their_signals() -> None:
+def test_each_object_has_the_five_scores_and_their_signals() -> None:
     _, [result] = score_lines("I've been waiting for 3 weeks\n")
 
     assert set(result) == {
         "text",
         "sentiment",
+        "frustration",
         "complexity",
         "uncertainty",
         "human_request",

@@ -1,4 +1,4 @@
-"""The four per-turn scores, put together: what the Rasa component, the CLI and the policy share.
+"""The per-turn scores, put together: what the Rasa component, the CLI and the policy share.
 
 `TurnScorer` is built once from `ScoringOptions` (lexicons are read then) and scores one message
 at a time without I/O. `TurnScores.to_dict()` is the `handoff` object that the component adds to
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from handoff_component.core.complexity import SHORT_MESSAGE_TOKENS, score_complexity
+from handoff_component.core.frustration import lexicon_frustration
 from handoff_component.core.human_request import HumanRequestModel
 from handoff_component.core.lexicon import LexiconError
 from handoff_component.core.sentiment import SentimentModel
@@ -34,7 +35,8 @@ __all__ = [
 
 SCORE_KEY = "handoff"
 SUPPORTED_LANGUAGES = ("en",)
-SCORE_NAMES = ("sentiment", "complexity", "uncertainty", "human_request")
+SCORE_NAMES = ("sentiment", "frustration", "complexity", "uncertainty", "human_request")
+SCORING_MODELS = ("lexicon",)
 # The work per message is capped: a longer message is scored on its first HEAD and last TAIL
 # characters (where customers put what they want and how they feel), joined by a line break.
 # Every scorer is linear below the cap, so no message costs more than a 4,000-character one.
@@ -58,6 +60,7 @@ class ScoringOptions:
     """Everything that changes how turns are scored; validated when built."""
 
     language: str = "en"
+    model: str = "lexicon"
     extra_lexicon_files: tuple[str, ...] = ()
     customer_service_rules: bool = True
     human_request_intents: tuple[str, ...] = ("human_handoff", "request_human")
@@ -71,6 +74,10 @@ class ScoringOptions:
             raise OptionError(
                 "language",
                 f"only {', '.join(SUPPORTED_LANGUAGES)} is supported, got {self.language!r}",
+            )
+        if self.model not in SCORING_MODELS:
+            raise OptionError(
+                "model", f"must be one of {', '.join(SCORING_MODELS)}, got {self.model!r}"
             )
         _check_strings("extra_lexicon_files", self.extra_lexicon_files)
         _check_strings("human_request_intents", self.human_request_intents)
@@ -134,35 +141,47 @@ def _check_number(option: str, value: Any, low: float, high: float, *, integer: 
 
 @dataclass(frozen=True)
 class TurnScores:
-    """Scores of one user turn and the signals behind each one."""
+    """Scores of one user turn and the signals behind each one.
 
-    sentiment: float
+    A score the scorer could not judge (a language its models do not cover) is None: it is
+    left out of the parse data, so rules treat it as unknown rather than as a calm 0.
+    """
+
+    sentiment: float | None
     complexity: float
     uncertainty: float
-    human_request: float
+    human_request: float | None
+    frustration: float | None = None
     signals: dict[str, list[Signal]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {
-            "sentiment": round(self.sentiment, 4),
-            "complexity": round(self.complexity, 4),
-            "uncertainty": round(self.uncertainty, 4),
-            "human_request": round(self.human_request, 4),
-            "signals": {
-                name: [signal.to_dict() for signal in bounded_signals(self.signals.get(name, []))]
-                for name in SCORE_NAMES
-            },
+        data: dict[str, Any] = {}
+        for name in SCORE_NAMES:
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = round(value, 4)
+        data["signals"] = {
+            name: [signal.to_dict() for signal in bounded_signals(self.signals.get(name, []))]
+            for name in SCORE_NAMES
         }
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TurnScores:
-        """Back from the parse data or an event; missing parts read as neutral."""
+        """Back from the parse data or an event; missing complexity and uncertainty read as 0,
+        a missing sentiment, frustration or human request as unknown (None)."""
         raw_signals = data.get("signals") or {}
+
+        def known(name: str) -> float | None:
+            value = data.get(name)
+            return None if value is None else float(value)
+
         return cls(
-            sentiment=float(data.get("sentiment", 0.0)),
+            sentiment=known("sentiment"),
             complexity=float(data.get("complexity", 0.0)),
             uncertainty=float(data.get("uncertainty", 0.0)),
-            human_request=float(data.get("human_request", 0.0)),
+            human_request=known("human_request"),
+            frustration=known("frustration"),
             signals={
                 name: [
                     Signal(
@@ -252,6 +271,7 @@ class TurnScorer:
         ranking, fell_back = clean_ranking(intent_ranking, self.options.fallback_intent)
         fallback = fallback or fell_back
         sentiment = self._sentiment.score(text)
+        frustration = lexicon_frustration(sentiment.signals)
         complexity = score_complexity(
             text,
             ranking,
@@ -263,6 +283,7 @@ class TurnScorer:
         human = self._human.score(text, ranking)
         signals = {
             "sentiment": list(sentiment.signals),
+            "frustration": list(frustration.signals),
             "complexity": list(complexity.signals),
             "uncertainty": list(uncertainty.signals),
             "human_request": list(human.signals),
@@ -281,6 +302,7 @@ class TurnScorer:
             complexity=complexity.score,
             uncertainty=uncertainty.score,
             human_request=human.score,
+            frustration=frustration.score,
             signals=signals,
         )
 

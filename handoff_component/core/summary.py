@@ -18,7 +18,7 @@ from handoff_component.contract import (
     event_identity,
 )
 
-SCORE_NAMES = ("sentiment", "complexity", "uncertainty", "human_request")
+SCORE_NAMES = ("sentiment", "frustration", "complexity", "uncertainty", "human_request")
 # Intents that carry no topic: small talk, answers, and the request for a person itself.
 NON_TOPIC_INTENTS = frozenset(
     {

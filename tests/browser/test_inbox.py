@@ -26,7 +26,7 @@ ANGRY_TURNS = [
     ),
     (
         "I am furious. Third time I contact you, worst service ever!!!",
-        {"sentiment": -0.72, "complexity": 0.2, "uncertainty": 0.05},
+        {"sentiment": -0.72, "frustration": 0.86, "complexity": 0.2, "uncertainty": 0.05},
     ),
 ]
 
@@ -116,6 +116,11 @@ def test_an_attendant_works_a_ticket_from_claim_to_resuming_the_bot(inbox_world,
     expect(summary.locator(".rule-chip")).to_have_text("angry_sentiment")
     expect(summary.locator(".condition")).to_have_text("sentiment <= -0.6 and message count >= 2")
     expect(summary).to_contain_text("sentiment -0.72")
+    last_turn = page.locator(".msg-customer").last.locator(".chip")
+    expect(last_turn).to_have_text(
+        ["frustration 0.86", "sentiment -0.72", "complexity 0.20", "uncertainty 0.05"]
+    )
+    expect(last_turn.first).to_have_class(re.compile("chip-high"))
     expect(summary.locator(".chip-topic")).to_have_text(["order", "delivery"])
     expect(page.locator(".msg-customer")).to_have_count(2)
     expect(page.locator(".msg-bot")).to_have_count(2)

@@ -61,6 +61,8 @@ def scored(text: str = "a message", **scores: float) -> Turn:
         ("{human_request: '>= 0.7'}", {"human_request": 0.4}, False),
         ("{human_request: '== 1'}", {"human_request": 1.0}, True),
         ("{sentiment: '!= 0'}", {"sentiment": 0.0}, False),
+        ("{frustration: '>= 0.7'}", {"frustration": 0.71}, True),
+        ("{frustration: '>= 0.7'}", {"frustration": 0.69}, False),
     ],
 )
 def test_score_conditions_compare_the_current_turn(condition, scores, fires) -> None:
@@ -118,6 +120,32 @@ def test_average_uses_the_last_n_scored_turns_and_needs_n_of_them() -> None:
 def test_average_of_another_score() -> None:
     ruleset = one_rule("{average: {score: uncertainty, last: 2, is: '>= 0.6'}}")
     assert fired(ruleset, view(scored(uncertainty=0.5), scored(uncertainty=0.7))) == ["r"]
+
+
+def test_frustration_has_its_condition_average_and_trend() -> None:
+    calm_then_upset = view(
+        scored(frustration=0.1), scored(frustration=0.5), scored(frustration=0.9)
+    )
+    ruleset = rules(
+        """
+        rules:
+          - {name: now, when: {frustration: ">= 0.8"}}
+          - {name: mean, when: {average: {score: frustration, last: 3, is: ">= 0.5"}}}
+          - {name: rising, when: {trend: {score: frustration, last: 3, is: ">= 0.3"}}}
+        """
+    )
+
+    matches = {m.rule.name: m for m in evaluate(ruleset, calm_then_upset, 160)}
+
+    assert set(matches) == {"now", "mean", "rising"}
+    assert matches["now"].explanation == "frustration 0.90 >= 0.8"
+    assert "average frustration over the last 3 turns 0.50 >= 0.5" in matches["mean"].explanation
+
+
+def test_a_turn_without_frustration_never_holds_a_frustration_condition() -> None:
+    """A language the models do not cover leaves frustration out: unknown, not calm."""
+    ruleset = one_rule("{frustration: '<= 0.2'}")
+    assert fired(ruleset, view(scored(sentiment=0.0, complexity=0.1))) == []
 
 
 def test_trend_is_the_least_squares_slope_per_turn() -> None:

@@ -329,6 +329,8 @@ def test_known_channels_cover_rasa_and_the_connector() -> None:
         ("{sentiment: '<= -1.5'}", "threshold -1.5 out of range for sentiment (-1..1)"),
         ("{complexity: '>= 1.2'}", "threshold 1.2 out of range for complexity (0..1)"),
         ("{uncertainty: '>= -0.1'}", "out of range for uncertainty"),
+        ("{frustration: '>= 1.1'}", "threshold 1.1 out of range for frustration (0..1)"),
+        ("{frustation: '>= 0.7'}", "did you mean 'frustration'"),
         ("{average: {last: 3, is: '<= -2'}}", "out of range for average of sentiment"),
         ("{trend: {last: 1, is: '<= -0.2'}}", "last 1 out of range (2..100)"),
         ("{message_count: '>= 2.5'}", "must be a whole number"),

@@ -23,7 +23,7 @@ from handoff_component.core.scoring import (
 )
 from handoff_component.core.text import PhraseSet, fold_accents, normalize, tokenize
 
-SCORE_NAMES = ("sentiment", "complexity", "uncertainty", "human_request")
+SCORE_NAMES = ("sentiment", "frustration", "complexity", "uncertainty", "human_request")
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +38,13 @@ def test_the_parse_data_key_is_handoff() -> None:
 # --- TurnScores payload ------------------------------------------------------------------------
 
 
-def test_to_dict_has_four_rounded_scores_and_signals_per_score() -> None:
+def test_to_dict_has_five_rounded_scores_and_signals_per_score() -> None:
     scores = TurnScores(
         sentiment=-0.123456,
         complexity=0.5,
         uncertainty=0.333333,
         human_request=1.0,
+        frustration=0.654321,
         signals={"sentiment": [Signal("long_wait", -1.500004, "'waiting 3 weeks'")]},
     )
 
@@ -51,16 +52,29 @@ def test_to_dict_has_four_rounded_scores_and_signals_per_score() -> None:
 
     assert data == {
         "sentiment": -0.1235,
+        "frustration": 0.6543,
         "complexity": 0.5,
         "uncertainty": 0.3333,
         "human_request": 1.0,
         "signals": {
             "sentiment": [{"name": "long_wait", "weight": -1.5, "detail": "'waiting 3 weeks'"}],
+            "frustration": [],
             "complexity": [],
             "uncertainty": [],
             "human_request": [],
         },
     }
+
+
+def test_a_score_that_could_not_be_judged_is_left_out_not_zero() -> None:
+    scores = TurnScores(
+        sentiment=None, complexity=0.1, uncertainty=0.2, human_request=0.0, frustration=None
+    )
+
+    data = scores.to_dict()
+
+    assert "sentiment" not in data and "frustration" not in data
+    assert data["human_request"] == 0.0
 
 
 def test_from_dict_reads_back_what_to_dict_wrote(scorer: TurnScorer) -> None:
@@ -69,10 +83,11 @@ def test_from_dict_reads_back_what_to_dict_wrote(scorer: TurnScorer) -> None:
     assert TurnScores.from_dict(data).to_dict() == data
 
 
-def test_from_dict_reads_missing_parts_as_neutral() -> None:
+def test_from_dict_reads_missing_structure_as_neutral_and_missing_feelings_as_unknown() -> None:
     scores = TurnScores.from_dict({"sentiment": -0.5})
 
-    assert (scores.complexity, scores.uncertainty, scores.human_request) == (0.0, 0.0, 0.0)
+    assert (scores.complexity, scores.uncertainty) == (0.0, 0.0)
+    assert (scores.human_request, scores.frustration) == (None, None)
     assert scores.signals == {name: [] for name in SCORE_NAMES}
 
 
@@ -84,7 +99,7 @@ def test_scores_are_in_range_and_every_score_has_a_signal_list(scorer: TurnScore
 
     assert -1.0 <= data["sentiment"] < -0.3
     assert data["human_request"] >= 0.9
-    for name in ("complexity", "uncertainty", "human_request"):
+    for name in ("frustration", "complexity", "uncertainty", "human_request"):
         assert 0.0 <= data[name] <= 1.0
     assert set(data["signals"]) == set(SCORE_NAMES)
 

@@ -12,9 +12,10 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 # The per-turn scores the NLU component (HandoffScorer) writes under `parse_data["handoff"]`.
-SCORE_NAMES = ("sentiment", "complexity", "uncertainty", "human_request")
+SCORE_NAMES = ("sentiment", "frustration", "complexity", "uncertainty", "human_request")
 SCORE_RANGES: dict[str, tuple[float, float]] = {
     "sentiment": (-1.0, 1.0),
+    "frustration": (0.0, 1.0),
     "complexity": (0.0, 1.0),
     "uncertainty": (0.0, 1.0),
     "human_request": (0.0, 1.0),

@@ -90,6 +90,8 @@ export const SLA_TITLES = {
 };
 
 const SCORE_LABELS = { human_request: "human request" };
+// Order of the chips: how the customer feels first, then what the bot can handle.
+export const SCORE_ORDER = ["frustration", "sentiment", "human_request", "complexity", "uncertainty"];
 
 /** A score chip's text and tone: sentiment -0.72 is "negative", complexity 0.9 is "high". */
 export function scoreChip(name, value) {

@@ -10,6 +10,7 @@ import {
   channelOf,
   clock,
   scoreChip,
+  SCORE_ORDER,
   waiting,
 } from "./format.js";
 
@@ -31,7 +32,10 @@ const time = (iso) => h("time", { datetime: iso, title: clock(iso) }, ago(iso));
 
 function scoreChips(scores) {
   if (!scores || typeof scores !== "object") return null;
-  const entries = Object.entries(scores).filter(([, v]) => typeof v === "number");
+  const rank = (name) => (SCORE_ORDER.includes(name) ? SCORE_ORDER.indexOf(name) : SCORE_ORDER.length);
+  const entries = Object.entries(scores)
+    .filter(([, v]) => typeof v === "number")
+    .sort(([a], [b]) => rank(a) - rank(b));
   if (!entries.length) return null;
   return h(
     "span",
