@@ -16,6 +16,8 @@ _LAZY = {
     "HandoffPolicy": "handoff_component.policy",
     "HandoffConnector": "handoff_component.connector",
     "HandoffEventBroker": "handoff_component.event_broker",
+    "InstagramInput": "handoff_component.bot.instagram_channel",
+    "TelegramInput": "handoff_component.bot.telegram_channel",
 }
 
 __all__ = list(_LAZY)

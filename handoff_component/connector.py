@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.callback import CallbackOutput
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.shared.core.events import (
     ActionExecuted,
     BotUttered,
@@ -31,11 +31,17 @@ from rasa.shared.core.events import (
     Event,
     SessionStarted,
     SlotSet,
+    UserUttered,
 )
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from handoff_component.bot.customer_channels import (
+    ChannelRefused,
+    ChannelUnavailable,
+    customer_channel,
+)
 from handoff_component.contract import (
     CONNECTOR_PAUSE_PATH,
     CONNECTOR_REPLY_PATH,
@@ -70,7 +76,8 @@ HANDBACK_RESPONSES = {
     "unclaimed": "utter_handoff_unclaimed",
 }
 TAKEOVER_RESPONSE = "utter_handoff_takeover"
-KNOWN_OPTIONS = {"secret", "reply_format"}
+KNOWN_OPTIONS = {"secret", "reply_format", "human_agent_tag"}
+MAX_REMEMBERED_REPLIES = 10_000
 MAX_COMMAND_BYTES = 1_000_000
 
 
@@ -115,11 +122,25 @@ class HandoffConnector(InputChannel):
                 f"credentials.yml, handoff connector: bad reply_format {reply_format!r}: "
                 "use only {attendant} and {text}"
             ) from error
-        return cls(secret=secret, reply_format=reply_format)
+        human_agent_tag = credentials.get("human_agent_tag", False)
+        if not isinstance(human_agent_tag, bool):
+            raise ValueError(
+                "credentials.yml, handoff connector: human_agent_tag must be true or false, "
+                f"got {human_agent_tag!r}"
+            )
+        return cls(secret=secret, reply_format=reply_format, human_agent_tag=human_agent_tag)
 
-    def __init__(self, secret: str, reply_format: str = "{attendant}: {text}") -> None:
+    def __init__(
+        self,
+        secret: str,
+        reply_format: str = "{attendant}: {text}",
+        human_agent_tag: bool = False,
+    ) -> None:
         self.secret = secret
         self.reply_format = reply_format
+        self.human_agent_tag = human_agent_tag
+        # message id -> the indexes of its parts the platform took (a reply not yet complete).
+        self._parts_sent: OrderedDict[int, set[int]] = OrderedDict()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("handoff_webhook", __name__)
@@ -185,21 +206,30 @@ class HandoffConnector(InputChannel):
     # --- commands ---------------------------------------------------------------------------
 
     async def reply(self, app: Any, command: ReplyCommand) -> dict[str, Any]:
-        """Send an attendant's message to the customer and record it in the tracker."""
-        output = customer_output_channel(app, command.channel)
+        """Send an attendant's message to the customer and record it in the tracker.
+
+        A reply is its text parts and attachments, each one send. A part the platform took is
+        remembered, so a retry after a later part failed does not send it twice.
+        """
+        input_channel = configured_channel(app, command.channel)
+        tracker = await app.ctx.agent.processor.get_tracker(command.conversation_id)
+        customer = self._customer(input_channel, command.conversation_id, tracker)
+        refusal = customer.refusal_before_sending(last_customer_message_at(tracker))
+        if refusal is not None:
+            raise CommandError(422, "channel_refused", refusal, "channel")
         text = self.reply_format.format(attendant=command.attendant_name, text=command.text)
+        sends: list[Callable[[], Awaitable[Any]]] = []
         if command.text.strip():
-            await _send(
-                output,
-                command.channel,
-                lambda: output.send_text_message(command.conversation_id, text),
-            )
-        for attachment in command.attachments:
-            await _send(
-                output,
-                command.channel,
-                lambda a=attachment: _send_attachment(output, command.conversation_id, a),
-            )
+            sends += [lambda p=part: customer.send_text(p) for part in customer.text_parts(text)]
+        sends += [lambda a=a: _send_attachment(customer, a) for a in command.attachments]
+        done = self._parts_sent.setdefault(command.message_id, set())
+        for index, send in enumerate(sends):
+            if index not in done:
+                await _send(customer, send)
+                done.add(index)
+        self._parts_sent.pop(command.message_id, None)
+        while len(self._parts_sent) > MAX_REMEMBERED_REPLIES:
+            self._parts_sent.popitem(last=False)
         metadata = {
             REPLY_METADATA_KEY: command.message_id,
             "handoff_ticket_id": command.ticket_id,
@@ -212,22 +242,16 @@ class HandoffConnector(InputChannel):
 
     async def typing(self, app: Any, command: TypingCommand) -> dict[str, Any]:
         """Show or hide a typing indicator, where the customer's channel has one."""
-        output = customer_output_channel(app, command.channel)
-        sio = getattr(output, "sio", None)
-        if sio is not None:
-            await sio.emit(
-                "handoff_typing", {"typing": command.typing}, room=command.conversation_id
-            )
+        input_channel = configured_channel(app, command.channel)
+        tracker = await app.ctx.agent.processor.get_tracker(command.conversation_id)
+        customer = self._customer(input_channel, command.conversation_id, tracker)
+        try:
+            reason = await customer.typing(command.typing)
+        except Exception as error:
+            reason = f"sending the typing indicator through '{command.channel}' failed: {error}"
+        if reason is None:
             return {"delivered": True}
-        client = getattr(output, "messenger_client", None)
-        if client is not None:
-            action = "typing_on" if command.typing else "typing_off"
-            client.send_action(command.conversation_id, sender_action=action)
-            return {"delivered": True}
-        return {
-            "delivered": False,
-            "reason": f"channel '{command.channel}' has no typing indicator",
-        }
+        return {"delivered": False, "reason": reason}
 
     async def pause(self, app: Any, command: PauseCommand) -> dict[str, Any]:
         """Pause the bot for a supervisor's takeover or a ticket reopened by the customer."""
@@ -261,37 +285,53 @@ class HandoffConnector(InputChannel):
                 tracker.update(event, agent.domain)
             await agent.processor.save_tracker(tracker)
         response_name = HANDBACK_RESPONSES[command.reason]
-        await self._say(app, command.conversation_id, command.channel, response_name)
-        return {"resumed": not tracker.is_paused()}
+        notice = await self._say(app, command.conversation_id, command.channel, response_name)
+        return {"resumed": not tracker.is_paused(), **notice}
 
-    async def _say(self, app: Any, conversation_id: str, channel: str, response_name: str) -> None:
-        """Send one of the domain's responses through the customer's channel, and record it."""
+    def _customer(self, input_channel: InputChannel, recipient: str, tracker: Any) -> Any:
+        try:
+            return customer_channel(
+                input_channel,
+                recipient,
+                lambda: latest_customer_metadata(tracker),
+                human_agent_tag=self.human_agent_tag,
+            )
+        except ChannelUnavailable as error:
+            raise CommandError(409, "channel_cannot_push", str(error), "channel") from error
+
+    async def _say(
+        self, app: Any, conversation_id: str, channel: str, response_name: str
+    ) -> dict[str, Any]:
+        """Send one of the domain's responses through the customer's channel, and record it.
+
+        The pause or resume has happened either way; what is returned says whether the customer
+        was told, and if not, why.
+        """
         agent = app.ctx.agent
         if response_name not in agent.domain.responses:
-            return
+            return {"notice": None}
         try:
-            output = customer_output_channel(app, channel)
+            input_channel = configured_channel(app, channel)
+            tracker = await agent.processor.get_tracker(conversation_id)
+            customer = self._customer(input_channel, conversation_id, tracker)
+            message = await agent.processor.nlg.generate(response_name, tracker, customer.name)
+            if not message or not message.get("text"):
+                return {"notice": None}
+            refusal = customer.refusal_before_sending(last_customer_message_at(tracker))
+            if refusal is not None:
+                raise CommandError(422, "channel_refused", refusal, "channel")
+            for part in customer.text_parts(message["text"]):
+                await _send(customer, lambda p=part: customer.send_text(p))
         except CommandError as error:
-            logger.warning("could not send %s: %s", response_name, error.message)
-            return
-        tracker = await agent.processor.get_tracker(conversation_id)
-        message = await agent.processor.nlg.generate(response_name, tracker, output.name())
-        if not message or not message.get("text"):
-            return
-        try:
-            await _send(
-                output, channel, lambda: output.send_text_message(conversation_id, message["text"])
-            )
-        except CommandError as error:
-            # The pause or resume itself has happened; only the notice did not get through.
             logger.warning("could not send %s to %s: %s", response_name, conversation_id, error)
-            return
+            return {"notice": "failed", "notice_error": error.message}
         metadata = {"utter_action": response_name, "handoff": True}
         await append_events(app, conversation_id, [BotUttered(message["text"], {}, metadata)])
+        return {"notice": "delivered"}
 
 
-def customer_output_channel(app: Any, channel: str) -> OutputChannel:
-    """The OutputChannel of the customer's channel, or a CommandError saying why there is none."""
+def configured_channel(app: Any, channel: str) -> InputChannel:
+    """The customer's input channel as configured in credentials.yml, or a CommandError."""
     input_channels = getattr(app.ctx, "input_channels", None) or []
     match = next((c for c in input_channels if c.name() == channel), None)
     if match is None:
@@ -303,40 +343,19 @@ def customer_output_channel(app: Any, channel: str) -> OutputChannel:
             f"(configured: {configured})",
             "channel",
         )
-    try:
-        output = match.get_output_channel()
-    except Exception as error:  # telegram, for one, fails inside a running server
-        raise CommandError(
-            409,
-            "channel_cannot_push",
-            f"channel '{channel}' could not create an output channel: {error}",
-            "channel",
-        ) from error
-    if output is None:
-        raise CommandError(
-            409,
-            "channel_cannot_push",
-            f"channel '{channel}' cannot send a message unless the customer has a request "
-            "pending, so an attendant's reply cannot reach them; use socketio, callback or "
-            "another channel that can push messages",
-            "channel",
-        )
-    if type(output) is CallbackOutput:
-        return ReportingCallbackOutput(output.callback_endpoint)
-    return output
+    return match
 
 
-class ReportingCallbackOutput(CallbackOutput):
-    """Rasa's callback output, except that a refusal by the customer's server is an error.
+def last_customer_message_at(tracker: Any) -> float | None:
+    """When the customer last wrote (a platform's messaging window counts from then)."""
+    latest = tracker.get_last_event_for(UserUttered)
+    return latest.timestamp if latest is not None else None
 
-    Rasa's own CallbackOutput logs a 4xx or 5xx answer from the callback URL and carries on, so an
-    attendant's reply the customer's server refused would count as delivered and be lost. Here
-    the error reaches the service, which keeps the reply marked undelivered for a retry.
-    """
 
-    async def _persist_message(self, message: dict[str, Any]) -> None:
-        self.messages.append(message)
-        await self.callback_endpoint.request("post", content_type="application/json", json=message)
+def latest_customer_metadata(tracker: Any) -> dict[str, Any] | None:
+    """The metadata Rasa's channel attached to the customer's latest message."""
+    latest = tracker.get_last_event_for(UserUttered)
+    return getattr(latest, "metadata", None) if latest is not None else None
 
 
 async def append_events(app: Any, conversation_id: str, events: list[Event]) -> Any:
@@ -350,20 +369,24 @@ async def append_events(app: Any, conversation_id: str, events: list[Event]) -> 
     return tracker
 
 
-async def _send(output: OutputChannel, channel: str, send: Callable[[], Awaitable[Any]]) -> None:
+async def _send(customer: Any, send: Callable[[], Awaitable[Any]]) -> None:
+    """One send to the platform; its refusal (422, kept for a manual retry) or failure (502,
+    which the service retries) as a CommandError that names the platform's reason."""
     try:
         await send()
+    except ChannelRefused as refused:
+        raise CommandError(422, "channel_refused", refused.reason, "channel") from refused
     except Exception as error:
         raise CommandError(
-            502, "channel_send_failed", f"sending through '{channel}' failed: {error}"
+            502, "channel_send_failed", f"sending through '{customer.name}' failed: {error}"
         ) from error
 
 
-async def _send_attachment(output: OutputChannel, recipient: str, attachment: Attachment) -> None:
+async def _send_attachment(customer: Any, attachment: Attachment) -> None:
     if (attachment.mime_type or "").startswith("image/"):
-        await output.send_image_url(recipient, attachment.url)
+        await customer.send_image(attachment.url)
     else:
-        await output.send_attachment(recipient, attachment.url)
+        await customer.send_file(attachment.url, attachment.name)
 
 
 def _slots_to_keep(tracker: Any, domain: Any) -> list[SlotSet]:

@@ -87,7 +87,7 @@ class ConnectorClient:
                     text = await response.text()
                     if response.status < 300:
                         return CommandResult(DELIVERED, attempt)
-                    error = f"connector answered {response.status}: {text[:300]}"
+                    error = f"connector answered {response.status}: {_reason(text)}"
                     if response.status < 500:
                         break  # the connector refused the command itself: retrying won't help
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
@@ -96,3 +96,13 @@ class ConnectorClient:
                 await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         logger.warning("connector command %s failed: %s", path, error)
         return CommandResult(FAILED, attempt, error)
+
+
+def _reason(answer: str) -> str:
+    """The connector's error message (it says what the customer's platform answered), else the
+    start of whatever the body was; what the Inbox shows beside an undelivered reply."""
+    try:
+        error = json.loads(answer)["error"]
+        return f"{str(error['message'])[:1000]} ({error['code']})"
+    except (ValueError, KeyError, TypeError):
+        return answer[:300]

@@ -10,6 +10,7 @@ import json
 import queue
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -190,6 +191,13 @@ class Attendant:
 
     async def close(self) -> None:
         await self.session.close()
+
+
+def tracker_of(rasa_url: str, conversation_id: str) -> dict[str, Any]:
+    """The conversation's tracker, as Rasa's HTTP API gives it (every event, all sessions)."""
+    url = f"{rasa_url}/conversations/{conversation_id}/tracker?include_events=ALL"
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return json.loads(response.read())
 
 
 async def wait_for(probe: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT_S) -> Any:

@@ -1,0 +1,87 @@
+"""A customer on each platform, as the tests talk to them: say something, see what arrived.
+
+`say` goes through the platform's webhook into Rasa (signed as the platform signs it); what
+Rasa sent back is read from the stand-in's log, in the platform's own format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tests.e2e.platforms.meta import MetaAccount, MetaGraph
+from tests.e2e.platforms.recording import CONTENT, Sent, SentLog
+from tests.e2e.platforms.slack import Slack
+from tests.e2e.platforms.telegram import Telegram
+from tests.e2e.platforms.twilio import Twilio
+
+
+@dataclass
+class PlatformCustomer:
+    channel: str  # Rasa's name of the channel, as the ticket shows it
+    conversation_id: str  # Rasa's sender id
+    recipient: str  # how the platform names them in its send API
+    sent: SentLog
+
+    def _say(self, text: str) -> tuple[int, str]:
+        raise NotImplementedError
+
+    async def say(self, text: str) -> None:
+        status, body = await asyncio.to_thread(self._say, text)
+        assert status == 200, f"the webhook answered {status}: {body}"
+
+    async def next(self, kinds: Iterable[str] = CONTENT, accepted: bool | None = True) -> Sent:
+        return await asyncio.to_thread(self.sent.next, self.recipient, tuple(kinds), 60.0, accepted)
+
+    async def say_and_hear(self, text: str) -> str:
+        await self.say(text)
+        return (await self.next(("text",))).text or ""
+
+    def unread(self, kinds: Iterable[str] = CONTENT) -> list[Sent]:
+        return self.sent.unread(self.recipient, kinds)
+
+
+class MessengerCustomer(PlatformCustomer):
+    def __init__(self, graph: MetaGraph, account: MetaAccount, user_id: str) -> None:
+        super().__init__(account.channel, user_id, user_id, account.sent)
+        self.graph, self.account = graph, account
+
+    def _say(self, text: str) -> tuple[int, str]:
+        return self.graph.customer_writes(self.account, self.recipient, text)
+
+    def went_quiet(self, seconds: float) -> None:
+        self.graph.customer_went_quiet(self.account, self.recipient, seconds)
+
+
+class WhatsAppCustomer(PlatformCustomer):
+    def __init__(self, twilio: Twilio, number: str) -> None:
+        address = f"whatsapp:{number}"
+        super().__init__("twilio", address, address, twilio.account.sent)
+        self.twilio = twilio
+
+    def _say(self, text: str) -> tuple[int, str]:
+        status, body = self.twilio.customer_writes(self.recipient, text)
+        return (200 if status == 204 else status), body  # Rasa's twilio channel answers 204
+
+
+class TelegramCustomer(PlatformCustomer):
+    def __init__(self, telegram: Telegram, chat_id: int) -> None:
+        super().__init__("telegram", str(chat_id), str(chat_id), telegram.bot.sent)
+        self.telegram, self.chat_id = telegram, chat_id
+
+    def _say(self, text: str) -> tuple[int, str]:
+        return self.telegram.customer_writes(self.chat_id, text)
+
+
+class SlackCustomer(PlatformCustomer):
+    def __init__(self, slack: Slack, user: str) -> None:
+        super().__init__("slack", user, user, slack.app.sent)
+        self.slack = slack
+
+    def _say(self, text: str) -> tuple[int, str]:
+        return self.slack.customer_writes(self.recipient, text)
+
+    @property
+    def dm_channel(self) -> str:
+        return self.slack.dm_channel(self.recipient)
