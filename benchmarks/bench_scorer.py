@@ -108,8 +108,8 @@ async def measure(model: str, messages: list[str], warmup: int) -> dict[str, lis
     from rasa.engine.storage.resource import Resource
     from rasa.shared.nlu.training_data.message import Message
 
+    from handoff_component.bot.scorer import HandoffScorer
     from handoff_component.core.scoring import TurnScorer
-    from handoff_component.scorer import HandoffScorer
 
     agent = Agent.load(model)
     with tempfile.TemporaryDirectory() as storage:

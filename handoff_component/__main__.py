@@ -1,7 +1,7 @@
 """Command line of the plugin: `python -m handoff_component score|rules ...`.
 
-Each subcommand lives in its own module with `add_parser(subparsers)`; this file only wires them,
-so the CLI never imports Rasa unless a subcommand needs a trained model.
+Each subcommand lives in its own module of `handoff_component/cli/` with `add_parser(subparsers)`;
+this file only wires them, so the CLI never imports Rasa unless a subcommand needs a trained model.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from collections.abc import Sequence
 
 def build_parser() -> argparse.ArgumentParser:
     """All subcommands, registered by their own modules."""
-    from handoff_component import cli_rules, cli_score
+    from handoff_component.cli import rules, score
 
     parser = argparse.ArgumentParser(prog="python -m handoff_component")
     subparsers = parser.add_subparsers(dest="command", required=True)
-    cli_score.add_parser(subparsers)
-    cli_rules.add_parser(subparsers)
+    score.add_parser(subparsers)
+    rules.add_parser(subparsers)
     return parser
 
 

@@ -2,7 +2,7 @@
 
 Pure core: parse `handoff.yml` (`load_ruleset`), evaluate it on a ConversationView (`evaluate`),
 and replay files of turns for designers (`replay`). No Rasa import anywhere in this package;
-`handoff_component.policy` adapts Rasa trackers to ConversationView.
+`handoff_component.bot.policy` adapts Rasa trackers to ConversationView.
 """
 
 from handoff_component.core.rules.channels import KNOWN_CHANNELS, channels_from_credentials

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sanic import Sanic
 
 from handoff_component import contract
-from handoff_component.connector import MAX_COMMAND_BYTES, HandoffConnector
+from handoff_component.bot.connector import MAX_COMMAND_BYTES, HandoffConnector
 from tests.service.support import free_port
 
 SECRET = "connector-test-secret"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from handoff_component.outbox import Outbox
+from handoff_component.bot.outbox import Outbox
 
 
 def test_items_come_back_in_the_order_they_were_put(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ reach the customer's socket on any replica. The channel keeps the name `socketio
 rules and tickets see the same channel name either way.
 
     # credentials.yml, production
-    handoff_component.socketio_channel.SocketIOInput:
+    handoff_component.bot.socketio_channel.SocketIOInput:
       user_message_evt: user_uttered
       bot_message_evt: bot_uttered
       session_persistence: true

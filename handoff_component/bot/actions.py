@@ -1,8 +1,9 @@
 """The plugin's custom actions, for the rasa-sdk action server.
 
-A bot adds them by importing this module from its own `actions/` package:
+A bot adds them by importing them in its own `actions/` package (the action server registers every
+Action subclass it has imported):
 
-    from handoff_component.actions import ActionHandoff, ActionSessionStartWithHandoff  # noqa
+    from handoff_component import ActionHandoff, ActionSessionStartWithHandoff  # noqa: F401
 
 `action_handoff` opens the ticket and pauses the bot; `action_session_start` keeps a conversation
 paused across a session expiry while its ticket is open (Rasa's default one would un-pause it).
@@ -21,6 +22,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from handoff_component.bot.service_client import ServiceClient, ServiceUnavailable
 from handoff_component.contract import (
     PRIORITIES,
     SERVICE_HANDOFFS_PATH,
@@ -28,9 +30,7 @@ from handoff_component.contract import (
     event_identity,
     idempotency_key_for,
 )
-from handoff_component.core.summary import build_summary, transcript_of, turn_scores
-from handoff_component.service_client import ServiceClient, ServiceUnavailable
-from handoff_component.slots import (
+from handoff_component.contract.slots import (
     HANDOFF_ACTIVE_SLOT,
     HANDOFF_AUTO_PAUSE_SLOT,
     HANDOFF_CHANNEL_SLOT,
@@ -43,6 +43,7 @@ from handoff_component.slots import (
     HANDOFF_TICKET_SLOT,
     HANDOFF_UNCLAIMED_TIMEOUT_SLOT,
 )
+from handoff_component.core.summary import build_summary, transcript_of, turn_scores
 
 logger = logging.getLogger(__name__)
 

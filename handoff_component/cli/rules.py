@@ -181,23 +181,11 @@ def _model_parser(
     model: str, conversations: list[ReplayConversation], signals: dict[int, Any]
 ) -> Callable[[ReplayTurn], Turn]:
     """Parse every text once with a trained model (Rasa imported only here)."""
-    import asyncio
-    import logging
+    from handoff_component.bot.trained_model import TrainedModel
 
-    from rasa.core.agent import Agent
-    from rasa.utils.common import configure_logging_and_warnings
-    from rasa.utils.log_utils import configure_structlog
-
-    # Only the replay belongs on stdout, not Rasa's debug lines for every parse.
-    configure_logging_and_warnings(logging.WARNING)
-    configure_structlog(logging.WARNING)
-    agent = Agent.load(model)
     texts = sorted({t.text for c in conversations for t in c.turns})
-
-    async def parse_all() -> dict[str, dict[str, Any]]:
-        return {text: await agent.parse_message(text) for text in texts}
-
-    parsed_by_text = asyncio.run(parse_all())
+    with TrainedModel(model) as nlu:
+        parsed_by_text = {text: nlu.parse(text) for text in texts}
 
     def annotate(written: ReplayTurn) -> Turn:
         data = parsed_by_text[written.text]

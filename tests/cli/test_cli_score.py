@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from handoff_component import cli_score
 from handoff_component.core.scoring import TurnScorer
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def score_lines(text: str, *extra: str) -> tuple[int, list[dict]]:

@@ -15,7 +15,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from handoff_component.actions import ActionHandoff, ActionSessionStartWithHandoff
+from handoff_component.bot.actions import ActionHandoff, ActionSessionStartWithHandoff
 from scripts.stack import free_port
 
 SECRET = "actions-test-secret"
@@ -30,7 +30,7 @@ def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "HANDOFF_SECRET": SECRET,
         "HANDOFF_DB_URL": f"sqlite+aiosqlite:///{data / 'handoff.db'}",
     }
-    seed = str(Path(__file__).parent.parent / "service.yml")
+    seed = str(Path(__file__).parents[2] / "service.yml")
     with open(data / "log", "wb") as log:
         command = [sys.executable, "-m", "handoff_component.service", "--port", str(port)]
         process = subprocess.Popen(

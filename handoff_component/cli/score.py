@@ -19,11 +19,8 @@ stops the run nor produces a line another tool cannot read.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import io
 import json
-import logging
 import sys
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
@@ -115,24 +112,12 @@ def _chain(first: dict | None, rest: Iterator[dict]) -> Iterator[dict]:
 
 
 def _score_with_model(model: str, scorer: TurnScorer, lines: Iterable[str]) -> Iterator[dict]:
-    """Parse each line with the model; keep stdout for JSON (Rasa logs there when it loads)."""
-    from rasa.core.agent import Agent
-    from rasa.utils.log_utils import configure_structlog
+    """Parse each line with the model (Rasa is imported only here)."""
+    from handoff_component.bot.trained_model import TrainedModel
 
-    logging.getLogger("rasa").setLevel(logging.WARNING)
-    configure_structlog(logging.WARNING)
-    loop = asyncio.new_event_loop()
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            agent = Agent.load(model)
-        if not agent.is_ready():
-            raise ValueError("no model could be loaded from this path")
+    with TrainedModel(model) as nlu:
         for text in lines:
-            with contextlib.redirect_stdout(sys.stderr):
-                parsed = loop.run_until_complete(agent.parse_message(text))
-            yield _result(text, parsed, scorer)
-    finally:
-        loop.close()
+            yield _result(text, nlu.parse(text), scorer)
 
 
 def _result(text: str, parsed: dict, scorer: TurnScorer) -> dict:

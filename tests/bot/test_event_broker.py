@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from handoff_component.bot.event_broker import HandoffEventBroker
+from handoff_component.bot.outbox import Outbox
 from handoff_component.contract import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from handoff_component.event_broker import HandoffEventBroker
-from handoff_component.outbox import Outbox
 
 SECRET = "test-secret"
 

@@ -12,7 +12,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.training_data.message import Message
 
-from handoff_component.scorer import HandoffScorer
+from handoff_component.bot.scorer import HandoffScorer
 
 NLU = """\
 version: "3.1"

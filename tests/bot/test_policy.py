@@ -29,9 +29,9 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from handoff_component.policy import HandoffPolicy, HandoffRulesError
+from handoff_component.bot.policy import HandoffPolicy, HandoffRulesError
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 
 SLOTS = """
 slots:

@@ -41,6 +41,17 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.shared.utils.io import raise_warning
 
+from handoff_component.contract.slots import (
+    HANDOFF_ACTIVE_SLOT,
+    HANDOFF_AUTO_PAUSE_SLOT,
+    HANDOFF_HISTORY_SLOT,
+    HANDOFF_PRIORITY_SLOT,
+    HANDOFF_REASON_SLOT,
+    HANDOFF_RULE_SLOT,
+    HANDOFF_SCORE_SLOT,
+    HANDOFF_TEAM_SLOT,
+    HANDOFF_UNCLAIMED_TIMEOUT_SLOT,
+)
 from handoff_component.core.rules import (
     KNOWN_CHANNELS,
     ConversationView,
@@ -56,17 +67,6 @@ from handoff_component.core.rules import (
     evaluate,
     parse_ruleset,
     scores_from_parse_data,
-)
-from handoff_component.slots import (
-    HANDOFF_ACTIVE_SLOT,
-    HANDOFF_AUTO_PAUSE_SLOT,
-    HANDOFF_HISTORY_SLOT,
-    HANDOFF_PRIORITY_SLOT,
-    HANDOFF_REASON_SLOT,
-    HANDOFF_RULE_SLOT,
-    HANDOFF_SCORE_SLOT,
-    HANDOFF_TEAM_SLOT,
-    HANDOFF_UNCLAIMED_TIMEOUT_SLOT,
 )
 
 logger = logging.getLogger(__name__)

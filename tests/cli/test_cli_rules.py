@@ -14,7 +14,7 @@ import pytest
 
 from handoff_component import cli_rules
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 RULES_DATA = PROJECT / "tests" / "data" / "rules"
 
 

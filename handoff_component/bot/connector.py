@@ -59,7 +59,7 @@ from handoff_component.contract import (
     TypingCommand,
     verify,
 )
-from handoff_component.slots import (
+from handoff_component.contract.slots import (
     HANDOFF_ACTIVE_SLOT,
     HANDOFF_CHANNEL_SLOT,
     HANDOFF_HISTORY_SLOT,

@@ -29,15 +29,15 @@ from typing import Any
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
+from handoff_component.bot.outbox import Outbox, OutboxItem
+from handoff_component.bot.service_client import ServiceClient, ServiceUnavailable
 from handoff_component.contract import (
     MAX_EVENTS_PER_BATCH,
     MAX_TEXT_LENGTH,
     SERVICE_EVENTS_PATH,
     SERVICE_HANDOFFS_PATH,
 )
-from handoff_component.outbox import Outbox, OutboxItem
-from handoff_component.service_client import ServiceClient, ServiceUnavailable
-from handoff_component.slots import HANDOFF_REQUEST_SLOT
+from handoff_component.contract.slots import HANDOFF_REQUEST_SLOT
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,136 @@
+"""The one definition of every payload that crosses a process boundary.
+
+Rasa's side (the action server, the event broker, the HandoffConnector) and the handoff service
+both import this package, so a field renamed here is renamed everywhere. It is plain Python on
+purpose: importing it never pulls in Rasa, Sanic or a database driver (tests/test_layers.py).
+
+What is where:
+- `signing`: the HMAC signature of a request (`sign`, `verify`, `signed_headers`), its headers;
+- `reader`: the strict JSON `Reader` that names the failing field, used by every payload;
+- `handoffs`: `POST /api/handoffs` (`HandoffRequest`, its summary and transcript);
+- `events`: `POST /api/events` (`EventBatch` of `BrokerEvent`), `event_identity`;
+- `commands`: what the service posts to the connector (`ReplyCommand`, `PauseCommand`, ...);
+- `slots`: the names of the slots the plugin reads and writes in a bot's domain;
+- `limits`, `attachments`, `errors`: what the payloads share.
+
+Everything is re-exported here, so `from handoff_component import contract; contract.X` reads
+the same whichever module holds X. Validation raises `ContractError` naming the offending field
+(for example `transcript[2].text`), so the receiving side can answer with a precise 4xx and the
+sending side can fail its own tests early.
+"""
+
+from handoff_component.contract.attachments import Attachment, read_attachments
+from handoff_component.contract.commands import (
+    CONNECTOR_BASE_PATH,
+    CONNECTOR_COMMANDS,
+    CONNECTOR_PAUSE_PATH,
+    CONNECTOR_REPLY_PATH,
+    CONNECTOR_RESUME_PATH,
+    CONNECTOR_TYPING_PATH,
+    PAUSE_REASONS,
+    RESUME_REASONS,
+    PauseCommand,
+    ReplyCommand,
+    ResumeCommand,
+    TypingCommand,
+)
+from handoff_component.contract.errors import ContractError, SignatureError
+from handoff_component.contract.events import (
+    MESSAGE_EVENT_TYPES,
+    REPLY_METADATA_KEY,
+    SERVICE_EVENTS_PATH,
+    BrokerEvent,
+    EventBatch,
+    event_identity,
+)
+from handoff_component.contract.handoffs import (
+    PRIORITIES,
+    SERVICE_HANDOFFS_PATH,
+    TRANSCRIPT_SENDERS,
+    HandoffRequest,
+    HandoffSummary,
+    TranscriptMessage,
+    idempotency_key_for,
+)
+from handoff_component.contract.limits import (
+    MAX_ATTACHMENTS,
+    MAX_EVENTS_PER_BATCH,
+    MAX_ID_LENGTH,
+    MAX_LIST_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_REASON_LENGTH,
+    MAX_SCORE_KEYS,
+    MAX_TEXT_LENGTH,
+    MAX_UNCLAIMED_TIMEOUT_SECONDS,
+    MAX_URL_LENGTH,
+)
+from handoff_component.contract.reader import (
+    Reader,
+    check_storable_text,
+    read_number,
+    read_scores,
+    string_item,
+)
+from handoff_component.contract.signing import (
+    MAX_SIGNATURE_SKEW_SECONDS,
+    SIGNATURE_HEADER,
+    SIGNATURE_SCHEME,
+    TIMESTAMP_HEADER,
+    sign,
+    signed_headers,
+    verify,
+)
+
+__all__ = [
+    "CONNECTOR_BASE_PATH",
+    "CONNECTOR_COMMANDS",
+    "CONNECTOR_PAUSE_PATH",
+    "CONNECTOR_REPLY_PATH",
+    "CONNECTOR_RESUME_PATH",
+    "CONNECTOR_TYPING_PATH",
+    "MAX_ATTACHMENTS",
+    "MAX_EVENTS_PER_BATCH",
+    "MAX_ID_LENGTH",
+    "MAX_LIST_LENGTH",
+    "MAX_NAME_LENGTH",
+    "MAX_REASON_LENGTH",
+    "MAX_SCORE_KEYS",
+    "MAX_SIGNATURE_SKEW_SECONDS",
+    "MAX_TEXT_LENGTH",
+    "MAX_UNCLAIMED_TIMEOUT_SECONDS",
+    "MAX_URL_LENGTH",
+    "MESSAGE_EVENT_TYPES",
+    "PAUSE_REASONS",
+    "PRIORITIES",
+    "REPLY_METADATA_KEY",
+    "RESUME_REASONS",
+    "SERVICE_EVENTS_PATH",
+    "SERVICE_HANDOFFS_PATH",
+    "SIGNATURE_HEADER",
+    "SIGNATURE_SCHEME",
+    "TIMESTAMP_HEADER",
+    "TRANSCRIPT_SENDERS",
+    "Attachment",
+    "BrokerEvent",
+    "ContractError",
+    "EventBatch",
+    "HandoffRequest",
+    "HandoffSummary",
+    "PauseCommand",
+    "Reader",
+    "ReplyCommand",
+    "ResumeCommand",
+    "SignatureError",
+    "TranscriptMessage",
+    "TypingCommand",
+    "check_storable_text",
+    "event_identity",
+    "idempotency_key_for",
+    "read_attachments",
+    "read_number",
+    "read_scores",
+    "sign",
+    "signed_headers",
+    "string_item",
+    "verify",
+]

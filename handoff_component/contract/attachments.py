@@ -1,0 +1,42 @@
+"""A file shown to the customer by reference, in a transcript, a bot event or a reply."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from handoff_component.contract.errors import ContractError
+from handoff_component.contract.limits import MAX_ATTACHMENTS, MAX_NAME_LENGTH, MAX_URL_LENGTH
+from handoff_component.contract.reader import Reader
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file shown to the customer by reference; the service never stores the bytes."""
+
+    url: str
+    mime_type: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "attachment") -> Attachment:
+        reader = Reader(data, path)
+        url = reader.str("url", max_length=MAX_URL_LENGTH)
+        if not url.startswith(("https://", "http://")):
+            raise ContractError(reader.name("url"), "must be an http(s) URL")
+        attachment = cls(
+            url=url,
+            mime_type=reader.str("mime_type", required=False, max_length=100),
+            name=reader.str("name", required=False, max_length=MAX_NAME_LENGTH),
+        )
+        reader.done()
+        return attachment
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def read_attachments(reader: Reader) -> list[Attachment]:
+    return reader.list(
+        "attachments", Attachment.from_dict, required=False, max_length=MAX_ATTACHMENTS
+    )

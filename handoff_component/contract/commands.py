@@ -1,0 +1,149 @@
+"""Commands the service posts to Rasa's HandoffConnector, under `/webhooks/handoff/`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from handoff_component.contract.attachments import Attachment, read_attachments
+from handoff_component.contract.errors import ContractError
+from handoff_component.contract.limits import MAX_ID_LENGTH, MAX_TEXT_LENGTH
+from handoff_component.contract.reader import Reader
+
+# Served by Rasa's HandoffConnector input channel (mounted at `/webhooks/handoff/`), called by the
+# service. The service joins them to its configured base URL.
+CONNECTOR_BASE_PATH = "/webhooks/handoff"
+CONNECTOR_REPLY_PATH = "reply"
+CONNECTOR_TYPING_PATH = "typing"
+CONNECTOR_PAUSE_PATH = "pause"
+CONNECTOR_RESUME_PATH = "resume"
+
+
+@dataclass(frozen=True)
+class ReplyCommand:
+    """`POST {connector}/reply`: an attendant's message, sent through the customer's channel."""
+
+    conversation_id: str
+    channel: str
+    ticket_id: int
+    message_id: int
+    text: str
+    attendant_name: str
+    attachments: list[Attachment] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ReplyCommand:
+        reader = Reader(data)
+        command = cls(
+            conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.str("channel", max_length=100),
+            ticket_id=reader.int("ticket_id", minimum=1),
+            message_id=reader.int("message_id", minimum=1),
+            text=reader.str("text", max_length=MAX_TEXT_LENGTH, allow_empty=True),
+            attendant_name=reader.str("attendant_name"),
+            attachments=read_attachments(reader),
+        )
+        reader.done()
+        if not command.text.strip() and not command.attachments:
+            raise ContractError("text", "a reply needs text or an attachment")
+        return command
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["attachments"] = [a.to_dict() for a in self.attachments]
+        return data
+
+
+@dataclass(frozen=True)
+class TypingCommand:
+    """`POST {connector}/typing`: show or hide the typing indicator to the customer."""
+
+    conversation_id: str
+    channel: str
+    ticket_id: int
+    typing: bool
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TypingCommand:
+        reader = Reader(data)
+        command = cls(
+            conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.str("channel", max_length=100),
+            ticket_id=reader.int("ticket_id", minimum=1),
+            typing=reader.bool("typing"),
+        )
+        reader.done()
+        return command
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PAUSE_REASONS = ("takeover", "reopen")
+RESUME_REASONS = ("resume_bot", "closed", "inactivity", "unclaimed")
+
+
+@dataclass(frozen=True)
+class PauseCommand:
+    """`POST {connector}/pause`: pause the bot (supervisor takeover, reopen after hand-back).
+
+    A takeover pauses before its ticket exists, so `ticket_id` is then null.
+    """
+
+    conversation_id: str
+    channel: str
+    ticket_id: int | None
+    reason: str
+
+    @classmethod
+    def from_dict(cls, data: Any) -> PauseCommand:
+        reader = Reader(data)
+        command = cls(
+            conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.str("channel", max_length=100),
+            ticket_id=reader.int("ticket_id", required=False, minimum=1),
+            reason=reader.str("reason", choices=PAUSE_REASONS),
+        )
+        reader.done()
+        return command
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ResumeCommand:
+    """`POST {connector}/resume`: hand the conversation back to the bot.
+
+    `reason` says why: the attendant pressed "resume bot", or a closed ticket's reopen window
+    ended (`closed`, `inactivity`), or nobody claimed the ticket in the channel's safety-net
+    time (`unclaimed`), after which the bot answers the customer again.
+    """
+
+    conversation_id: str
+    channel: str
+    ticket_id: int
+    reason: str
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ResumeCommand:
+        reader = Reader(data)
+        command = cls(
+            conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.str("channel", max_length=100),
+            ticket_id=reader.int("ticket_id", minimum=1),
+            reason=reader.str("reason", choices=RESUME_REASONS),
+        )
+        reader.done()
+        return command
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+CONNECTOR_COMMANDS: dict[str, type] = {
+    CONNECTOR_REPLY_PATH: ReplyCommand,
+    CONNECTOR_TYPING_PATH: TypingCommand,
+    CONNECTOR_PAUSE_PATH: PauseCommand,
+    CONNECTOR_RESUME_PATH: ResumeCommand,
+}

@@ -1,0 +1,131 @@
+"""`POST /api/events`: Rasa's tracker events, as the event broker sends them to the service."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from handoff_component.contract.attachments import Attachment
+from handoff_component.contract.limits import (
+    MAX_ATTACHMENTS,
+    MAX_EVENTS_PER_BATCH,
+    MAX_ID_LENGTH,
+    MAX_SCORE_KEYS,
+    MAX_TEXT_LENGTH,
+    MAX_URL_LENGTH,
+)
+from handoff_component.contract.reader import Reader
+
+SERVICE_EVENTS_PATH = "/api/events"
+
+# A bot event that carries an attendant's reply has this key in its metadata, with the service's
+# message id as value. The service recognises the echo arriving through the event broker and does
+# not append the reply twice (it marks the message as confirmed instead).
+REPLY_METADATA_KEY = "handoff_message_id"
+
+MESSAGE_EVENT_TYPES = ("user", "bot")
+
+
+def event_identity(sender_id: str, event: Mapping[str, Any]) -> str:
+    """A stable id for one Rasa tracker event, equal wherever the event is seen.
+
+    The event broker, the tracker given to the action server and a replay of either all yield
+    the same dict for an event, so hashing its sender, type, timestamp and text gives the same
+    id on every side. The timestamp is rounded to microseconds to survive JSON float round trips.
+    """
+    event_type = str(event.get("event", ""))
+    timestamp = event.get("timestamp")
+    stamp = f"{float(timestamp):.6f}" if isinstance(timestamp, int | float) else ""
+    text = event.get("text") or ""
+    content = f"{sender_id}\x1f{event_type}\x1f{stamp}\x1f{text}"
+    return "ev-" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class BrokerEvent:
+    """One Rasa tracker event as published by the event broker, with the conversation it is of.
+
+    Only the fields the service uses are read strictly; the rest of Rasa's event dict (parse_data,
+    input_channel, ...) is tolerated, since it belongs to Rasa and grows between versions.
+    """
+
+    sender_id: str
+    event: str
+    timestamp: float
+    text: str | None
+    metadata: dict[str, Any]
+    data: dict[str, Any]
+    input_channel: str | None
+    # Rasa's NLU result for a user event; only HandoffScorer's `handoff` figures are used.
+    parse_data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        return event_identity(
+            self.sender_id, {"event": self.event, "timestamp": self.timestamp, "text": self.text}
+        )
+
+    @classmethod
+    def from_dict(cls, value: Any, path: str = "event") -> BrokerEvent:
+        reader = Reader(value, path, allow_unknown=True)
+        text = reader.str("text", required=False, max_length=MAX_TEXT_LENGTH, allow_empty=True)
+        return cls(
+            sender_id=reader.str("sender_id", max_length=MAX_ID_LENGTH),
+            event=reader.str("event", max_length=100),
+            timestamp=reader.number("timestamp"),
+            text=text,
+            metadata=reader.raw_mapping("metadata"),
+            data=reader.raw_mapping("data"),
+            input_channel=reader.str("input_channel", required=False, max_length=100),
+            parse_data=reader.raw_mapping("parse_data"),
+        )
+
+    def scores(self) -> dict[str, float] | None:
+        """HandoffScorer's numeric figures for a customer message, from Rasa's parse data.
+
+        Read leniently (the parse data belongs to Rasa and to a component a bot may not run):
+        anything that is not a finite number is left out, and no figures gives None.
+        """
+        handoff = self.parse_data.get("handoff")
+        if not isinstance(handoff, Mapping):
+            return None
+        scores = {
+            str(name)[:64]: float(value)
+            for name, value in list(handoff.items())[:MAX_SCORE_KEYS]
+            if isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+        }
+        return scores or None
+
+    def attachments(self) -> list[Attachment]:
+        """Files a bot message shows (Rasa's `image` / `attachment` fields), by reference."""
+        found: list[Attachment] = []
+        image = self.data.get("image")
+        if isinstance(image, str) and image.startswith(("http://", "https://")):
+            found.append(Attachment(url=image[:MAX_URL_LENGTH], mime_type="image/*"))
+        attachment = self.data.get("attachment")
+        if isinstance(attachment, str) and attachment.startswith(("http://", "https://")):
+            found.append(Attachment(url=attachment[:MAX_URL_LENGTH]))
+        elif isinstance(attachment, Mapping):
+            url = attachment.get("url") or (attachment.get("payload") or {}).get("src")
+            if isinstance(url, str) and url.startswith(("http://", "https://")):
+                found.append(Attachment(url=url[:MAX_URL_LENGTH]))
+        return found[:MAX_ATTACHMENTS]
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """`POST /api/events`, sent by the event broker: tracker events, oldest first."""
+
+    events: list[BrokerEvent]
+
+    @classmethod
+    def from_dict(cls, data: Any) -> EventBatch:
+        reader = Reader(data)
+        events = reader.list("events", BrokerEvent.from_dict, max_length=MAX_EVENTS_PER_BATCH)
+        reader.done()
+        return cls(events=events)
