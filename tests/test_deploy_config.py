@@ -114,7 +114,7 @@ def test_every_documented_variable_has_a_comment_and_a_reader() -> None:
             DEPLOY / "credentials.production.yml",
             DEPLOY / "compose.yml",
             PROJECT_DIR / "handoff_component" / "service" / "settings.py",
-            PROJECT_DIR / "handoff_component" / "actions.py",
+            PROJECT_DIR / "handoff_component" / "bot" / "actions.py",
             *SYSTEMD.glob("*.service"),
         ]
     )
@@ -129,7 +129,7 @@ def test_every_variable_the_service_and_actions_read_is_documented() -> None:
     """Active or commented out (an optional setting left at its default)."""
     text = (DEPLOY / "production.env.example").read_text()
     documented = set(re.findall(r"^(?:# )?([A-Z][A-Z0-9_]*)=", text, re.M))
-    for source in ("service/settings.py", "actions.py"):
+    for source in ("service/settings.py", "bot/actions.py"):
         code = (PROJECT_DIR / "handoff_component" / source).read_text()
         read = set(re.findall(r"\"(HANDOFF_[A-Z0-9_]+)\"", code))
         assert read, source
