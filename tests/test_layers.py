@@ -98,7 +98,7 @@ def imports_of(path: Path) -> Iterator[Import]:
             yield Import(path, node.lineno, module)
             for alias in node.names:  # `from handoff_component import contract`
                 candidate = f"{module}.{alias.name}"
-                if _is_package_module(candidate):
+                if _is_package_module(candidate) or candidate in MOVED:
                     yield Import(path, node.lineno, candidate)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff_component import cli_rules
+from handoff_component.cli import rules as cli_rules
 
 PROJECT = Path(__file__).resolve().parents[2]
 RULES_DATA = PROJECT / "tests" / "data" / "rules"

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handoff_component import cli_score
+from handoff_component.cli import score as cli_score
 from handoff_component.core.scoring import TurnScorer
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
