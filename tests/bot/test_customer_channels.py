@@ -15,6 +15,7 @@ from rasa.core.channels.facebook import FacebookInput
 from rasa.core.channels.telegram import TelegramInput as RasaTelegramInput
 from rasa.core.channels.twilio import TwilioOutput
 
+from handoff_component.bot.connector import HandoffConnector
 from handoff_component.bot.customer_channels import (
     ChannelRefused,
     ChannelUnavailable,
@@ -31,7 +32,6 @@ from handoff_component.bot.instagram_channel import (
     signature_is_valid,
 )
 from handoff_component.bot.telegram_channel import TelegramInput
-from handoff_component.connector import HandoffConnector
 
 HOUR = 3600.0
 TOKEN = "7000001:test-token-not-real"
