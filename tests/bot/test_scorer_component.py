@@ -95,7 +95,14 @@ async def test_parse_output_carries_the_handoff_scores(agent) -> None:
     parsed = await agent.parse_message("where is my order??? I've been waiting for 3 weeks")
 
     handoff = parsed["handoff"]
-    assert set(handoff) == {"sentiment", "complexity", "uncertainty", "human_request", "signals"}
+    assert set(handoff) == {
+        "sentiment",
+        "frustration",
+        "complexity",
+        "uncertainty",
+        "human_request",
+        "signals",
+    }
     assert handoff["sentiment"] < -0.3
     assert "long_wait" in [s["name"] for s in handoff["signals"]["sentiment"]]
     assert "no_intent_ranking" not in [s["name"] for s in handoff["signals"]["uncertainty"]]
@@ -161,6 +168,7 @@ def test_a_button_payload_intent_without_ranking_is_used(component: HandoffScore
 def test_default_config_lists_every_option() -> None:
     assert set(HandoffScorer.get_default_config()) == {
         "language",
+        "model",
         "extra_lexicon_files",
         "customer_service_rules",
         "human_request_intents",
