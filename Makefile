@@ -39,9 +39,10 @@ $(VENV)/bin/python:
 train: install
 	$(PY) -m scripts.project_model
 
-lint: install
+lint: install ## ruff (lint and format) and mypy (types, the whole package: [tool.mypy])
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .

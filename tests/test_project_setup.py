@@ -77,3 +77,12 @@ def test_ruff_finds_nothing_to_fix() -> None:
 
     assert check.returncode == 0, check.stdout + check.stderr
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_mypy_finds_no_type_errors() -> None:
+    """The whole package type-checks with [tool.mypy] of pyproject.toml, as `make lint` runs it."""
+    mypy = Path(sys.executable).parent / "mypy"
+
+    result = subprocess.run([mypy], cwd=PROJECT_DIR, capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stdout + result.stderr

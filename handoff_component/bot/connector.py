@@ -15,12 +15,13 @@ a reply that silently goes nowhere.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.shared.core.events import (
@@ -68,6 +69,9 @@ from handoff_component.contract.slots import (
 )
 
 logger = logging.getLogger(__name__)
+
+# What the connector's endpoints accept, each read by its own `from_dict`.
+CommandT = TypeVar("CommandT", ReplyCommand, TypingCommand, PauseCommand, ResumeCommand)
 
 HANDBACK_RESPONSES = {
     "resume_bot": "utter_handback",
@@ -168,7 +172,10 @@ class HandoffConnector(InputChannel):
         return webhook
 
     async def _handle(
-        self, request: Request, command_type: type, handler: Callable[[Any, Any], Awaitable[dict]]
+        self,
+        request: Request,
+        command_type: type[CommandT],
+        handler: Callable[[Any, CommandT], Awaitable[dict[str, Any]]],
     ) -> HTTPResponse:
         try:
             command = self._verified_command(request, command_type)
@@ -178,7 +185,7 @@ class HandoffConnector(InputChannel):
             return error.response()
         return response.json(result)
 
-    def _verified_command(self, request: Request, command_type: type) -> Any:
+    def _verified_command(self, request: Request, command_type: type[CommandT]) -> CommandT:
         # The largest real command (a 10,000-character reply with 10 attachments) is far below
         # this; refusing first keeps a flood of large bodies from costing an HMAC each.
         if len(request.body or b"") > MAX_COMMAND_BYTES:

@@ -69,7 +69,9 @@ class Outbox:
                 "INSERT INTO outbox (kind, body, queued_at) VALUES (?, ?, ?)",
                 (kind, data, time.time()),
             )
-            return int(cursor.lastrowid)
+        if cursor.lastrowid is None:  # sqlite3 sets it after every INSERT
+            raise sqlite3.DatabaseError("the outbox insert returned no row id")
+        return cursor.lastrowid
 
     def peek(self, limit: int) -> list[OutboxItem]:
         """The oldest `limit` items, in the order they were put."""

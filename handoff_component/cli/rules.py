@@ -91,7 +91,9 @@ def _domain_names(path: Path) -> tuple[set[str], set[str], set[str]] | None:
     files = sorted(path.rglob("*.yml")) + sorted(path.rglob("*.yaml")) if path.is_dir() else [path]
     if not files or not all(f.is_file() for f in files):
         return None
-    intents, entities, actions = set(RASA_DEFAULT_INTENTS), set(), set()
+    intents: set[str] = set(RASA_DEFAULT_INTENTS)
+    entities: set[str] = set()
+    actions: set[str] = set()
     for file in files:
         data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):

@@ -21,13 +21,13 @@ class Attachment:
     @classmethod
     def from_dict(cls, data: Any, path: str = "attachment") -> Attachment:
         reader = Reader(data, path)
-        url = reader.str("url", max_length=MAX_URL_LENGTH)
+        url = reader.string("url", max_length=MAX_URL_LENGTH)
         if not url.startswith(("https://", "http://")):
             raise ContractError(reader.name("url"), "must be an http(s) URL")
         attachment = cls(
             url=url,
-            mime_type=reader.str("mime_type", required=False, max_length=100),
-            name=reader.str("name", required=False, max_length=MAX_NAME_LENGTH),
+            mime_type=reader.string("mime_type", required=False, max_length=100),
+            name=reader.string("name", required=False, max_length=MAX_NAME_LENGTH),
         )
         reader.done()
         return attachment
@@ -37,6 +37,6 @@ class Attachment:
 
 
 def read_attachments(reader: Reader) -> list[Attachment]:
-    return reader.list(
+    return reader.list_of(
         "attachments", Attachment.from_dict, required=False, max_length=MAX_ATTACHMENTS
     )

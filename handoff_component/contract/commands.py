@@ -35,12 +35,12 @@ class ReplyCommand:
     def from_dict(cls, data: Any) -> ReplyCommand:
         reader = Reader(data)
         command = cls(
-            conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
-            channel=reader.str("channel", max_length=100),
-            ticket_id=reader.int("ticket_id", minimum=1),
-            message_id=reader.int("message_id", minimum=1),
-            text=reader.str("text", max_length=MAX_TEXT_LENGTH, allow_empty=True),
-            attendant_name=reader.str("attendant_name"),
+            conversation_id=reader.string("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.string("channel", max_length=100),
+            ticket_id=reader.integer("ticket_id", minimum=1),
+            message_id=reader.integer("message_id", minimum=1),
+            text=reader.string("text", max_length=MAX_TEXT_LENGTH, allow_empty=True),
+            attendant_name=reader.string("attendant_name"),
             attachments=read_attachments(reader),
         )
         reader.done()
@@ -67,10 +67,10 @@ class TypingCommand:
     def from_dict(cls, data: Any) -> TypingCommand:
         reader = Reader(data)
         command = cls(
-            conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
-            channel=reader.str("channel", max_length=100),
-            ticket_id=reader.int("ticket_id", minimum=1),
-            typing=reader.bool("typing"),
+            conversation_id=reader.string("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.string("channel", max_length=100),
+            ticket_id=reader.integer("ticket_id", minimum=1),
+            typing=reader.boolean("typing"),
         )
         reader.done()
         return command
@@ -99,10 +99,10 @@ class PauseCommand:
     def from_dict(cls, data: Any) -> PauseCommand:
         reader = Reader(data)
         command = cls(
-            conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
-            channel=reader.str("channel", max_length=100),
-            ticket_id=reader.int("ticket_id", required=False, minimum=1),
-            reason=reader.str("reason", choices=PAUSE_REASONS),
+            conversation_id=reader.string("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.string("channel", max_length=100),
+            ticket_id=reader.integer("ticket_id", required=False, minimum=1),
+            reason=reader.string("reason", choices=PAUSE_REASONS),
         )
         reader.done()
         return command
@@ -129,10 +129,10 @@ class ResumeCommand:
     def from_dict(cls, data: Any) -> ResumeCommand:
         reader = Reader(data)
         command = cls(
-            conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
-            channel=reader.str("channel", max_length=100),
-            ticket_id=reader.int("ticket_id", minimum=1),
-            reason=reader.str("reason", choices=RESUME_REASONS),
+            conversation_id=reader.string("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.string("channel", max_length=100),
+            ticket_id=reader.integer("ticket_id", minimum=1),
+            reason=reader.string("reason", choices=RESUME_REASONS),
         )
         reader.done()
         return command
@@ -141,7 +141,9 @@ class ResumeCommand:
         return asdict(self)
 
 
-CONNECTOR_COMMANDS: dict[str, type] = {
+Command = ReplyCommand | TypingCommand | PauseCommand | ResumeCommand
+
+CONNECTOR_COMMANDS: dict[str, type[Command]] = {
     CONNECTOR_REPLY_PATH: ReplyCommand,
     CONNECTOR_TYPING_PATH: TypingCommand,
     CONNECTOR_PAUSE_PATH: PauseCommand,

@@ -71,15 +71,15 @@ class BrokerEvent:
     @classmethod
     def from_dict(cls, value: Any, path: str = "event") -> BrokerEvent:
         reader = Reader(value, path, allow_unknown=True)
-        text = reader.str("text", required=False, max_length=MAX_TEXT_LENGTH, allow_empty=True)
+        text = reader.string("text", required=False, max_length=MAX_TEXT_LENGTH, allow_empty=True)
         return cls(
-            sender_id=reader.str("sender_id", max_length=MAX_ID_LENGTH),
-            event=reader.str("event", max_length=100),
+            sender_id=reader.string("sender_id", max_length=MAX_ID_LENGTH),
+            event=reader.string("event", max_length=100),
             timestamp=reader.number("timestamp"),
             text=text,
             metadata=reader.raw_mapping("metadata"),
             data=reader.raw_mapping("data"),
-            input_channel=reader.str("input_channel", required=False, max_length=100),
+            input_channel=reader.string("input_channel", required=False, max_length=100),
             parse_data=reader.raw_mapping("parse_data"),
         )
 
@@ -126,6 +126,6 @@ class EventBatch:
     @classmethod
     def from_dict(cls, data: Any) -> EventBatch:
         reader = Reader(data)
-        events = reader.list("events", BrokerEvent.from_dict, max_length=MAX_EVENTS_PER_BATCH)
+        events = reader.list_of("events", BrokerEvent.from_dict, max_length=MAX_EVENTS_PER_BATCH)
         reader.done()
         return cls(events=events)

@@ -42,11 +42,11 @@ class TranscriptMessage:
     @classmethod
     def from_dict(cls, data: Any, path: str = "message") -> TranscriptMessage:
         reader = Reader(data, path)
-        scores = reader._get("scores", required=False)
+        scores = reader.value("scores", required=False)
         message = cls(
-            event_id=reader.str("event_id", max_length=MAX_ID_LENGTH),
-            sender=reader.str("sender", choices=TRANSCRIPT_SENDERS),
-            text=reader.str("text", max_length=MAX_TEXT_LENGTH, allow_empty=True),
+            event_id=reader.string("event_id", max_length=MAX_ID_LENGTH),
+            sender=reader.string("sender", choices=TRANSCRIPT_SENDERS),
+            text=reader.string("text", max_length=MAX_TEXT_LENGTH, allow_empty=True),
             timestamp=reader.number("timestamp"),
             attachments=read_attachments(reader),
             scores=read_scores(scores, reader.name("scores")) if scores is not None else None,
@@ -76,11 +76,11 @@ class HandoffSummary:
     def from_dict(cls, data: Any, path: str = "summary") -> HandoffSummary:
         reader = Reader(data, path)
         summary = cls(
-            reason=reader.str("reason", max_length=MAX_REASON_LENGTH),
-            topics=reader.list("topics", string_item(100), required=False, max_length=50),
-            last_bot_action=reader.str("last_bot_action", required=False),
-            message_count=reader.int("message_count", required=False, minimum=0, default=0),
-            recent_scores=reader.list("recent_scores", read_scores, required=False),
+            reason=reader.string("reason", max_length=MAX_REASON_LENGTH),
+            topics=reader.list_of("topics", string_item(100), required=False, max_length=50),
+            last_bot_action=reader.string("last_bot_action", required=False),
+            message_count=reader.integer("message_count", required=False, minimum=0, default=0),
+            recent_scores=reader.list_of("recent_scores", read_scores, required=False),
         )
         reader.done()
         return summary
@@ -115,16 +115,18 @@ class HandoffRequest:
         reader = Reader(data)
         summary = reader.object("summary", required=False)
         request = cls(
-            idempotency_key=reader.str("idempotency_key", max_length=MAX_ID_LENGTH),
-            conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
-            channel=reader.str("channel", max_length=100),
-            rule=reader.str("rule", max_length=MAX_NAME_LENGTH),
-            reason=reader.str("reason", max_length=MAX_REASON_LENGTH),
-            priority=reader.str("priority", required=False, choices=PRIORITIES, default="normal"),
-            team=reader.str("team", required=False, max_length=100),
-            scores=reader.list("scores", read_scores, required=False),
+            idempotency_key=reader.string("idempotency_key", max_length=MAX_ID_LENGTH),
+            conversation_id=reader.string("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.string("channel", max_length=100),
+            rule=reader.string("rule", max_length=MAX_NAME_LENGTH),
+            reason=reader.string("reason", max_length=MAX_REASON_LENGTH),
+            priority=reader.string(
+                "priority", required=False, choices=PRIORITIES, default="normal"
+            ),
+            team=reader.string("team", required=False, max_length=100),
+            scores=reader.list_of("scores", read_scores, required=False),
             summary=HandoffSummary.from_dict(summary.data, summary.path) if summary else None,
-            transcript=reader.list("transcript", TranscriptMessage.from_dict, required=False),
+            transcript=reader.list_of("transcript", TranscriptMessage.from_dict, required=False),
             unclaimed_timeout_seconds=reader.number("unclaimed_timeout_seconds", required=False),
         )
         reader.done()

@@ -18,7 +18,8 @@ class Reader:
     """Reads one JSON object strictly: known fields only, each of the type it must have.
 
     Used for every payload of the contract and by the service for its own request bodies, so
-    errors read the same everywhere.
+    errors read the same everywhere. One method per JSON type (`string`, `integer`, `number`,
+    `boolean`, `list_of`, `object`, `raw_mapping`), named so that none shadows a builtin.
     """
 
     def __init__(self, data: Any, path: str = "", *, allow_unknown: bool = False) -> None:
@@ -32,7 +33,8 @@ class Reader:
     def name(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
-    def _get(self, key: str, required: bool) -> Any:
+    def value(self, key: str, *, required: bool) -> Any:
+        """The field as sent (None when absent), marked as read; the typed readers check it."""
         self._seen.add(key)
         if key not in self.data or self.data[key] is None:
             if required:
@@ -40,7 +42,7 @@ class Reader:
             return None
         return self.data[key]
 
-    def str(
+    def string(
         self,
         key: str,
         *,
@@ -50,7 +52,7 @@ class Reader:
         choices: Iterable[str] | None = None,
         default: str | None = None,
     ) -> Any:
-        value = self._get(key, required)
+        value = self.value(key, required=required)
         if value is None:
             return default
         if not isinstance(value, str):
@@ -66,7 +68,7 @@ class Reader:
                 raise ContractError(self.name(key), f"must be one of {', '.join(allowed)}")
         return value
 
-    def int(
+    def integer(
         self,
         key: str,
         *,
@@ -75,7 +77,7 @@ class Reader:
         maximum: int | None = None,
         default: int | None = None,
     ) -> Any:
-        value = self._get(key, required)
+        value = self.value(key, required=required)
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
@@ -87,20 +89,20 @@ class Reader:
         return value
 
     def number(self, key: str, *, required: bool = True, default: float | None = None) -> Any:
-        value = self._get(key, required)
+        value = self.value(key, required=required)
         if value is None:
             return default
         return read_number(value, self.name(key))
 
-    def bool(self, key: str, *, required: bool = True, default: bool | None = None) -> Any:
-        value = self._get(key, required)
+    def boolean(self, key: str, *, required: bool = True, default: bool | None = None) -> Any:
+        value = self.value(key, required=required)
         if value is None:
             return default
         if not isinstance(value, bool):
             raise ContractError(self.name(key), "must be true or false")
         return value
 
-    def list(
+    def list_of(
         self,
         key: str,
         item: Callable[[Any, str], Any],
@@ -108,7 +110,7 @@ class Reader:
         required: bool = True,
         max_length: int = MAX_LIST_LENGTH,
     ) -> list[Any]:
-        value = self._get(key, required)
+        value = self.value(key, required=required)
         if value is None:
             return []
         if not isinstance(value, list):
@@ -118,14 +120,14 @@ class Reader:
         return [item(element, f"{self.name(key)}[{index}]") for index, element in enumerate(value)]
 
     def object(self, key: str, *, required: bool = True) -> Reader | None:
-        value = self._get(key, required)
+        value = self.value(key, required=required)
         if value is None:
             return None
         return Reader(value, self.name(key), allow_unknown=self.allow_unknown)
 
     def raw_mapping(self, key: str, *, required: bool = False) -> dict[str, Any]:
         """A free-form object (Rasa metadata, for example): checked to be an object, kept as is."""
-        value = self._get(key, required)
+        value = self.value(key, required=required)
         if value is None:
             return {}
         if not isinstance(value, Mapping):

@@ -338,7 +338,8 @@ def _resume_bot(state: TicketState, action: ResumeBot, now: datetime) -> tuple[T
     if state.status == Status.CLOSED and state.handed_back:
         raise _refuse(action, state, "the bot already has the conversation")
     if state.status == Status.CLOSED:
-        return replace(state, handed_back=True), {"resolution": state.resolution.value}
+        resolution = state.resolution.value if state.resolution is not None else None
+        return replace(state, handed_back=True), {"resolution": resolution}
     closed = replace(_closed(state, now, Resolution.RESUMED_BOT), handed_back=True)
     return closed, {"resolution": Resolution.RESUMED_BOT.value}
 

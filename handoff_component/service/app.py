@@ -71,18 +71,18 @@ def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
     app.register_middleware(check_csrf, "request")
     app.register_middleware(add_security_headers, "response")
 
-    @app.listener("before_server_start")
+    @app.before_server_start
     async def open_database(app: Sanic, _loop: Any) -> None:
         await start(app, seed_file)
 
-    @app.listener("after_server_start")
+    @app.after_server_start
     async def start_background(app: Sanic, _loop: Any) -> None:
         if settings.run_background_tasks:
             app.ctx.background = asyncio.get_running_loop().create_task(
                 run_forever(app.ctx.automation, app.ctx.webhooks, settings)
             )
 
-    @app.listener("before_server_stop")
+    @app.before_server_stop
     async def stop_background(app: Sanic, _loop: Any) -> None:
         task = getattr(app.ctx, "background", None)
         if task is not None:
@@ -90,7 +90,7 @@ def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    @app.listener("after_server_stop")
+    @app.after_server_stop
     async def close_database(app: Sanic, _loop: Any) -> None:
         await stop(app)
 

@@ -69,7 +69,9 @@ class Login:
     @classmethod
     def from_dict(cls, data: Any) -> Login:
         reader = Reader(data)
-        login = cls(reader.str("username", max_length=100), reader.str("password", max_length=500))
+        login = cls(
+            reader.string("username", max_length=100), reader.string("password", max_length=500)
+        )
         reader.done()
         return login
 
@@ -83,10 +85,10 @@ class ReplyBody:
     def from_dict(cls, data: Any) -> ReplyBody:
         reader = Reader(data)
         body = cls(
-            text=reader.str(
+            text=reader.string(
                 "text", required=False, max_length=MAX_TEXT_LENGTH, allow_empty=True, default=""
             ),
-            attachments=reader.list(
+            attachments=reader.list_of(
                 "attachments", Attachment.from_dict, required=False, max_length=10
             ),
         )
@@ -103,7 +105,7 @@ class TypingBody:
     @classmethod
     def from_dict(cls, data: Any) -> TypingBody:
         reader = Reader(data)
-        body = cls(typing=reader.bool("typing"))
+        body = cls(typing=reader.boolean("typing"))
         reader.done()
         return body
 
@@ -118,9 +120,9 @@ class TransferBody:
     def from_dict(cls, data: Any) -> TransferBody:
         reader = Reader(data)
         body = cls(
-            attendant_id=reader.int("attendant_id", required=False, minimum=1, maximum=MAX_ID),
-            team_id=reader.int("team_id", required=False, minimum=1, maximum=MAX_ID),
-            note=reader.str("note", required=False, max_length=MAX_TEXT_LENGTH),
+            attendant_id=reader.integer("attendant_id", required=False, minimum=1, maximum=MAX_ID),
+            team_id=reader.integer("team_id", required=False, minimum=1, maximum=MAX_ID),
+            note=reader.string("note", required=False, max_length=MAX_TEXT_LENGTH),
         )
         reader.done()
         if (body.attendant_id is None) == (body.team_id is None):
@@ -135,7 +137,7 @@ class NoteBody:
     @classmethod
     def from_dict(cls, data: Any) -> NoteBody:
         reader = Reader(data)
-        body = cls(text=reader.str("text", max_length=MAX_TEXT_LENGTH))
+        body = cls(text=reader.string("text", max_length=MAX_TEXT_LENGTH))
         reader.done()
         return body
 
@@ -162,18 +164,20 @@ class TakeoverBody:
     def from_dict(cls, data: Any) -> TakeoverBody:
         reader = Reader(data)
         body = cls(
-            conversation_id=reader.str("conversation_id", max_length=MAX_ID_LENGTH),
-            channel=reader.str("channel", max_length=100),
-            reason=reader.str("reason", max_length=MAX_REASON_LENGTH),
-            team_id=reader.int("team_id", required=False, minimum=1, maximum=MAX_ID),
-            priority=reader.str("priority", required=False, choices=PRIORITIES, default="normal"),
+            conversation_id=reader.string("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.string("channel", max_length=100),
+            reason=reader.string("reason", max_length=MAX_REASON_LENGTH),
+            team_id=reader.integer("team_id", required=False, minimum=1, maximum=MAX_ID),
+            priority=reader.string(
+                "priority", required=False, choices=PRIORITIES, default="normal"
+            ),
         )
         reader.done()
         return body
 
 
 def _webhook_url(reader: Reader) -> str | None:
-    url = reader.str("webhook_url", required=False, max_length=MAX_URL_LENGTH)
+    url = reader.string("webhook_url", required=False, max_length=MAX_URL_LENGTH)
     if url is not None and not url.startswith(("http://", "https://")):
         raise ContractError(reader.name("webhook_url"), "must be an http(s) URL")
     return url
@@ -189,14 +193,14 @@ class TeamBody:
     @classmethod
     def from_dict(cls, data: Any) -> TeamBody:
         reader = Reader(data)
-        name = reader.str("name", max_length=100)
+        name = reader.string("name", max_length=100)
         if not name.replace("_", "").replace("-", "").isalnum():
             raise ContractError("name", "use letters, digits, '-' and '_' only")
         body = cls(
             name=name,
-            display_name=reader.str("display_name", required=False),
+            display_name=reader.string("display_name", required=False),
             webhook_url=_webhook_url(reader),
-            webhook_secret=reader.str("webhook_secret", required=False),
+            webhook_secret=reader.string("webhook_secret", required=False),
         )
         reader.done()
         return body
@@ -205,9 +209,9 @@ class TeamBody:
 def team_patch(data: Any) -> dict[str, Any]:
     reader = Reader(data)
     values = {
-        "display_name": reader.str("display_name", required=False),
+        "display_name": reader.string("display_name", required=False),
         "webhook_url": _webhook_url(reader),
-        "webhook_secret": reader.str("webhook_secret", required=False),
+        "webhook_secret": reader.string("webhook_secret", required=False),
     }
     reader.done()
     return {k: v for k, v in values.items() if k in reader.data}
@@ -232,13 +236,13 @@ class AttendantBody:
     def from_dict(cls, data: Any) -> AttendantBody:
         reader = Reader(data)
         body = cls(
-            username=reader.str("username", max_length=100),
-            display_name=reader.str("display_name"),
-            password=reader.str("password", max_length=500),
-            role=reader.str(
+            username=reader.string("username", max_length=100),
+            display_name=reader.string("display_name"),
+            password=reader.string("password", max_length=500),
+            role=reader.string(
                 "role", required=False, choices=("attendant", "supervisor"), default="attendant"
             ),
-            teams=reader.list("teams", _team_names, required=False, max_length=50),
+            teams=reader.list_of("teams", _team_names, required=False, max_length=50),
         )
         reader.done()
         if len(body.password) < 8:
@@ -249,13 +253,13 @@ class AttendantBody:
 def attendant_patch(data: Any) -> tuple[dict[str, Any], list[str] | None]:
     reader = Reader(data)
     values = {
-        "display_name": reader.str("display_name", required=False),
-        "password": reader.str("password", required=False, max_length=500),
-        "role": reader.str("role", required=False, choices=("attendant", "supervisor")),
-        "active": reader.bool("active", required=False),
+        "display_name": reader.string("display_name", required=False),
+        "password": reader.string("password", required=False, max_length=500),
+        "role": reader.string("role", required=False, choices=("attendant", "supervisor")),
+        "active": reader.boolean("active", required=False),
     }
     team_names = (
-        reader.list("teams", _team_names, required=False, max_length=50)
+        reader.list_of("teams", _team_names, required=False, max_length=50)
         if "teams" in reader.data
         else None
     )
@@ -275,8 +279,8 @@ class CannedReplyBody:
     def from_dict(cls, data: Any, *, partial: bool = False) -> CannedReplyBody:
         reader = Reader(data)
         body = cls(
-            title=reader.str("title", required=not partial),
-            text=reader.str("text", required=not partial, max_length=MAX_TEXT_LENGTH),
+            title=reader.string("title", required=not partial),
+            text=reader.string("text", required=not partial, max_length=MAX_TEXT_LENGTH),
         )
         reader.done()
         return body

@@ -42,7 +42,9 @@ def _summary(values: list[float]) -> dict[str, Any]:
 
 def sla_of(rows: Iterable[Any]) -> dict[str, Any]:
     """The four SLA figures of a group of tickets."""
-    claim, first_response, resolution = [], [], []
+    claim: list[float] = []
+    first_response: list[float] = []
+    resolution: list[float] = []
     tickets_count = reopened = ever_closed = 0
     for row in rows:
         tickets_count += 1

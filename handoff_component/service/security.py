@@ -17,7 +17,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from sanic import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse
 
 from handoff_component.service.auth import SESSION_COOKIE
 from handoff_component.service.errors import Forbidden
@@ -33,7 +33,7 @@ COMMON_HEADERS = {
 }
 
 
-def add_security_headers(request: Request, response: HTTPResponse) -> None:
+def add_security_headers(request: Request, response: BaseHTTPResponse) -> None:
     """Response middleware; headers a route already set (the Inbox's CSP) are kept."""
     headers = response.headers
     for name, value in COMMON_HEADERS.items():

@@ -51,23 +51,23 @@ async def apply_seed(
     for index, entry in enumerate(_list(data, "teams")):
         reader = Reader(entry, f"teams[{index}]")
         await teams.upsert(
-            name=reader.str("name", max_length=100),
-            display_name=reader.str("display_name", required=False),
-            webhook_url=reader.str("webhook_url", required=False, max_length=2000),
-            webhook_secret=reader.str("webhook_secret", required=False),
+            name=reader.string("name", max_length=100),
+            display_name=reader.string("display_name", required=False),
+            webhook_url=reader.string("webhook_url", required=False, max_length=2000),
+            webhook_secret=reader.string("webhook_secret", required=False),
         )
         reader.done()
         counts["teams"] += 1
     for index, entry in enumerate(_list(data, "attendants")):
         reader = Reader(entry, f"attendants[{index}]")
         await attendants.upsert(
-            username=reader.str("username", max_length=100),
-            display_name=reader.str("display_name"),
-            password=reader.str("password", required=False, max_length=500),
-            role=reader.str(
+            username=reader.string("username", max_length=100),
+            display_name=reader.string("display_name"),
+            password=reader.string("password", required=False, max_length=500),
+            role=reader.string(
                 "role", required=False, choices=("attendant", "supervisor"), default="attendant"
             ),
-            team_names=reader.list("teams", lambda v, n: str(v), required=False),
+            team_names=reader.list_of("teams", lambda v, n: str(v), required=False),
         )
         reader.done()
         counts["attendants"] += 1
@@ -81,7 +81,7 @@ async def apply_seed(
         existing = {r["title"]: r for r in await teams.canned_replies(team["id"])}
         for index, entry in enumerate(replies or []):
             reader = Reader(entry, f"canned_replies.{team_name}[{index}]")
-            title, text = reader.str("title"), reader.str("text", max_length=10_000)
+            title, text = reader.string("title"), reader.string("text", max_length=10_000)
             reader.done()
             if title in existing:
                 await teams.change_canned_reply(team["id"], existing[title]["id"], {"text": text})

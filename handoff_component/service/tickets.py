@@ -370,56 +370,64 @@ class TicketStore:
         now = self.settings.clock()
         async with self.db.write() as conn:
             existing = await self._existing_ticket(conn, request)
-            if existing is None:
-                route = await self._route(conn, request.team)
-                state, record = lifecycle.open_ticket(
-                    now,
-                    team=str(route.team_id) if route.team_id else None,
-                    actor=Actor("rasa", request.rule),
+            view = None if existing is not None else await self._create_ticket(conn, request, now)
+            if view is None:
+                # The key or the conversation has a ticket: found by the look-up, or inserted by
+                # another replica since then (the unique indexes refused ours), found again.
+                ticket_id = (
+                    existing if existing is not None else await self._existing_ticket(conn, request)
                 )
-                values = {
-                    "idempotency_key": request.idempotency_key,
-                    "conversation_id": request.conversation_id,
-                    "channel": request.channel,
-                    "priority": PRIORITY_RANK[request.priority],
-                    "rule": request.rule,
-                    "reason": request.reason,
-                    "scores": [dict(s) for s in request.scores],
-                    "summary": request.summary.to_dict() if request.summary else None,
-                    "unclaimed_timeout_seconds": request.unclaimed_timeout_seconds,
-                    "created_at": now,
-                    **_columns_of(state, now),
-                }
-                ticket_id = await self._insert_unless_conflict(conn, tickets, values)
                 if ticket_id is None:
-                    # Another replica inserted this handoff (or another ticket of this
-                    # conversation) since our look-up: the constraint decided, we follow it.
-                    existing = await self._existing_ticket(conn, request)
-                    if existing is None:
-                        raise Conflict("the ticket could not be created; retry", field=None)
-            if existing is not None:
-                await self._append_messages(conn, existing, request.transcript)
-                return await self._view(conn, existing), False
-            if route.note:
-                record = TransitionRecord(
-                    record.action,
-                    record.actor,
-                    record.at,
-                    record.from_status,
-                    record.to_status,
-                    {**record.detail, "routing": route.note},
-                )
-            await self._record(conn, ticket_id, record)
-            await self._append_messages(conn, ticket_id, request.transcript)
-            view = ticket_view(
-                SimpleNamespace(
-                    id=ticket_id, team_name=route.team_name, assignee_name=None, **values
-                )
-            )
-            if route.has_webhook:
-                await self._queue_webhook(conn, route.team_id, "ticket.created", view)
+                    raise Conflict("the ticket could not be created; retry", field=None)
+                await self._append_messages(conn, ticket_id, request.transcript)
+                return await self._view(conn, ticket_id), False
         self._publish("ticket.created", view)
         return view, True
+
+    async def _create_ticket(
+        self, conn: AsyncConnection, request: HandoffRequest, now: datetime
+    ) -> dict[str, Any] | None:
+        """Insert a new handoff's ticket with its timeline record, transcript and webhook; its
+        view, or None when the unique indexes refused it (another replica was first)."""
+        route = await self._route(conn, request.team)
+        state, record = lifecycle.open_ticket(
+            now,
+            team=str(route.team_id) if route.team_id else None,
+            actor=Actor("rasa", request.rule),
+        )
+        values = {
+            "idempotency_key": request.idempotency_key,
+            "conversation_id": request.conversation_id,
+            "channel": request.channel,
+            "priority": PRIORITY_RANK[request.priority],
+            "rule": request.rule,
+            "reason": request.reason,
+            "scores": [dict(s) for s in request.scores],
+            "summary": request.summary.to_dict() if request.summary else None,
+            "unclaimed_timeout_seconds": request.unclaimed_timeout_seconds,
+            "created_at": now,
+            **_columns_of(state, now),
+        }
+        ticket_id = await self._insert_unless_conflict(conn, tickets, values)
+        if ticket_id is None:
+            return None
+        if route.note:
+            record = TransitionRecord(
+                record.action,
+                record.actor,
+                record.at,
+                record.from_status,
+                record.to_status,
+                {**record.detail, "routing": route.note},
+            )
+        await self._record(conn, ticket_id, record)
+        await self._append_messages(conn, ticket_id, request.transcript)
+        view = ticket_view(
+            SimpleNamespace(id=ticket_id, team_name=route.team_name, assignee_name=None, **values)
+        )
+        if route.has_webhook:
+            await self._queue_webhook(conn, route.team_id, "ticket.created", view)
+        return view
 
     async def _existing_ticket(self, conn: AsyncConnection, request: HandoffRequest) -> int | None:
         """The ticket of this idempotency key, else the conversation's open ticket."""

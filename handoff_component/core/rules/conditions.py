@@ -483,7 +483,7 @@ class CustomCondition(Condition):
         key = ("custom", self.path)
         known = facts.known.get(key, MISSING)
         if known is not MISSING:
-            return known  # type: ignore[return-value]
+            return known
         value: float | bool | None
         try:
             value = self.function(facts.view)

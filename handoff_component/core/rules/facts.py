@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from handoff_component.core.rules.text import FoldedText, fold_message, jaccard
 
@@ -47,7 +47,7 @@ class ConversationFacts:
         self._failed: dict[int, bool] = {}
         # Answers by question, e.g. ("average", "sentiment", 3); conditions read it directly
         # with their precomputed key before calling the method that computes the answer.
-        self.known: dict[tuple, object] = {}
+        self.known: dict[tuple, Any] = {}
 
     def folded(self, index: int) -> FoldedText:
         return fold_message(self.turns[index].text)
@@ -85,7 +85,7 @@ class ConversationFacts:
         key = ("count", counter, within_last, consecutive)
         cached = self.known.get(key, MISSING)
         if cached is not MISSING:
-            return cached  # type: ignore[return-value]
+            return cached
         size = len(self.turns)
         start = 0 if within_last is None else max(0, size - within_last)
         if counter == "message_count":
@@ -111,7 +111,7 @@ class ConversationFacts:
         key = ("recent", score, last)
         cached = self.known.get(key, MISSING)
         if cached is not MISSING:
-            return cached  # type: ignore[return-value]
+            return cached
         values: list[float] = []
         for turn in reversed(self.turns):
             value = turn.scores.get(score)
@@ -127,7 +127,7 @@ class ConversationFacts:
         key = ("average", score, last)
         cached = self.known.get(key, MISSING)
         if cached is not MISSING:
-            return cached  # type: ignore[return-value]
+            return cached
         values = self.recent_scores(score, last)
         result = None if values is None else sum(values) / len(values)
         self.known[key] = result
@@ -138,7 +138,7 @@ class ConversationFacts:
         key = ("trend", score, last)
         cached = self.known.get(key, MISSING)
         if cached is not MISSING:
-            return cached  # type: ignore[return-value]
+            return cached
         values = self.recent_scores(score, last)
         result = None
         if values is not None:

@@ -89,8 +89,7 @@ def scores_from_parse_data(
     scores: dict[str, float] = {}
     for name in SCORE_NAMES:
         value = handoff.get(name)
-        kind = type(value)
-        if kind is float or kind is int:
+        if type(value) is float or type(value) is int:  # not bool, which is an int subclass
             low, high = SCORE_RANGES[name]
             scores[name] = low if value < low else high if value > high else float(value)
     return scores

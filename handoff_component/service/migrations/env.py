@@ -10,13 +10,14 @@ import asyncio
 import os
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from handoff_component.service.models import metadata
 
 config = context.config
 
 
-def run_with(connection) -> None:  # type: ignore[no-untyped-def]
+def run_with(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import cast
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
@@ -38,7 +39,7 @@ async def stream(request: Request) -> HTTPResponse | None:
         )
         await response.send(f": connected as attendant {viewer.attendant_id}\n\n")
         event_id = 0
-        while request.transport is not None and not request.transport.is_closing():
+        while _connected(request):
             try:
                 event = await asyncio.wait_for(queue.get(), timeout=keepalive)
             except asyncio.TimeoutError:
@@ -50,3 +51,10 @@ async def stream(request: Request) -> HTTPResponse | None:
             event_id += 1
             await response.send(encode(event, event_id))
     return None
+
+
+def _connected(request: Request) -> bool:
+    """Is the attendant's connection still open? Sanic types the transport as a narrow protocol
+    of its own; the object is asyncio's transport, which knows whether it is closing."""
+    transport = cast("asyncio.BaseTransport | None", request.transport)
+    return transport is not None and not transport.is_closing()

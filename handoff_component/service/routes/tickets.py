@@ -357,7 +357,10 @@ async def takeover(request: Request) -> HTTPResponse:
 async def _command(
     request: Request, ticket: dict[str, Any], path: str, reason: str
 ) -> CommandResult:
-    command_type = contract.CONNECTOR_COMMANDS[path]
+    command_type = {
+        contract.CONNECTOR_PAUSE_PATH: contract.PauseCommand,
+        contract.CONNECTOR_RESUME_PATH: contract.ResumeCommand,
+    }[path]
     command = command_type(
         conversation_id=ticket["conversation_id"],
         channel=ticket["channel"],
