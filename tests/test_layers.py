@@ -1,7 +1,8 @@
 """The layer rules of docs/architecture.md, checked on every module of the package.
 
 - `core/` and `contract/` import no framework: no Rasa, no Sanic, no database, no HTTP client;
-  the contract imports nothing but the standard library (and itself);
+  the contract imports nothing but the standard library (and itself); `signed_http` (the
+  signed POSTs both sides send) only aiohttp and the contract;
 - only `bot/` imports `rasa` or `rasa_sdk`; the service never does;
 - inside the package each layer imports only the layers below it (`core` and `contract` at the
   bottom, then `bot` and `service` side by side, then `cli`);
@@ -51,8 +52,10 @@ FRAMEWORKS = RASA | frozenset(
 ALLOWED_LAYERS = {
     "contract": {"contract"},
     "core": {"core", "contract"},
-    "bot": {"bot", "core", "contract"},
-    "service": {"service", "core", "contract"},
+    # Signed POSTs and the retry rule, shared by Rasa's side and the service.
+    "signed_http": {"signed_http", "contract"},
+    "bot": {"bot", "signed_http", "core", "contract"},
+    "service": {"service", "signed_http", "core", "contract"},
     "cli": {"cli", "bot", "core", "contract"},
     "root": {"root", "cli", "bot", "core", "contract"},
 }

@@ -15,7 +15,6 @@ a reply that silently goes nowhere.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os

@@ -1,7 +1,8 @@
 """Signed HTTP calls from Rasa's side (action server, event broker) to the handoff service.
 
 Both callers need the same three things: the contract's HMAC headers, a short timeout, and an
-answer that says whether a failure is worth retrying. It imports neither Rasa nor Sanic.
+answer that says whether a failure is worth retrying (`handoff_component.signed_http`, the rule
+the service's own clients follow too). It imports neither Rasa nor Sanic.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from handoff_component.contract import signed_headers
+from handoff_component.signed_http import Unreachable, encode_json, post_signed, worth_retrying
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class ServiceResponse:
     @property
     def refused(self) -> bool:
         """The service understood the request and said no: sending it again will not help."""
-        return 400 <= self.status < 500 and self.status not in (408, 425, 429)
+        return not self.ok and not worth_retrying(self.status)
 
     def error_message(self) -> str:
         if isinstance(self.body, dict) and isinstance(self.body.get("error"), dict):
@@ -55,21 +56,18 @@ class ServiceClient:
 
     async def post(self, path: str, payload: dict[str, Any]) -> ServiceResponse:
         """POST signed JSON; raises ServiceUnavailable on network errors and 5xx answers."""
-        body = json.dumps(payload, separators=(",", ":"), default=str).encode()
-        session = self._session_for_loop()
         try:
-            async with session.post(
-                self.base_url + path, data=body, headers=signed_headers(self.secret, body)
-            ) as response:
-                text = await response.text()
-        except (aiohttp.ClientError, TimeoutError, OSError) as error:
-            raise ServiceUnavailable(f"{self.base_url}{path}: {error!r}") from error
+            answer = await post_signed(
+                self._session_for_loop(), self.base_url + path, encode_json(payload), self.secret
+            )
+        except Unreachable as error:
+            raise ServiceUnavailable(f"{self.base_url}{path}: {error}") from error
         try:
-            parsed: Any = json.loads(text) if text else None
+            parsed: Any = json.loads(answer.text) if answer.text else None
         except ValueError:
-            parsed = text
-        result = ServiceResponse(response.status, parsed)
-        if response.status >= 500:
+            parsed = answer.text
+        result = ServiceResponse(answer.status, parsed)
+        if answer.status >= 500:
             raise ServiceUnavailable(f"{self.base_url}{path}: {result.error_message()}")
         return result
 

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES
 from handoff_component.core.rules import (
     RuleSet,
     RulesFileError,
@@ -35,7 +36,7 @@ from handoff_component.core.rules.replay import (
     load_conversations,
     replay,
 )
-from handoff_component.core.rules.view import SCORE_NAMES, Entity
+from handoff_component.core.rules.view import Entity
 
 # Rasa's built-in intents exist in every domain without being declared.
 RASA_DEFAULT_INTENTS = ("restart", "back", "out_of_scope", "session_start", "nlu_fallback")
@@ -173,7 +174,7 @@ def _text_scorer(signals: dict[int, Any]) -> Callable[[ReplayTurn], Turn] | None
         found = result.get("signals")
         if isinstance(found, dict):  # the file's own values win; their signals would mislead
             signals[id(written)] = {k: v for k, v in found.items() if k not in written.scores}
-        parsed = Turn(text=written.text, scores=scores_from_parse_data({"handoff": result}, None))
+        parsed = Turn(text=written.text, scores=scores_from_parse_data({SCORE_KEY: result}, None))
         return _merge(written, parsed)
 
     return annotate
@@ -192,7 +193,7 @@ def _model_parser(
     def annotate(written: ReplayTurn) -> Turn:
         data = parsed_by_text[written.text]
         intent = (data.get("intent") or {}).get("name")
-        handoff = data.get("handoff")
+        handoff = data.get(SCORE_KEY)
         signals[id(written)] = handoff.get("signals") if isinstance(handoff, dict) else None
         parsed = Turn(
             text=written.text,

@@ -10,6 +10,7 @@ What is where:
 - `handoffs`: `POST /api/handoffs` (`HandoffRequest`, its summary and transcript);
 - `events`: `POST /api/events` (`EventBatch` of `BrokerEvent`), `event_identity`;
 - `commands`: what the service posts to the connector (`ReplyCommand`, `PauseCommand`, ...);
+- `scores`: the key and names of the per-turn scores in Rasa's parse data (`handoff`);
 - `slots`: the names of the slots the plugin reads and writes in a bot's domain;
 - `limits`, `attachments`, `errors`: what the payloads share.
 
@@ -71,6 +72,7 @@ from handoff_component.contract.reader import (
     read_scores,
     string_item,
 )
+from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES, SCORE_RANGES
 from handoff_component.contract.signing import (
     MAX_SIGNATURE_SKEW_SECONDS,
     SIGNATURE_HEADER,
@@ -104,6 +106,9 @@ __all__ = [
     "PRIORITIES",
     "REPLY_METADATA_KEY",
     "RESUME_REASONS",
+    "SCORE_KEY",
+    "SCORE_NAMES",
+    "SCORE_RANGES",
     "SERVICE_EVENTS_PATH",
     "SERVICE_HANDOFFS_PATH",
     "SIGNATURE_HEADER",

@@ -18,6 +18,7 @@ from handoff_component.contract.limits import (
     MAX_URL_LENGTH,
 )
 from handoff_component.contract.reader import Reader
+from handoff_component.contract.scores import SCORE_KEY
 
 SERVICE_EVENTS_PATH = "/api/events"
 
@@ -89,7 +90,7 @@ class BrokerEvent:
         Read leniently (the parse data belongs to Rasa and to a component a bot may not run):
         anything that is not a finite number is left out, and no figures gives None.
         """
-        handoff = self.parse_data.get("handoff")
+        handoff = self.parse_data.get(SCORE_KEY)
         if not isinstance(handoff, Mapping):
             return None
         scores = {

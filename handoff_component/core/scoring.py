@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES
 from handoff_component.core.complexity import SHORT_MESSAGE_TOKENS, score_complexity
 from handoff_component.core.frustration import lexicon_frustration
 from handoff_component.core.human_request import HumanRequestModel
@@ -33,9 +34,7 @@ __all__ = [
     "scored_part",
 ]
 
-SCORE_KEY = "handoff"
 SUPPORTED_LANGUAGES = ("en",)
-SCORE_NAMES = ("sentiment", "frustration", "complexity", "uncertainty", "human_request")
 SCORING_MODELS = ("lexicon",)
 # The work per message is capped: a longer message is scored on its first HEAD and last TAIL
 # characters (where customers put what they want and how they feel), joined by a line break.

@@ -17,8 +17,8 @@ from handoff_component.contract import (
     TranscriptMessage,
     event_identity,
 )
+from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES
 
-SCORE_NAMES = ("sentiment", "frustration", "complexity", "uncertainty", "human_request")
 # Intents that carry no topic: small talk, answers, and the request for a person itself.
 NON_TOPIC_INTENTS = frozenset(
     {
@@ -97,7 +97,7 @@ def last_bot_action(events: list[Mapping[str, Any]]) -> str | None:
 
 def turn_scores(user_event: Mapping[str, Any]) -> dict[str, float]:
     """The numeric scores HandoffScorer attached to one user message (none for button payloads)."""
-    scores = (user_event.get("parse_data") or {}).get("handoff") or {}
+    scores = (user_event.get("parse_data") or {}).get(SCORE_KEY) or {}
     return {
         name: float(scores[name])
         for name in SCORE_NAMES

@@ -1,15 +1,15 @@
 """Commands from the service to Rasa's HandoffConnector: reply, typing, pause, resume.
 
-Each command is signed like every cross-process call (`contract.signed_headers`) and retried a few
-times on connection errors and 5xx answers. The result always says what happened, so the caller can
-tell the attendant and mark a reply undelivered; nothing is dropped silently. With no connector URL
-configured (tests, a service run on its own) the result says `not_configured`.
+Each command is signed like every cross-process call and retried a few times when no answer came
+or the answer may change later (a 5xx, 429: `handoff_component.signed_http`). The result always
+says what happened, so the caller can tell the attendant and mark a reply undelivered; nothing is
+dropped silently. With no connector URL configured (tests, a service run on its own) the result
+says `not_configured`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 
 from handoff_component import contract
+from handoff_component.signed_http import Unreachable, encode_json, post_signed
 
 logger = logging.getLogger(__name__)
 
@@ -77,21 +78,20 @@ class ConnectorClient:
             raise ValueError(f"unknown connector path {path!r}")
         await self.start()
         assert self._session is not None and self.base_url is not None
-        body = json.dumps(command.to_dict(), separators=(",", ":")).encode()
+        body = encode_json(command.to_dict())
         url = self.base_url + path
         error = "not attempted"
         for attempt in range(1, self.attempts + 1):
             try:
-                headers = contract.signed_headers(self.secret, body)
-                async with self._session.post(url, data=body, headers=headers) as response:
-                    text = await response.text()
-                    if response.status < 300:
-                        return CommandResult(DELIVERED, attempt)
-                    error = f"connector answered {response.status}: {_reason(text)}"
-                    if response.status < 500:
-                        break  # the connector refused the command itself: retrying won't help
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                error = f"connector unreachable at {url}: {exc.__class__.__name__} {exc}".strip()
+                answer = await post_signed(self._session, url, body, self.secret)
+            except Unreachable as exc:
+                error = f"connector unreachable at {url}: {exc}"
+            else:
+                if answer.ok:
+                    return CommandResult(DELIVERED, attempt)
+                error = f"connector answered {answer.status}: {_reason(answer.text)}"
+                if answer.refused:
+                    break  # the connector refused the command itself: retrying won't help
             if attempt < self.attempts:
                 await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         logger.warning("connector command %s failed: %s", path, error)

@@ -1,15 +1,14 @@
 """Team webhooks: deliver the outbox rows written with each new ticket and transfer.
 
 A row is retried with exponential backoff until the team's endpoint answers 2xx or the attempts
-run out (then it stays `failed`, visible in /api/metrics). The body is signed with the team's
-webhook secret (or the service secret) in the same way Rasa's calls are, so the receiver can use
-`handoff_component.contract.verify`.
+run out (then it stays `failed`, visible in /api/metrics); an answer that says the request itself
+is wrong (a 4xx other than 408, 425 and 429: `handoff_component.signed_http`) fails it at once.
+The body is signed with the team's webhook secret (or the service secret) in the same way Rasa's
+calls are, so the receiver can use `handoff_component.contract.verify`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -17,10 +16,10 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select, update
 
-from handoff_component import contract
 from handoff_component.service.db import Database
 from handoff_component.service.models import teams, webhook_deliveries
 from handoff_component.service.settings import Settings
+from handoff_component.signed_http import Unreachable, encode_json, post_signed
 
 logger = logging.getLogger(__name__)
 
@@ -89,23 +88,24 @@ class WebhookSender:
             )
         attempts = row.attempts + 1
         error = None
+        refused = False
         if not row.webhook_url:
             error = "the team no longer has a webhook URL"
         else:
-            body = json.dumps(row.payload, separators=(",", ":")).encode()
-            secret = row.webhook_secret or self.settings.secret
-            headers = (
-                contract.signed_headers(secret, body)
-                if secret
-                else {"Content-Type": "application/json"}
-            )
-            headers[WEBHOOK_EVENT_HEADER] = row.event
             try:
-                async with self._session.post(row.webhook_url, data=body, headers=headers) as resp:
-                    if resp.status >= 300:
-                        error = f"answered {resp.status}"
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                error = f"{exc.__class__.__name__}: {exc}"
+                answer = await post_signed(
+                    self._session,
+                    row.webhook_url,
+                    encode_json(row.payload),
+                    row.webhook_secret or self.settings.secret,
+                    {WEBHOOK_EVENT_HEADER: row.event},
+                )
+            except Unreachable as exc:
+                error = str(exc)
+            else:
+                if not answer.ok:
+                    error = f"answered {answer.status}"
+                    refused = answer.refused
         now = self.settings.clock()
         if error is None:
             values: dict[str, Any] = {
@@ -113,7 +113,7 @@ class WebhookSender:
                 "delivered_at": now,
                 "last_error": None,
             }
-        elif attempts >= self.settings.webhook_max_attempts:
+        elif refused or attempts >= self.settings.webhook_max_attempts:
             values = {"status": "failed", "last_error": error}
             logger.warning("webhook %s gave up after %s attempts: %s", row.id, attempts, error)
         else:

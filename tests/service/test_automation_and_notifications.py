@@ -201,6 +201,7 @@ class WebhookListener:
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.failures_left = 0
+        self.failure_status = 500
         self.arrived = asyncio.Event()
         self.url = ""
 
@@ -219,7 +220,7 @@ async def listener() -> AsyncIterator[WebhookListener]:
         )
         if state.failures_left:
             state.failures_left -= 1
-            return web.Response(status=500)
+            return web.Response(status=state.failure_status)
         state.received.append((request.headers["X-Handoff-Event"], json.loads(body)))
         state.arrived.set()
         return web.Response(status=204)
@@ -285,6 +286,29 @@ async def test_a_failing_webhook_is_retried_with_backoff_then_given_up(
         await service.ctx.webhooks.deliver_due()
         service.clock.advance(hours=1)
     assert (await service.ctx.webhooks.counts())["failed"] == 1
+
+
+async def test_a_webhook_answered_429_is_retried_and_one_refused_with_a_4xx_is_given_up(
+    service: RunningService, listener: WebhookListener
+) -> None:
+    support = await service.ctx.teams.by_name("support")
+    await service.ctx.teams.update(
+        support["id"], {"webhook_url": listener.url, "webhook_secret": "team-secret"}
+    )
+    settings = service.ctx.settings
+    listener.failures_left, listener.failure_status = 1, 429
+    await service.handoff("conv-1")
+
+    await service.ctx.webhooks.deliver_due()
+    service.clock.advance(seconds=settings.webhook_backoff_seconds)
+    await service.ctx.webhooks.deliver_due()
+    throttled_then_delivered = await service.ctx.webhooks.counts()
+    listener.failures_left, listener.failure_status = 1, 404
+    await service.handoff("conv-2")
+    await service.ctx.webhooks.deliver_due()
+
+    assert throttled_then_delivered == {"pending": 0, "delivered": 1, "failed": 0}
+    assert (await service.ctx.webhooks.counts()) == {"pending": 0, "delivered": 1, "failed": 1}
 
 
 @pytest.fixture

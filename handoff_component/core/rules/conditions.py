@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from handoff_component.contract.scores import SCORE_RANGES
 from handoff_component.core.rules.facts import MISSING
-from handoff_component.core.rules.view import SCORE_RANGES
 
 if TYPE_CHECKING:
     from handoff_component.core.rules.facts import ConversationFacts

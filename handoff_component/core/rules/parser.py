@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from handoff_component.contract.scores import SCORE_NAMES, SCORE_RANGES
 from handoff_component.core.rules.channels import KNOWN_CHANNELS, channels_from_credentials
 from handoff_component.core.rules.conditions import (
     OPERATORS,
@@ -46,7 +47,6 @@ from handoff_component.core.rules.model import (
     TriggerRule,
 )
 from handoff_component.core.rules.text import fold
-from handoff_component.core.rules.view import SCORE_NAMES, SCORE_RANGES
 
 SUPPORTED_VERSIONS = ("1",)
 TOP_LEVEL_FIELDS = ("version", "settings", "safety_net", "rules")

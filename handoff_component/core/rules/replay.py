@@ -27,17 +27,11 @@ from typing import Any
 
 import yaml
 
+from handoff_component.contract.scores import SCORE_NAMES, SCORE_RANGES
 from handoff_component.core.rules.durations import parse_duration
 from handoff_component.core.rules.evaluator import Evaluation, evaluate_in_detail
 from handoff_component.core.rules.model import RuleSet
-from handoff_component.core.rules.view import (
-    SCORE_NAMES,
-    SCORE_RANGES,
-    ConversationView,
-    Entity,
-    Firing,
-    Turn,
-)
+from handoff_component.core.rules.view import ConversationView, Entity, Firing, Turn
 
 DEFAULT_TURN_INTERVAL = 30.0
 DEFAULT_CHANNEL = "socketio"

@@ -11,16 +11,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-# The per-turn scores the NLU component (HandoffScorer) writes under `parse_data["handoff"]`.
-SCORE_NAMES = ("sentiment", "frustration", "complexity", "uncertainty", "human_request")
-SCORE_RANGES: dict[str, tuple[float, float]] = {
-    "sentiment": (-1.0, 1.0),
-    "frustration": (0.0, 1.0),
-    "complexity": (0.0, 1.0),
-    "uncertainty": (0.0, 1.0),
-    "human_request": (0.0, 1.0),
-}
-PARSE_DATA_KEY = "handoff"
+from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES, SCORE_RANGES
+
 _NO_SCORES: Mapping[str, float] = MappingProxyType({})
 
 
@@ -81,7 +73,7 @@ def scores_from_parse_data(
     their intent is an explicit request, which we count as `human_request` 1.0. Every other score
     of such a turn stays unknown.
     """
-    handoff = parse_data.get(PARSE_DATA_KEY) if parse_data else None
+    handoff = parse_data.get(SCORE_KEY) if parse_data else None
     # Plain type tests: this runs for every user message of the tracker on every turn, and an
     # ABC isinstance (Mapping) costs ten times more.
     if type(handoff) is not dict and not isinstance(handoff, Mapping):
