@@ -26,6 +26,8 @@ from handoff_component.bot.service_client import ServiceClient, ServiceUnavailab
 from handoff_component.contract import (
     PRIORITIES,
     SERVICE_HANDOFFS_PATH,
+    ContractError,
+    HandoffAnswer,
     HandoffRequest,
     event_identity,
     idempotency_key_for,
@@ -73,7 +75,7 @@ class ActionHandoff(Action):
             if ticket is None:
                 events.append(SlotSet(HANDOFF_REQUEST_SLOT, request.to_dict()))
             else:
-                events.append(SlotSet(HANDOFF_TICKET_SLOT, str(ticket.get("id"))))
+                events.append(SlotSet(HANDOFF_TICKET_SLOT, str(ticket.ticket_id)))
             dispatcher.utter_message(response="utter_handoff_alerted")
             return events
         if ticket is None:
@@ -82,8 +84,8 @@ class ActionHandoff(Action):
             events.append(SlotSet(HANDOFF_REQUEST_SLOT, request.to_dict()))
             dispatcher.utter_message(response="utter_handoff_delayed")
         else:
-            events.append(SlotSet(HANDOFF_TICKET_SLOT, str(ticket.get("id"))))
-            wait = _expected_wait_text(ticket)
+            events.append(SlotSet(HANDOFF_TICKET_SLOT, str(ticket.ticket_id)))
+            wait = _expected_wait_text(ticket.expected_wait_seconds)
             if wait:
                 dispatcher.utter_message(response="utter_handoff_with_wait", wait=wait)
             else:
@@ -156,7 +158,7 @@ def rule_fired_this_turn(events: list[dict[str, Any]]) -> bool:
     return False
 
 
-async def _open_ticket(request: HandoffRequest) -> dict[str, Any] | None:
+async def _open_ticket(request: HandoffRequest) -> HandoffAnswer | None:
     """The service's ticket, or None if the service cannot take it right now."""
     url = os.environ.get("HANDOFF_SERVICE_URL", "")
     secret = os.environ.get("HANDOFF_SECRET", "")
@@ -171,10 +173,14 @@ async def _open_ticket(request: HandoffRequest) -> dict[str, Any] | None:
         return None
     finally:
         await client.close()
-    if not response.ok or not isinstance(response.body, dict):
+    if not response.ok:
         logger.error("handoff service refused the ticket: %s", response.error_message())
         return None
-    return response.body.get("ticket", response.body)
+    try:
+        return HandoffAnswer.from_dict(response.body)
+    except ContractError as error:
+        logger.error("handoff service answered what the contract does not allow: %s", error)
+        return None
 
 
 def _positive(value: Any) -> float | None:
@@ -183,9 +189,8 @@ def _positive(value: Any) -> float | None:
     return None
 
 
-def _expected_wait_text(ticket: dict[str, Any]) -> str | None:
-    seconds = ticket.get("expected_wait_seconds")
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
+def _expected_wait_text(seconds: float | None) -> str | None:
+    if seconds is None or seconds <= 0:
         return None
     minutes = max(1, round(seconds / 60))
     return "about a minute" if minutes == 1 else f"about {minutes} minutes"

@@ -7,7 +7,8 @@ purpose: importing it never pulls in Rasa, Sanic or a database driver (tests/tes
 What is where:
 - `signing`: the HMAC signature of a request (`sign`, `verify`, `signed_headers`), its headers;
 - `reader`: the strict JSON `Reader` that names the failing field, used by every payload;
-- `handoffs`: `POST /api/handoffs` (`HandoffRequest`, its summary and transcript);
+- `handoffs`: `POST /api/handoffs` (`HandoffRequest`, its summary and transcript, and the
+  `HandoffAnswer` the action reads back);
 - `events`: `POST /api/events` (`EventBatch` of `BrokerEvent`), `event_identity`;
 - `commands`: what the service posts to the connector (`ReplyCommand`, `PauseCommand`, ...);
 - `scores`: the key and names of the per-turn scores in Rasa's parse data (`handoff`);
@@ -48,6 +49,7 @@ from handoff_component.contract.handoffs import (
     PRIORITIES,
     SERVICE_HANDOFFS_PATH,
     TRANSCRIPT_SENDERS,
+    HandoffAnswer,
     HandoffRequest,
     HandoffSummary,
     TranscriptMessage,
@@ -119,6 +121,7 @@ __all__ = [
     "BrokerEvent",
     "ContractError",
     "EventBatch",
+    "HandoffAnswer",
     "HandoffRequest",
     "HandoffSummary",
     "PauseCommand",

@@ -1,8 +1,10 @@
-"""`POST /api/handoffs`: what `action_handoff` sends the service to open (or find) a ticket."""
+"""`POST /api/handoffs`: what `action_handoff` sends the service to open (or find) a ticket, and
+the answer it reads back."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -152,6 +154,35 @@ class HandoffRequest:
             "transcript": [m.to_dict() for m in self.transcript],
             "unclaimed_timeout_seconds": self.unclaimed_timeout_seconds,
         }
+
+
+@dataclass(frozen=True)
+class HandoffAnswer:
+    """The service's answer to `POST /api/handoffs` (201 new, 200 found), as `action_handoff`
+    reads it: which ticket, whether it is new, and how long the customer may wait.
+
+    The service sends its whole ticket view under `ticket` (`body()`); Rasa's side reads only
+    these fields and tolerates the rest, so the view can grow without breaking older bots.
+    """
+
+    ticket_id: int
+    created: bool
+    expected_wait_seconds: float | None = None
+
+    @staticmethod
+    def body(ticket: Mapping[str, Any], created: bool) -> dict[str, Any]:
+        """The service's side: the answer's JSON object for a ticket view."""
+        return {"ticket": dict(ticket), "created": created}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> HandoffAnswer:
+        reader = Reader(data, allow_unknown=True)
+        ticket = reader.object("ticket")
+        return cls(
+            ticket_id=ticket.integer("id", minimum=1),
+            created=reader.boolean("created"),
+            expected_wait_seconds=ticket.number("expected_wait_seconds", required=False),
+        )
 
 
 def idempotency_key_for(conversation_id: str, handoff_event_id: str) -> str:

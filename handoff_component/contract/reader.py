@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 from handoff_component.contract.errors import ContractError
 from handoff_component.contract.limits import MAX_LIST_LENGTH, MAX_NAME_LENGTH, MAX_SCORE_KEYS
@@ -118,6 +118,12 @@ class Reader:
         if len(value) > max_length:
             raise ContractError(self.name(key), f"has more than {max_length} items")
         return [item(element, f"{self.name(key)}[{index}]") for index, element in enumerate(value)]
+
+    @overload
+    def object(self, key: str, *, required: Literal[True] = True) -> Reader: ...
+
+    @overload
+    def object(self, key: str, *, required: bool) -> Reader | None: ...
 
     def object(self, key: str, *, required: bool = True) -> Reader | None:
         value = self.value(key, required=required)

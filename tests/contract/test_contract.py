@@ -298,3 +298,32 @@ def test_any_valid_handoff_survives_the_wire(
     wire = json.loads(json.dumps(request.to_dict()))
 
     assert contract.HandoffRequest.from_dict(wire) == request
+
+
+def test_a_handoff_answer_reads_the_ticket_id_and_tolerates_the_rest_of_the_view() -> None:
+    body = contract.HandoffAnswer.body(
+        {"id": 7, "status": "open", "expected_wait_seconds": 90, "team": {"id": 1}}, True
+    )
+
+    answer = contract.HandoffAnswer.from_dict(json.loads(json.dumps(body)))
+
+    assert answer == contract.HandoffAnswer(ticket_id=7, created=True, expected_wait_seconds=90.0)
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"created": True}, "ticket"),
+        ({"ticket": {"id": "7"}, "created": True}, "ticket.id"),
+        ({"ticket": {"id": 7}}, "created"),
+        (
+            {"ticket": {"id": 7, "expected_wait_seconds": "soon"}, "created": True},
+            "ticket.expected_wait_seconds",
+        ),
+    ],
+)
+def test_a_malformed_handoff_answer_names_its_field(body: dict, field: str) -> None:
+    with pytest.raises(ContractError) as raised:
+        contract.HandoffAnswer.from_dict(body)
+
+    assert raised.value.field == field

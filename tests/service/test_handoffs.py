@@ -44,6 +44,20 @@ async def test_the_same_handoff_sent_twice_yields_one_ticket(service: RunningSer
     assert await service.table_count("messages") == 2
 
 
+async def test_the_answer_reads_as_the_contract_s_handoff_answer_rasa_s_side_reads(
+    service: RunningService,
+) -> None:
+    first = await service.handoff("conv-1")
+    again = await service.handoff("conv-1")
+
+    opened = contract.HandoffAnswer.from_dict(first.body)
+    found = contract.HandoffAnswer.from_dict(again.body)
+
+    assert (opened.ticket_id, opened.created) == (first.body["ticket"]["id"], True)
+    assert (found.ticket_id, found.created) == (opened.ticket_id, False)
+    assert opened.expected_wait_seconds == first.body["ticket"].get("expected_wait_seconds")
+
+
 async def test_concurrent_replicas_sending_one_handoff_make_one_ticket(
     service: RunningService,
 ) -> None:

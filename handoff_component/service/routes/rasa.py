@@ -18,7 +18,7 @@ async def open_handoff(request: Request) -> HTTPResponse:
     verify_rasa(request)
     handoff = contract.HandoffRequest.from_dict(json_body(request))
     ticket, created = await request.app.ctx.tickets.open_handoff(handoff)
-    return json({"ticket": ticket, "created": created}, status=201 if created else 200)
+    return json(contract.HandoffAnswer.body(ticket, created), status=201 if created else 200)
 
 
 @blueprint.post(contract.SERVICE_EVENTS_PATH)
