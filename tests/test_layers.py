@@ -6,6 +6,7 @@
 - only `bot/` imports `rasa` or `rasa_sdk`; the service never does;
 - inside the package each layer imports only the layers below it (`core` and `contract` at the
   bottom, then `bot` and `service` side by side, then `cli`);
+- no two modules import each other, even through others;
 - nobody imports a module by the path it had before it moved (`moved_modules`).
 
 Every import statement counts, also those inside functions and under `TYPE_CHECKING`: a lazy
@@ -145,6 +146,39 @@ def test_every_module_of_the_package_keeps_to_its_layer() -> None:
     ]
 
     assert violations == [], "\n".join(violations)
+
+
+def test_no_two_modules_of_the_package_import_each_other_even_indirectly() -> None:
+    """Cycles make import order matter and hide which concept is built on which."""
+    names = {module_name(path) for path in package_modules()}
+    graph = {
+        module_name(path): {
+            imported.module
+            for imported in imports_of(path)
+            if imported.module in names and imported.module != module_name(path)
+        }
+        for path in package_modules()
+    }
+
+    cycles = [cycle for start in sorted(graph) for cycle in _cycles_from(start, graph)]
+
+    assert cycles == [], "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+def _cycles_from(start: str, graph: dict[str, set[str]]) -> list[list[str]]:
+    """Import paths from `start` back to `start` (each cycle is found from its smallest name)."""
+    found: list[list[str]] = []
+    stack = [(start, [start])]
+    seen: set[str] = set()
+    while stack:
+        module, path = stack.pop()
+        for imported in sorted(graph[module]):
+            if imported == start:
+                found.append([*path, start])
+            elif imported > start and imported not in seen:
+                seen.add(imported)
+                stack.append((imported, [*path, imported]))
+    return found
 
 
 def test_nothing_in_the_repository_imports_a_module_by_its_old_path() -> None:

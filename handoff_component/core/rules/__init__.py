@@ -1,11 +1,14 @@
 """Trigger rules: when the bot must hand a conversation to a human.
 
-Pure core: parse `handoff.yml` (`load_ruleset`), evaluate it on a ConversationView (`evaluate`),
-and replay files of turns for designers (`replay`). No Rasa import anywhere in this package;
+Pure core: parse `handoff.yml` (`load_ruleset`: `parser` for the file, `condition_parser` for
+each `when:`, both on `yaml_nodes`; mistakes are `problems`), check it against a domain
+(`domain_check`), evaluate it on a ConversationView (`evaluate`), and replay files of turns for
+designers (`replay`). No Rasa import anywhere in this package;
 `handoff_component.bot.policy` adapts Rasa trackers to ConversationView.
 """
 
 from handoff_component.core.rules.channels import KNOWN_CHANNELS, channels_from_credentials
+from handoff_component.core.rules.domain_check import check_against_domain
 from handoff_component.core.rules.evaluator import (
     Evaluation,
     RuleMatch,
@@ -16,16 +19,11 @@ from handoff_component.core.rules.evaluator import (
 from handoff_component.core.rules.model import (
     ChannelSafetyNet,
     RuleSet,
-    RuleSettings,
     TriggerRule,
 )
-from handoff_component.core.rules.parser import (
-    RuleProblem,
-    RulesFileError,
-    check_against_domain,
-    load_ruleset,
-    parse_ruleset,
-)
+from handoff_component.core.rules.parser import load_ruleset, parse_ruleset
+from handoff_component.core.rules.problems import RuleProblem, RulesFileError
+from handoff_component.core.rules.settings import RuleSettings
 from handoff_component.core.rules.view import (
     ConversationView,
     Entity,

@@ -13,14 +13,11 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from handoff_component.contract.scores import SCORE_RANGES
-from handoff_component.core.rules.facts import MISSING
-
-if TYPE_CHECKING:
-    from handoff_component.core.rules.facts import ConversationFacts
-    from handoff_component.core.rules.view import ConversationView
+from handoff_component.core.rules.facts import MISSING, ConversationFacts
+from handoff_component.core.rules.view import ConversationView
 
 logger = logging.getLogger(__name__)
 

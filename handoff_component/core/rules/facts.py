@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import operator
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from handoff_component.core.rules.settings import RuleSettings
 from handoff_component.core.rules.text import FoldedText, fold_message, jaccard
-
-if TYPE_CHECKING:
-    from handoff_component.core.rules.model import RuleSettings
-    from handoff_component.core.rules.view import ConversationView, Turn
-
+from handoff_component.core.rules.view import ConversationView, Turn
 
 MISSING = object()
 _TEXT = operator.attrgetter("text")

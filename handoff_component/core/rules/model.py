@@ -1,4 +1,5 @@
-"""A parsed rules file: trigger rules, per-channel safety nets and the language's settings."""
+"""A parsed rules file: trigger rules and per-channel safety nets, with the language's settings
+(`settings.RuleSettings`)."""
 
 from __future__ import annotations
 
@@ -7,32 +8,12 @@ from dataclasses import dataclass, field
 
 from handoff_component.contract import PRIORITIES
 from handoff_component.core.rules.conditions import Condition
-from handoff_component.core.rules.text import IGNORED_WORDS, fold
+from handoff_component.core.rules.settings import RuleSettings
 
 # Higher wins when several rules fire on the same turn.
 PRIORITY_RANK = {name: rank for rank, name in enumerate(PRIORITIES)}
 DEFAULT_PRIORITY = "normal"
 DEFAULT_SAFETY_NET_KEY = "default"
-
-
-@dataclass(frozen=True)
-class RuleSettings:
-    """The knobs of the language itself, under `settings:` in the file."""
-
-    rephrase_similarity: float = 0.6
-    rephrase_window: int = 3
-    rephrase_min_words: int = 1
-    rephrase_ignore_words: tuple[str, ...] = ()
-    fallback_intents: tuple[str, ...] = ("nlu_fallback",)
-    fallback_actions: tuple[str, ...] = ("action_default_fallback", "action_two_stage_fallback")
-    human_request_intents: tuple[str, ...] = ("request_human",)
-    extra_channels: tuple[str, ...] = ()
-    # The built-in ignored words plus `rephrase_ignore_words`, folded like messages are.
-    ignored_words: frozenset[str] = field(init=False, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        extra = {word for entry in self.rephrase_ignore_words for word in fold(entry).split()}
-        object.__setattr__(self, "ignored_words", IGNORED_WORDS | extra)
 
 
 @dataclass(frozen=True)
