@@ -223,7 +223,8 @@ def main() -> int:
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from handoff_component.bot.policy import HandoffPolicy, TurnMemo, conversation_view
+    from handoff_component.bot.policy import HandoffPolicy
+    from handoff_component.bot.tracker_view import TurnMemo, conversation_view
 
     domain = Domain.from_yaml(
         "version: '3.1'\nintents: [order_status, shipping_info, refund_status, complaint]\n"

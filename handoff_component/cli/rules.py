@@ -21,6 +21,7 @@ import yaml
 from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES
 from handoff_component.core.rules import (
     RuleSet,
+    RuleSettings,
     RulesFileError,
     Turn,
     check_against_domain,
@@ -36,7 +37,7 @@ from handoff_component.core.rules.replay import (
     load_conversations,
     replay,
 )
-from handoff_component.core.rules.view import Entity
+from handoff_component.core.rules.view import turn_from_nlu
 
 # Rasa's built-in intents exist in every domain without being declared.
 RASA_DEFAULT_INTENTS = ("restart", "back", "out_of_scope", "session_start", "nlu_fallback")
@@ -181,9 +182,13 @@ def _text_scorer(signals: dict[int, Any]) -> Callable[[ReplayTurn], Turn] | None
 
 
 def _model_parser(
-    model: str, conversations: list[ReplayConversation], signals: dict[int, Any]
+    model: str,
+    conversations: list[ReplayConversation],
+    settings: RuleSettings,
+    signals: dict[int, Any],
 ) -> Callable[[ReplayTurn], Turn]:
-    """Parse every text once with a trained model (Rasa imported only here)."""
+    """Parse every text once with a trained model (Rasa imported only here); each parse is a
+    turn exactly as HandoffPolicy would see it (`turn_from_nlu`)."""
     from handoff_component.bot.trained_model import TrainedModel
 
     texts = sorted({t.text for c in conversations for t in c.turns})
@@ -192,17 +197,10 @@ def _model_parser(
 
     def annotate(written: ReplayTurn) -> Turn:
         data = parsed_by_text[written.text]
-        intent = (data.get("intent") or {}).get("name")
         handoff = data.get(SCORE_KEY)
         signals[id(written)] = handoff.get("signals") if isinstance(handoff, dict) else None
-        parsed = Turn(
-            text=written.text,
-            intent=intent,
-            intent_confidence=float((data.get("intent") or {}).get("confidence") or 0.0),
-            entities=tuple(
-                Entity(str(e.get("entity")), e.get("value")) for e in data.get("entities") or []
-            ),
-            scores=scores_from_parse_data(data, intent),
+        parsed = turn_from_nlu(
+            written.text, data.get("intent"), data.get("entities"), data, settings
         )
         return _merge(written, parsed)
 
@@ -316,7 +314,7 @@ def run_test(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 1
     signals: dict[int, Any] = {}
     if args.model:
-        annotate = _model_parser(args.model, conversations, signals)
+        annotate = _model_parser(args.model, conversations, ruleset.settings, signals)
     else:
         annotate = _text_scorer(signals) or given_values
         if annotate is given_values:

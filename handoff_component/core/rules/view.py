@@ -1,17 +1,19 @@
 """What the rules see of a conversation: its user turns, its channel and its earlier handoffs.
 
 The policy builds a ConversationView from Rasa tracker events and `rules test` builds one from a
-file of turns, so the evaluator never depends on where a conversation comes from.
+file of turns, so the evaluator never depends on where a conversation comes from; both make each
+turn of Rasa's NLU output with `turn_from_nlu`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES, SCORE_RANGES
+from handoff_component.core.rules.settings import RuleSettings
 
 _NO_SCORES: Mapping[str, float] = MappingProxyType({})
 
@@ -85,3 +87,37 @@ def scores_from_parse_data(
             low, high = SCORE_RANGES[name]
             scores[name] = low if value < low else high if value > high else float(value)
     return scores
+
+
+def turn_from_nlu(
+    text: str,
+    intent: Mapping[str, Any] | None,
+    entities: Iterable[Any] | None,
+    parse_data: Mapping[str, Any] | None,
+    settings: RuleSettings,
+    *,
+    fallback: bool = False,
+    timestamp: float = 0.0,
+) -> Turn:
+    """One user message as the rules see it, from what Rasa's NLU made of it.
+
+    The intent and its confidence (1.0 when NLU gave none: a `/intent` payload), the entities,
+    the scores HandoffScorer added, and whether the turn failed (a fallback intent, or
+    `fallback` when a fallback action followed it). HandoffPolicy calls it for each UserUttered
+    event of the tracker, `rules test --model` for each parse, so both see the same turn.
+    """
+    name = intent.get("name") if intent else None
+    confidence = intent.get("confidence") if intent else None
+    return Turn(
+        text=text,
+        intent=name,
+        intent_confidence=1.0 if confidence is None else float(confidence),
+        entities=tuple(
+            Entity(str(e.get("entity")), e.get("value")) for e in entities if type(e) is dict
+        )
+        if entities
+        else (),
+        scores=scores_from_parse_data(parse_data, name, settings.human_request_intents),
+        fallback=fallback or name in settings.fallback_intents,
+        timestamp=timestamp,
+    )
