@@ -113,18 +113,15 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _with_stores(args: argparse.Namespace, work: Callable[[Any], Coroutine[Any, Any, Any]]) -> int:
-    from sanic import Sanic
-
-    from handoff_component.service.app import create_app, start, stop
+    from handoff_component.service.app import service_context, start, stop
 
     async def run() -> Any:
-        Sanic.test_mode = True
-        app = create_app(settings_from(args))
-        await start(app)
+        ctx = service_context(settings_from(args))
+        await start(ctx)
         try:
-            return await work(app.ctx)
+            return await work(ctx)
         finally:
-            await stop(app)
+            await stop(ctx)
 
     from handoff_component.contract import ContractError
     from handoff_component.service.errors import ApiError

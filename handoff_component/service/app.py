@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from types import SimpleNamespace
 from typing import Any
 
 from sanic import Request, Sanic
@@ -50,20 +51,28 @@ logger = logging.getLogger(__name__)
 BLUEPRINTS = (rasa, auth, tickets, teams, conversations, metrics, stream, docs)
 
 
+def service_context(settings: Settings) -> SimpleNamespace:
+    """What one service instance holds before its database is open: the settings, the bus of
+    live ticket events and the client of Rasa's connector. `start` adds the stores; the app is
+    built around it, and a CLI command uses it without any app."""
+    return SimpleNamespace(
+        settings=settings,
+        bus=TicketEventBus(),
+        stream_keepalive_seconds=15.0,
+        connector=ConnectorClient(
+            settings.connector_url,
+            settings.secret,
+            timeout_seconds=settings.connector_timeout_seconds,
+            attempts=settings.connector_attempts,
+        ),
+    )
+
+
 def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
-    app = Sanic(settings.app_name)
+    app = Sanic(settings.app_name, ctx=service_context(settings))
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.ACCESS_LOG = False
-    app.ctx.settings = settings
-    app.ctx.bus = TicketEventBus()
-    app.ctx.stream_keepalive_seconds = 15.0
-    app.ctx.connector = ConnectorClient(
-        settings.connector_url,
-        settings.secret,
-        timeout_seconds=settings.connector_timeout_seconds,
-        attempts=settings.connector_attempts,
-    )
     for module in BLUEPRINTS:
         app.blueprint(module.blueprint)
     app.blueprint(inbox_routes.blueprint)
@@ -73,7 +82,7 @@ def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
 
     @app.before_server_start
     async def open_database(app: Sanic, _loop: Any) -> None:
-        await start(app, seed_file)
+        await start(app.ctx, seed_file)
 
     @app.after_server_start
     async def start_background(app: Sanic, _loop: Any) -> None:
@@ -92,49 +101,50 @@ def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
 
     @app.after_server_stop
     async def close_database(app: Sanic, _loop: Any) -> None:
-        await stop(app)
+        await stop(app.ctx)
 
     app.error_handler.add(Exception, _error_response)
     return app
 
 
-async def start(app: Sanic, seed_file: str | None = None) -> None:
-    """Open the database, migrate it and build the stores; separate so a CLI can reuse it."""
-    settings: Settings = app.ctx.settings
+async def start(ctx: SimpleNamespace, seed_file: str | None = None) -> None:
+    """Open the database, migrate it and build the stores into `ctx` (`service_context`); the
+    app's start-up listener calls it, and so does each CLI command."""
+    settings: Settings = ctx.settings
     db = Database(create_engine(settings.db_url))
     if settings.run_migrations:
         await migrate(db.engine)
-    app.ctx.db = db
-    app.ctx.tickets = TicketStore(db, app.ctx.bus, settings)
-    app.ctx.attendants = AttendantStore(db, settings)
-    app.ctx.teams = TeamStore(db, settings)
-    app.ctx.conversations = ConversationStore(db, settings)
-    app.ctx.login_limiter = LoginLimiter(
+    ctx.db = db
+    ctx.tickets = TicketStore(db, ctx.bus, settings)
+    ctx.attendants = AttendantStore(db, settings)
+    ctx.teams = TeamStore(db, settings)
+    ctx.conversations = ConversationStore(db, settings)
+    ctx.login_limiter = LoginLimiter(
         db,
         max_failures=settings.login_max_failures,
         window=settings.login_failure_window,
         clock=settings.clock,
     )
-    app.ctx.webhooks = WebhookSender(db, settings)
-    app.ctx.automation = Automation(app.ctx.tickets, app.ctx.connector, settings)
+    ctx.webhooks = WebhookSender(db, settings)
+    ctx.automation = Automation(ctx.tickets, ctx.connector, settings)
     # Replicas on PostgreSQL share their live events through LISTEN/NOTIFY; None on SQLite.
-    app.ctx.relay = await start_relay(settings.db_url, app.ctx.bus, app.ctx.tickets)
+    ctx.relay = await start_relay(settings.db_url, ctx.bus, ctx.tickets)
     if seed_file:
         from handoff_component.service.seed import apply_seed
 
-        counts = await apply_seed(seed_file, app.ctx.teams, app.ctx.attendants)
+        counts = await apply_seed(seed_file, ctx.teams, ctx.attendants)
         logger.info("seeded from %s: %s", seed_file, counts)
-    await app.ctx.connector.start()
+    await ctx.connector.start()
 
 
-async def stop(app: Sanic) -> None:
-    if getattr(app.ctx, "relay", None) is not None:
-        await app.ctx.relay.stop()
-    await app.ctx.connector.close()
-    if hasattr(app.ctx, "webhooks"):
-        await app.ctx.webhooks.close()
-    if hasattr(app.ctx, "db"):
-        await app.ctx.db.dispose()
+async def stop(ctx: SimpleNamespace) -> None:
+    if getattr(ctx, "relay", None) is not None:
+        await ctx.relay.stop()
+    await ctx.connector.close()
+    if hasattr(ctx, "webhooks"):
+        await ctx.webhooks.close()
+    if hasattr(ctx, "db"):
+        await ctx.db.dispose()
 
 
 def _error_response(request: Request, exception: Exception) -> HTTPResponse:

@@ -17,7 +17,6 @@ from handoff_component.core.rules import (
 )
 from handoff_component.core.rules.conditions import (
     AllOf,
-    AverageCondition,
     CountCondition,
     CustomCondition,
     EntityCondition,
@@ -25,7 +24,7 @@ from handoff_component.core.rules.conditions import (
     KeywordCondition,
     Not,
     ScoreCondition,
-    TrendCondition,
+    WindowCondition,
 )
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -146,8 +145,8 @@ def test_every_condition_kind_is_read() -> None:
         ScoreCondition,
         ScoreCondition,
         ScoreCondition,
-        AverageCondition,
-        TrendCondition,
+        WindowCondition,
+        WindowCondition,
         CountCondition,
         CountCondition,
         CountCondition,
@@ -157,6 +156,7 @@ def test_every_condition_kind_is_read() -> None:
         Not,
         CustomCondition,
     ]
+    assert (children[3].kind, children[4].kind) == ("average", "trend")
     assert children[4].score == "sentiment"  # the default score of average and trend
     assert children[5].consecutive and children[5].within_last == 6
     assert children[8].names == frozenset({"request_human", "complaint"})

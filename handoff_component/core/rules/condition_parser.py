@@ -14,7 +14,6 @@ from handoff_component.core.rules.conditions import (
     TREND_RANGE,
     AllOf,
     AnyOf,
-    AverageCondition,
     Condition,
     CountCondition,
     CustomCondition,
@@ -23,7 +22,7 @@ from handoff_component.core.rules.conditions import (
     KeywordCondition,
     Not,
     ScoreCondition,
-    TrendCondition,
+    WindowCondition,
 )
 from handoff_component.core.rules.problems import suggest
 from handoff_component.core.rules.text import fold
@@ -155,9 +154,7 @@ class ConditionParser(NodeReader):
         last = self.window(found["last"], "last", minimum=2 if kind == "trend" else 1)
         low, high = SCORE_RANGES[score] if kind == "average" else TREND_RANGE
         comparison = self.comparison(found["is"], f"{kind} of {score}", low, high)
-        if kind == "average":
-            return AverageCondition(score, last, comparison, line)
-        return TrendCondition(score, last, comparison, line)
+        return WindowCondition(kind, score, last, comparison, line)
 
     def count_condition(self, kind: str, node: yaml.Node, line: int) -> Condition:
         if isinstance(node, yaml.ScalarNode):

@@ -114,10 +114,15 @@ class ScoreCondition(Condition):
         return f"{self.score} {self.comparison}"
 
 
-@dataclass(frozen=True, slots=True)
-class AverageCondition(Condition):
-    """The mean of a score over the last `last` turns that carry it."""
+WINDOW_KINDS = ("average", "trend")
 
+
+@dataclass(frozen=True, slots=True)
+class WindowCondition(Condition):
+    """A figure of a score over the last `last` turns that carry it: their mean (`average`) or
+    the least-squares slope per turn (`trend`: negative when the score is falling)."""
+
+    kind: str
     score: str
     last: int
     comparison: Comparison
@@ -125,59 +130,44 @@ class AverageCondition(Condition):
     key: tuple = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "key", ("average", self.score, self.last))
+        if self.kind not in WINDOW_KINDS:
+            raise ValueError(f"a window condition is one of {WINDOW_KINDS}, not {self.kind!r}")
+        object.__setattr__(self, "key", (self.kind, self.score, self.last))
+
+    def value(self, facts: ConversationFacts) -> float | None:
+        if self.kind == "average":
+            return facts.average(self.score, self.last)
+        return facts.trend(self.score, self.last)
 
     def holds(self, facts: ConversationFacts) -> bool:
         value = facts.known.get(self.key, MISSING)
         if value is MISSING:
-            value = facts.average(self.score, self.last)
+            value = self.value(facts)
         comparison = self.comparison
         return value is not None and comparison.fn(value, comparison.threshold)
 
     def strength(self, facts: ConversationFacts) -> float:
-        value = facts.average(self.score, self.last)
-        return self.comparison.strength(value, *SCORE_RANGES[self.score])  # type: ignore[arg-type]
+        value = self.value(facts)
+        if value is None:
+            return 0.0
+        low, high = SCORE_RANGES[self.score] if self.kind == "average" else TREND_RANGE
+        return self.comparison.strength(value, low, high)
 
     def explain(self, facts: ConversationFacts) -> str:
-        value = facts.average(self.score, self.last)
-        return f"average {self.score} over the last {self.last} turns {value:.2f} {self.comparison}"
-
-    def describe(self) -> str:
-        return f"average {self.score} over the last {self.last} turns {self.comparison}"
-
-
-@dataclass(frozen=True, slots=True)
-class TrendCondition(Condition):
-    """The least-squares slope of a score per turn over the last `last` turns that carry it."""
-
-    score: str
-    last: int
-    comparison: Comparison
-    line: int = 0
-    key: tuple = field(init=False, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key", ("trend", self.score, self.last))
-
-    def holds(self, facts: ConversationFacts) -> bool:
-        value = facts.known.get(self.key, MISSING)
-        if value is MISSING:
-            value = facts.trend(self.score, self.last)
-        comparison = self.comparison
-        return value is not None and comparison.fn(value, comparison.threshold)
-
-    def strength(self, facts: ConversationFacts) -> float:
-        value = facts.trend(self.score, self.last)
-        return self.comparison.strength(value, *TREND_RANGE)  # type: ignore[arg-type]
-
-    def explain(self, facts: ConversationFacts) -> str:
-        value = facts.trend(self.score, self.last)
+        value = self.value(facts)
+        if self.kind == "average":
+            return (
+                f"average {self.score} over the last {self.last} turns {value:.2f} "
+                f"{self.comparison}"
+            )
         return (
             f"{self.score} trend over the last {self.last} turns {value:+.2f} per turn "
             f"{self.comparison}"
         )
 
     def describe(self) -> str:
+        if self.kind == "average":
+            return f"average {self.score} over the last {self.last} turns {self.comparison}"
         return f"{self.score} trend over the last {self.last} turns {self.comparison}"
 
 
@@ -359,7 +349,7 @@ def _cost(condition: Condition) -> int:
     """Rough relative cost of checking a condition, to order the children of `all`."""
     if isinstance(condition, ScoreCondition | IntentCondition):
         return 0
-    if isinstance(condition, CountCondition | AverageCondition | TrendCondition):
+    if isinstance(condition, CountCondition | WindowCondition):
         return 1
     if isinstance(condition, KeywordCondition | EntityCondition):
         return 2
