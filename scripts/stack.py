@@ -133,10 +133,6 @@ class Stack:
         return [f"http://127.0.0.1:{self.ports_of(n).rasa}" for n in self._replica_numbers()]
 
     @property
-    def actions_urls(self) -> list[str]:
-        return [f"http://127.0.0.1:{self.ports_of(n).actions}" for n in self._replica_numbers()]
-
-    @property
     def service_urls(self) -> list[str]:
         return [f"http://127.0.0.1:{self.ports_of(n).service}" for n in self._replica_numbers()]
 
@@ -242,19 +238,6 @@ class Stack:
             "--endpoints", str(self.endpoints),
             "--cors", "*",
         ]  # fmt: skip
-
-    def add_rasa_replica(self) -> str:
-        """Start one more Rasa server on the same stores (production: PostgreSQL and Redis).
-
-        It gets its own port and its own outbox file, as a replica on its own host would.
-        """
-        number = sum(1 for p in self.processes if p.name.startswith("rasa")) + 1
-        port = free_port()
-        env = {**self.env(), "HANDOFF_OUTBOX": str(self.data_dir / f"outbox-{number}.db")}
-        url = f"http://127.0.0.1:{port}"
-        process = self._spawn(f"rasa-{number}", self.rasa_command(port), f"{url}/", env)
-        process.wait_ready()
-        return url
 
     def start(self, only: str | None = None) -> None:
         """Start every process (or the one named) and return once each answers on its port.

@@ -58,7 +58,7 @@ def service_context(settings: Settings) -> SimpleNamespace:
     return SimpleNamespace(
         settings=settings,
         bus=TicketEventBus(),
-        stream_keepalive_seconds=15.0,
+        stream_keepalive_seconds=stream.KEEPALIVE_SECONDS,
         connector=ConnectorClient(
             settings.connector_url,
             settings.secret,

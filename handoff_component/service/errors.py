@@ -60,11 +60,6 @@ class UnsupportedMediaType(ApiError):
     code = "unsupported_media_type"
 
 
-class Unprocessable(ApiError):
-    status = 422
-    code = "invalid"
-
-
 class TooManyRequests(ApiError):
     """Answered with a `Retry-After` header of `retry_after` seconds (see ratelimit.py)."""
 

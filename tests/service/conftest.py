@@ -80,7 +80,6 @@ async def connector() -> AsyncIterator[FakeConnector]:
                 request.headers.get(contract.SIGNATURE_HEADER),
             )
         except contract.SignatureError:
-            fake.bad_signatures += 1
             return web.json_response({"error": "bad signature"}, status=401)
         if fake.fail_with:
             return web.json_response({"error": "down"}, status=fake.fail_with)

@@ -111,7 +111,6 @@ class FakeConnector:
     url: str = ""
     commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     fail_with: int | None = None
-    bad_signatures: int = 0
 
     def paths(self) -> list[str]:
         return [path for path, _ in self.commands]

@@ -151,6 +151,13 @@ def _fields() -> list[Field]:
         Field(
             "text", "canned_replies", text_send, _canned_stored("text"), contract.MAX_TEXT_LENGTH
         ),
+        Field(
+            "text",
+            "canned_replies",
+            _canned_patch,
+            _canned_stored("text"),
+            contract.MAX_TEXT_LENGTH,
+        ),
         Field("display_name", "attendants", _attendant_name, _attendant_stored, 200),
         Field("display_name", "teams", _team_name, _team_stored, 200),
         Field("reason", "tickets", _handoff_reason, _handoff_stored, contract.MAX_REASON_LENGTH),
@@ -164,6 +171,7 @@ FIELD_IDS = [
     "transfer.note",
     "canned.title",
     "canned.text",
+    "canned.patch.text",
     "attendant.display_name",
     "team.display_name",
     "handoff.reason",

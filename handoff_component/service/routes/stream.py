@@ -19,6 +19,7 @@ from handoff_component.service.notifications import STREAM_ENDED, TicketEvent
 
 blueprint = Blueprint("stream")
 
+# A comment line this often keeps proxies and browsers from closing an idle stream.
 KEEPALIVE_SECONDS = 15.0
 
 
