@@ -15,6 +15,7 @@ a reply that silently goes nowhere.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -226,8 +227,8 @@ class HandoffConnector(InputChannel):
         text = self.reply_format.format(attendant=command.attendant_name, text=command.text)
         sends: list[Callable[[], Awaitable[Any]]] = []
         if command.text.strip():
-            sends += [lambda p=part: customer.send_text(p) for part in customer.text_parts(text)]
-        sends += [lambda a=a: _send_attachment(customer, a) for a in command.attachments]
+            sends += [functools.partial(customer.send_text, p) for p in customer.text_parts(text)]
+        sends += [functools.partial(_send_attachment, customer, a) for a in command.attachments]
         done = self._parts_sent.setdefault(command.message_id, set())
         for index, send in enumerate(sends):
             if index not in done:
@@ -327,7 +328,7 @@ class HandoffConnector(InputChannel):
             if refusal is not None:
                 raise CommandError(422, "channel_refused", refusal, "channel")
             for part in customer.text_parts(message["text"]):
-                await _send(customer, lambda p=part: customer.send_text(p))
+                await _send(customer, functools.partial(customer.send_text, part))
         except CommandError as error:
             logger.warning("could not send %s to %s: %s", response_name, conversation_id, error)
             return {"notice": "failed", "notice_error": error.message}

@@ -10,6 +10,7 @@ says `not_configured`.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
