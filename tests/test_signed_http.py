@@ -16,7 +16,7 @@ from handoff_component import contract
 from handoff_component.bot.service_client import ServiceClient, ServiceUnavailable
 from handoff_component.service.connector_client import DELIVERED, FAILED, ConnectorClient
 from handoff_component.signed_http import worth_retrying
-from scripts.stack import free_port
+from tests.local_http import serving
 
 SECRET = "s3cret"
 
@@ -58,13 +58,9 @@ async def peer() -> AsyncIterator[Peer]:
 
     app = web.Application()
     app.router.add_post("/{tail:.*}", receive)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}"
-    yield state
-    await runner.cleanup()
+    async with serving(app) as served:
+        state.url = served.url
+        yield state
 
 
 def _resume() -> contract.ResumeCommand:

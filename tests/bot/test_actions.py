@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from handoff_component.bot.actions import ActionHandoff, ActionSessionStartWithHandoff
-from scripts.stack import free_port
+from scripts.stack import Process, free_port
 
 SECRET = "actions-test-secret"
 
@@ -31,24 +29,15 @@ def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "HANDOFF_DB_URL": f"sqlite+aiosqlite:///{data / 'handoff.db'}",
     }
     seed = str(Path(__file__).parents[2] / "service.yml")
-    with open(data / "log", "wb") as log:
-        command = [sys.executable, "-m", "handoff_component.service", "--port", str(port)]
-        process = subprocess.Popen(
-            [*command, "--seed", seed], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((data / "log").read_text()) from None
-            time.sleep(0.1)
+    command = [sys.executable, "-m", "handoff_component.service", "--port", str(port)]
+    service = Process.spawn(
+        "service", [*command, "--seed", seed], f"{url}/health", env, data / "log"
+    )
+    service.wait_ready(timeout_s=60)
     yield url
-    process.terminate()
-    process.wait(timeout=10)
+    service.popen.terminate()
+    service.popen.wait(timeout=10)
 
 
 @pytest.fixture

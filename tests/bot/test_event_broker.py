@@ -12,6 +12,8 @@ from aiohttp import web
 from handoff_component.bot.event_broker import HandoffEventBroker
 from handoff_component.bot.outbox import Outbox
 from handoff_component.contract import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from tests.local_http import Served, serve
+from tests.waiting import async_wait_until
 
 SECRET = "test-secret"
 
@@ -23,7 +25,7 @@ class FakeServiceListener:
         self.received: list[tuple[str, dict]] = []
         self.status = 200
         self.arrived = asyncio.Event()
-        self.runner: web.AppRunner | None = None
+        self.served: Served | None = None
         self.port = 0
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -38,14 +40,12 @@ class FakeServiceListener:
         app = web.Application()
         app.router.add_post("/api/events", self.handle)
         app.router.add_post("/api/handoffs", self.handle)
-        self.runner = web.AppRunner(app)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.served = await serve(app, port)
+        self.port = self.served.port
 
     async def stop(self) -> None:
-        await self.runner.cleanup()
+        assert self.served is not None
+        await self.served.close()
 
     def events(self) -> list[dict]:
         return [e for path, body in self.received if path == "/api/events" for e in body["events"]]
@@ -53,14 +53,6 @@ class FakeServiceListener:
 
 def user_event(n: int) -> dict:
     return {"sender_id": "c1", "event": "user", "text": f"message {n}", "timestamp": 1000.0 + n}
-
-
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -77,7 +69,7 @@ async def test_events_arrive_in_order_and_signed(listener, tmp_path: Path) -> No
 
     for n in range(30):
         broker.publish(user_event(n))
-    await wait_until(lambda: len(listener.events()) == 30)
+    await async_wait_until(lambda: len(listener.events()) == 30)
     await broker.close()
 
     assert [e["text"] for e in listener.events()] == [f"message {n}" for n in range(30)]
@@ -96,11 +88,15 @@ async def test_events_published_while_the_service_is_down_are_delivered_when_it_
     broker.start()
     for n in range(3):
         broker.publish(user_event(n))
-    await asyncio.sleep(0.5)
+    # Two failed deliveries of every event: the broker has retried, and kept them all.
+    await async_wait_until(
+        lambda: all(item.attempts >= 2 for item in broker.outbox.peek(10)),
+        what="two delivery attempts while the service is down",
+    )
     assert len(broker.outbox) == 3
 
     await server.start(port)
-    await wait_until(lambda: len(server.events()) == 3)
+    await async_wait_until(lambda: len(server.events()) == 3)
     await broker.close()
     await server.stop()
 
@@ -113,7 +109,7 @@ async def test_queued_events_survive_a_rasa_restart(listener, tmp_path: Path) ->
 
     broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, path)
     broker.start()
-    await wait_until(lambda: len(listener.events()) == 1)
+    await async_wait_until(lambda: len(listener.events()) == 1)
     await broker.close()
 
     assert listener.events()[0]["text"] == "message 7"

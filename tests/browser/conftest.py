@@ -176,7 +176,8 @@ def inbox_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InboxWorld
 
 @pytest.fixture
 def screens(browser: Any, artifacts: Path) -> Iterator[Any]:
-    """open(name, url) -> Screen, each in its own browser context (its own cookies).
+    """open(name, url, fake_clock=False) -> Screen, each in its own browser context (its own
+    cookies); with `fake_clock` the page's time moves only by `screen.page.clock`.
 
     `name` prefixes the screenshots (test-artifacts/inbox/<name>-<step>.png); the last state of
     every page is saved too, which is what to look at when a test fails.
@@ -184,10 +185,14 @@ def screens(browser: Any, artifacts: Path) -> Iterator[Any]:
     contexts = []
     opened: list[Screen] = []
 
-    def open_screen(name: str, url: str, viewport: tuple[int, int] = (1440, 900)) -> Screen:
+    def open_screen(
+        name: str, url: str, viewport: tuple[int, int] = (1440, 900), fake_clock: bool = False
+    ) -> Screen:
         context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
         contexts.append(context)
         page = context.new_page()
+        if fake_clock:  # the page's Date and timers, moved on by page.clock instead of waiting
+            page.clock.install()
         page.set_default_timeout(10_000)
         screen = Screen(page, name, artifacts)
 

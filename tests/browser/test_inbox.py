@@ -8,13 +8,13 @@ Screenshots of each key step are saved under test-artifacts/inbox/.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.pages import sign_in
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -37,17 +37,6 @@ def new_conversation(prefix: str) -> str:
 
 def row_of(page, conversation_id: str):
     return page.locator(".ticket-row", has_text=conversation_id)
-
-
-def wait_until(condition, timeout: float = 10.0, what: str = "condition"):
-    """Poll a condition outside the browser (the connector listener's records)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_signing_in_shows_the_queue_with_the_open_ticket_count(inbox_world, screens) -> None:
@@ -287,13 +276,13 @@ def test_customer_html_and_script_are_shown_as_text_and_never_run(inbox_world, s
 def test_a_waiting_time_past_the_channel_target_is_flagged(inbox_world, screens) -> None:
     fast = new_conversation("cb")
     inbox_world.rasa.hand_off(fast, channel="callback", customer_turns=ANGRY_TURNS)
-    created = time.monotonic()
     slow = new_conversation("sio")
     inbox_world.rasa.hand_off(slow, channel="socketio", customer_turns=ANGRY_TURNS)
-    # The test rules give the callback channel a 2 s target (the web chat has 5 min).
-    time.sleep(max(0.0, 2.2 - (time.monotonic() - created)))
-    screen = screens("sla", inbox_world.inbox)
+    screen = screens("sla", inbox_world.inbox, fake_clock=True)
     sign_in(screen, "ana")
+    # The test rules give the callback channel a 2 s target (the web chat has 5 min). The
+    # page's clock, not the test, lets 31 s pass: the queue re-renders its SLA every 30 s.
+    screen.page.clock.fast_forward(31_000)
 
     expect(row_of(screen.page, fast).locator(".sla")).to_have_class(re.compile(r"\bsla-breach\b"))
     expect(row_of(screen.page, slow).locator(".sla")).to_have_class(re.compile(r"\bsla-ok\b"))

@@ -18,6 +18,8 @@ from typing import Any
 import aiohttp
 import socketio
 
+from tests.waiting import async_wait_until
+
 DEFAULT_TIMEOUT_S = 60.0
 
 
@@ -177,7 +179,9 @@ class Attendant:
             tickets = listing.get("tickets", [])
             return tickets[0] if tickets else None
 
-        ticket = await wait_for(find, timeout)
+        ticket = await async_wait_until(
+            find, timeout=timeout, what=f"a ticket of {conversation_id}"
+        )
         return (await self.call("GET", f"/api/tickets/{ticket['id']}"))["ticket"]
 
     async def wait_for_ticket(
@@ -187,7 +191,7 @@ class Attendant:
             ticket = (await self.call("GET", f"/api/tickets/{ticket_id}"))["ticket"]
             return ticket if predicate(ticket) else None
 
-        return await wait_for(check, timeout)
+        return await async_wait_until(check, timeout=timeout, what=f"ticket {ticket_id}")
 
     async def close(self) -> None:
         await self.session.close()
@@ -198,15 +202,3 @@ def tracker_of(rasa_url: str, conversation_id: str) -> dict[str, Any]:
     url = f"{rasa_url}/conversations/{conversation_id}/tracker?include_events=ALL"
     with urllib.request.urlopen(url, timeout=60) as response:
         return json.loads(response.read())
-
-
-async def wait_for(probe: Callable[[], Any], timeout: float = DEFAULT_TIMEOUT_S) -> Any:
-    """Probe until it returns something truthy; the probe itself awaits a real answer each time."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.05)

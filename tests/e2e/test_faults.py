@@ -24,9 +24,10 @@ from collections.abc import Iterator
 import pytest
 
 from scripts.local_services import pg_execute
-from tests.e2e.clients import Attendant, SocketCustomer, wait_for
+from tests.e2e.clients import DEFAULT_TIMEOUT_S, Attendant, SocketCustomer
 from tests.e2e.fault_injection import TcpProxy, ensure_running, kill_hard
 from tests.loud import skip_loudly
+from tests.waiting import async_wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -150,7 +151,11 @@ async def test_a_paused_conversation_stays_with_its_attendant_across_a_rasa_rest
         # One more message, held in Rasa's outbox (the service is away) when Rasa is killed.
         kill_hard(stack, "service")
         await customer.say("I am still waiting for it.")
-        await wait_for(lambda: queued_in_outbox(stack, "I am still waiting for it."))
+        await async_wait_until(
+            lambda: queued_in_outbox(stack, "I am still waiting for it."),
+            timeout=DEFAULT_TIMEOUT_S,
+            what="the message in Rasa's outbox",
+        )
         kill_hard(stack, "rasa")  # the customer's socket drops with it
         await customer.close()
         await attendant.close()

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.clients import Attendant, SocketCustomer, wait_for
+from tests.e2e.clients import Attendant, SocketCustomer
 
 pytestmark = pytest.mark.e2e
 
@@ -140,11 +140,3 @@ async def test_a_handoff_while_the_service_is_down_becomes_a_ticket_when_it_retu
         if not any(p.name == "service" for p in bot_stack.processes):
             bot_stack.start("service")
         await customer.close()
-
-
-async def test_wait_helper_gives_up_with_a_clear_error() -> None:
-    async def never() -> None:
-        return None
-
-    with pytest.raises(TimeoutError, match="condition not met"):
-        await wait_for(never, timeout=0.1)

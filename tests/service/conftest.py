@@ -20,13 +20,13 @@ import pytest
 from aiohttp import web
 
 from handoff_component import contract
+from tests.local_http import serving
 from tests.service.support import (
     PG_ADMIN_URL,
     SECRET,
     FakeClock,
     FakeConnector,
     RunningService,
-    free_port,
     make_settings,
     pg_admin,
     scratch_postgres,
@@ -91,13 +91,9 @@ async def connector() -> AsyncIterator[FakeConnector]:
 
     app = web.Application()
     app.router.add_post("/webhooks/handoff/{command}", handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    fake.url = f"http://127.0.0.1:{port}/webhooks/handoff/"
-    yield fake
-    await runner.cleanup()
+    async with serving(app) as served:
+        fake.url = f"{served.url}/webhooks/handoff/"
+        yield fake
 
 
 @pytest.fixture

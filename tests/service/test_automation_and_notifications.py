@@ -16,11 +16,11 @@ import pytest
 from aiohttp import web
 
 from handoff_component import contract
+from tests.local_http import serving
 from tests.service.support import (
     SECRET,
     FakeConnector,
     RunningService,
-    free_port,
     read_events,
     user_event,
 )
@@ -227,13 +227,9 @@ async def listener() -> AsyncIterator[WebhookListener]:
 
     app = web.Application()
     app.router.add_post("/hook", receive)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    state.url = f"http://127.0.0.1:{port}/hook"
-    yield state
-    await runner.cleanup()
+    async with serving(app) as served:
+        state.url = f"{served.url}/hook"
+        yield state
 
 
 async def test_a_team_webhook_hears_of_new_tickets_and_transfers_signed(

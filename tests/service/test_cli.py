@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from handoff_component import contract
 from tests.service.support import free_port, handoff_payload
+from tests.waiting import answers, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,19 +26,14 @@ def _command() -> list[str]:
 
 
 def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if process.poll() is not None:
             raise AssertionError(
                 f"the service exited: {process.stdout.read() if process.stdout else ''}"
             )
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    raise AssertionError("the service did not become healthy")
+        return answers(f"{url}/health")
+
+    wait_until(healthy, timeout=timeout, what="the service's /health")
 
 
 def _post(url: str, body: dict, headers: dict[str, str]) -> tuple[int, dict]:

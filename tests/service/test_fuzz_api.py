@@ -33,11 +33,11 @@ from schemathesis.specs.openapi.checks import (
 
 from handoff_component import contract
 from handoff_component.service.openapi import load_openapi
+from tests.local_http import serve
 from tests.service.support import (
     PASSWORD,
     SECRET,
     FakeClock,
-    free_port,
     handoff_payload,
     make_settings,
     start_service,
@@ -86,11 +86,8 @@ class ThreadedService:
 
         app = web.Application()
         app.router.add_post("/webhooks/handoff/{command}", accept)
-        self.connector = web.AppRunner(app)
-        await self.connector.setup()
-        port = free_port()
-        await web.TCPSite(self.connector, "127.0.0.1", port).start()
-        return f"http://127.0.0.1:{port}/webhooks/handoff/"
+        self.connector = await serve(app)
+        return f"{self.connector.url}/webhooks/handoff/"
 
     def start(self) -> None:
         self.thread.start()
@@ -110,7 +107,7 @@ class ThreadedService:
 
     def stop(self) -> None:
         self.run(stop_service(self.server))
-        self.run(self.connector.cleanup())
+        self.run(self.connector.close())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
 

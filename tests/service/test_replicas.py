@@ -23,12 +23,12 @@ from handoff_component import contract
 from handoff_component.service import event_relay
 from handoff_component.service.automation import AUTOMATION_LOCK_KEY
 from handoff_component.service.notifications import TicketEvent
+from tests.local_http import Served, serve
 from tests.service.support import (
     PASSWORD,
     SECRET,
     FakeClock,
     RunningService,
-    free_port,
     make_settings,
     pg_admin,
     read_events,
@@ -36,6 +36,7 @@ from tests.service.support import (
     stop_service,
     user_event,
 )
+from tests.waiting import async_wait_until
 
 
 class GatedPeer:
@@ -71,33 +72,30 @@ class GatedPeer:
         return [name for name, _ in self.calls]
 
 
-async def _serve(peer: GatedPeer, prefix: str) -> web.AppRunner:
+async def _serve(peer: GatedPeer, prefix: str) -> Served:
     app = web.Application()
     app.router.add_post(prefix + "{name}", peer.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    peer.url = f"http://127.0.0.1:{port}{prefix}"
-    return runner
+    served = await serve(app)
+    peer.url = served.url + prefix
+    return served
 
 
 @pytest.fixture
 async def connector() -> AsyncIterator[GatedPeer]:
     peer = GatedPeer(SECRET)
-    runner = await _serve(peer, "/webhooks/handoff/")
+    served = await _serve(peer, "/webhooks/handoff/")
     yield peer
     peer.release.set()
-    await runner.cleanup()
+    await served.close()
 
 
 @pytest.fixture
 async def team_hook() -> AsyncIterator[GatedPeer]:
     peer = GatedPeer("team-secret")
-    runner = await _serve(peer, "/hooks/")
+    served = await _serve(peer, "/hooks/")
     yield peer
     peer.release.set()
-    await runner.cleanup()
+    await served.close()
 
 
 @pytest.fixture
@@ -245,11 +243,11 @@ async def test_the_relay_listens_again_after_its_connection_is_killed(
         f"WHERE pid = {int(killed)} AND application_name = '{event_relay.APPLICATION_NAME}'"
     )
 
-    async def relistened() -> None:
-        while relay.generation == generation or not relay.listening.is_set():
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(relistened(), timeout=20)
+    await async_wait_until(
+        lambda: relay.generation != generation and relay.listening.is_set(),
+        timeout=20,
+        what="the relay to LISTEN again",
+    )
     # The stream held across the gap may have missed changes: the replica ends it, so the
     # Inbox's EventSource reconnects and reloads.
     await asyncio.wait_for(on_b.content.read(), timeout=15)
