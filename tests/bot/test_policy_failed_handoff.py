@@ -14,7 +14,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, SlotSet
 
-from tests.bot.test_policy import (
+from tests.bot.policy_support import (
     DOMAIN,
     HISTORY_DOMAIN,
     T0,

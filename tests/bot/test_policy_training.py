@@ -1,0 +1,137 @@
+"""HandoffPolicy at training and loading: a broken rules file, the domain, the fingerprint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.domain import Domain
+
+from handoff_component.bot.policy import HandoffPolicy, HandoffRulesError
+from tests.bot.policy_support import (
+    DOMAIN,
+    context,
+    trained,
+)
+
+
+def test_training_fails_on_a_broken_rules_file_naming_file_line_and_rule(
+    tmp_path: Path, domain: Domain, storage: LocalModelStorage
+) -> None:
+    with pytest.raises(HandoffRulesError) as caught:
+        trained(tmp_path, domain, storage, "rules:\n  - name: r\n    when: {sentiment: '=< 1'}\n")
+    assert f"{tmp_path / 'handoff.yml'}:3: rule 'r': bad comparison" in str(caught.value)
+
+
+def test_training_fails_on_intents_the_domain_lacks(
+    tmp_path: Path, domain: Domain, storage: LocalModelStorage
+) -> None:
+    with pytest.raises(HandoffRulesError, match=r"handoff.yml:3: rule 'r': intent 'talk_to_human'"):
+        trained(
+            tmp_path, domain, storage, "rules:\n  - name: r\n    when: {intent: talk_to_human}\n"
+        )
+
+
+def test_training_fails_without_action_handoff_in_the_domain(
+    tmp_path: Path, storage: LocalModelStorage
+) -> None:
+    domain = Domain.from_yaml(DOMAIN.replace("actions: [action_handoff]", "actions: []"))
+    with pytest.raises(HandoffRulesError, match="'action_handoff', which is not in the domain"):
+        trained(tmp_path, domain, storage)
+
+
+def test_training_fails_when_the_rules_file_is_missing(
+    domain: Domain, storage: LocalModelStorage, tmp_path: Path
+) -> None:
+    config = {**HandoffPolicy.get_default_config(), "rules_file": str(tmp_path / "nope.yml")}
+    policy = HandoffPolicy.create(config, storage, Resource("handoff"), context())
+    with pytest.raises(HandoffRulesError, match=r"nope\.yml: cannot read the handoff rules file"):
+        policy.train([], domain)
+
+
+def test_training_warns_about_missing_slots(tmp_path: Path, storage: LocalModelStorage) -> None:
+    domain = Domain.from_yaml(
+        "version: '3.1'\nintents: [request_human, complaint]\nactions: [action_handoff]\n"
+    )
+    with pytest.warns(UserWarning, match="handoff_rule, handoff_reason"):
+        trained(tmp_path, domain, storage, "rules: [{name: r, when: {intent: complaint}}]")
+
+
+def test_the_model_carries_the_rules_it_was_trained_with(
+    tmp_path: Path, domain: Domain, storage: LocalModelStorage
+) -> None:
+    policy = trained(tmp_path, domain, storage)
+    (tmp_path / "handoff.yml").unlink()
+    reloaded = HandoffPolicy.load(
+        {**HandoffPolicy.get_default_config()}, storage, Resource("handoff"), context()
+    )
+    assert [r.name for r in reloaded.ruleset.rules] == [r.name for r in policy.ruleset.rules]
+
+
+def test_a_changed_rules_file_changes_the_fingerprint(tmp_path: Path) -> None:
+    rules_file = tmp_path / "handoff.yml"
+    rules_file.write_text("rules: []\n")
+    config = {"rules_file": str(rules_file), "credentials_file": str(tmp_path / "c.yml")}
+    before = HandoffPolicy.fingerprint_addon(config)
+    assert HandoffPolicy.fingerprint_addon(config) == before
+    rules_file.write_text("rules: [{name: r, when: {intent: x}}]\n")
+    assert HandoffPolicy.fingerprint_addon(config) != before
+
+
+def test_loading_a_model_without_rules_says_to_retrain(storage: LocalModelStorage) -> None:
+    with pytest.raises(HandoffRulesError, match="retrain"):
+        HandoffPolicy.load(
+            {**HandoffPolicy.get_default_config()}, storage, Resource("nothing"), context()
+        )
+
+
+def test_rasa_train_fails_naming_the_rules_file_and_line(tmp_path: Path) -> None:
+    """The real `rasa train core` command, in a tiny project whose handoff.yml is broken."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "domain.yml").write_text(DOMAIN, encoding="utf-8")
+    (tmp_path / "config.yml").write_text(
+        textwrap.dedent(
+            """
+            recipe: default.v1
+            assistant_id: handoff-policy-test
+            language: en
+            pipeline: []
+            policies:
+              - name: RulePolicy
+              - name: handoff_component.HandoffPolicy
+            """
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "data" / "rules.yml").write_text(
+        'version: "3.1"\nrules:\n- rule: greet\n  steps:\n'
+        "  - intent: greet\n  - action: utter_greet\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "handoff.yml").write_text(
+        "rules:\n  - name: angry\n    when: {sentiment: '<= -0.6'}\n    chanels: [socketio]\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "rasa", "train", "core", "--out", str(tmp_path / "models")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "handoff.yml:4: rule 'angry': unknown field 'chanels'" in output, output
+    assert "Traceback" not in output, output
+    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
+    assert time.monotonic() - started < 120
