@@ -15,19 +15,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from handoff_component import contract
 from scripts.stack import PROJECT_DIR, Process, free_port
+from tests.local_http import QuietHandler, ThreadedPeer
 
 READY_TIMEOUT_S = 60.0
 
@@ -62,7 +61,7 @@ class ConnectorListener:
     def __post_init__(self) -> None:
         listener = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 try:
@@ -90,12 +89,7 @@ class ConnectorListener:
                 self.end_headers()
                 self.wfile.write(b'{"ok": true}')
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.peer = ThreadedPeer(Handler, self.port)
 
     @property
     def url(self) -> str:
@@ -107,8 +101,7 @@ class ConnectorListener:
         ]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.peer.close()
 
 
 @dataclass

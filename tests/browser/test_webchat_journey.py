@@ -16,7 +16,6 @@ import json
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,8 +23,9 @@ import pytest
 import yaml
 from playwright.sync_api import expect
 
-from scripts.stack import PROJECT_DIR, free_port
+from scripts.stack import PROJECT_DIR
 from tests.browser.pages import Screen
+from tests.local_http import ThreadedPeer
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -114,15 +114,11 @@ def shop_page(
         def log_message(self, *args: object) -> None:
             pass
 
-    handler = functools.partial(Quiet, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    shop = ThreadedPeer(functools.partial(Quiet, directory=str(folder)))
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+        yield f"{shop.url}/index.html"
     finally:
-        server.shutdown()
-        server.server_close()
+        shop.close()
 
 
 def support_attendant() -> tuple[str, str, str]:

@@ -8,16 +8,15 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
-import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import aiohttp
 import socketio
 
+from tests.local_http import QuietHandler, ThreadedPeer
 from tests.waiting import async_wait_until
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -85,7 +84,7 @@ class CallbackListener:
         self.refused: list[dict[str, Any]] = []
         listener = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 message = json.loads(self.rfile.read(length) or b"{}")
@@ -98,13 +97,8 @@ class CallbackListener:
                 self.end_headers()
                 self.wfile.write(b"ok" if status == 200 else b"failing")
 
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/bot"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.peer = ThreadedPeer(Handler)
+        self.url = f"{self.peer.url}/bot"
 
     def next_message(self, recipient: str, timeout: float = DEFAULT_TIMEOUT_S) -> dict[str, Any]:
         """The next message for `recipient` (messages for other conversations are kept aside)."""
@@ -139,7 +133,7 @@ class CallbackListener:
         return texts
 
     def close(self) -> None:
-        self.server.shutdown()
+        self.peer.close()
 
 
 class Attendant:
