@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from handoff_component.core.signals import Signal
+from handoff_component.core.signals import ScoreResult, Signal
 from handoff_component.core.text import normalize, trie_pattern
 
-__all__ = ["ComplexityResult", "score_complexity"]
+__all__ = ["ScoreResult", "score_complexity"]
 
 SHORT_MESSAGE_TOKENS = 12
 LENGTH_WEIGHT = 0.35
@@ -97,12 +96,6 @@ _REQUESTS = re.compile(f"(?<= )(?:{trie_pattern(REQUEST_PHRASES)})(?= )")
 _TOPIC_SHIFTS = re.compile(f"(?<= )(?:{trie_pattern(TOPIC_SHIFT_PHRASES)})(?= )")
 
 
-@dataclass(frozen=True)
-class ComplexityResult:
-    score: float
-    signals: tuple[Signal, ...]
-
-
 def score_complexity(
     text: str,
     intent_ranking: Sequence[dict] | None = None,
@@ -110,7 +103,7 @@ def score_complexity(
     *,
     ambiguity_margin: float = 0.1,
     long_message_tokens: int = 40,
-) -> ComplexityResult:
+) -> ScoreResult:
     """Structure of the message, its entities and, when known, how close its intents are.
 
     `intent_ranking` is best first with float confidences, as `scoring.clean_ranking` returns it.
@@ -140,7 +133,7 @@ def score_complexity(
     else:
         _close_intents(intent_ranking, ambiguity_margin, signals)
     total = sum(signal.weight for signal in signals)
-    return ComplexityResult(min(1.0, max(0.0, total)), tuple(signals))
+    return ScoreResult(min(1.0, max(0.0, total)), tuple(signals))
 
 
 def _length(tokens: int, long_message_tokens: int, signals: list[Signal]) -> None:

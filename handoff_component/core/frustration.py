@@ -18,11 +18,10 @@ weight to come from a rule they can read.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
-from handoff_component.core.signals import Signal
+from handoff_component.core.signals import ScoreResult, Signal
 
-__all__ = ["ANGER_SIGNALS", "FrustrationResult", "lexicon_frustration"]
+__all__ = ["ANGER_SIGNALS", "ScoreResult", "lexicon_frustration"]
 
 # Customer-service signals that express anger at the service, not a description of a problem.
 ANGER_SIGNALS = frozenset(
@@ -42,13 +41,7 @@ HALF_SCORE_AT = 2.5
 _WORD_SOURCES = frozenset(["lexicon", "cs_lexicon", "extra_lexicon"])
 
 
-@dataclass(frozen=True)
-class FrustrationResult:
-    score: float
-    signals: tuple[Signal, ...]
-
-
-def lexicon_frustration(sentiment_signals: Iterable[Signal]) -> FrustrationResult:
+def lexicon_frustration(sentiment_signals: Iterable[Signal]) -> ScoreResult:
     """Frustration from the lexicon sentiment model's signals of the same message."""
     signals: list[Signal] = []
     for signal in sentiment_signals:
@@ -59,4 +52,4 @@ def lexicon_frustration(sentiment_signals: Iterable[Signal]) -> FrustrationResul
         elif signal.name == "punctuation_emphasis" and signal.weight < 0 and signals:
             signals.append(Signal(signal.name, -signal.weight, signal.detail))
     total = sum(signal.weight for signal in signals)
-    return FrustrationResult(total / (total + HALF_SCORE_AT), tuple(signals))
+    return ScoreResult(total / (total + HALF_SCORE_AT), tuple(signals))

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
-from handoff_component.core.signals import Signal
+from handoff_component.core.signals import ScoreResult, Signal
 from handoff_component.core.text import PhraseSet, normalize
 
-__all__ = ["HumanRequestModel", "HumanRequestResult"]
+__all__ = ["HumanRequestModel", "ScoreResult"]
 
 _DET = r"(?:(?:a|an|the|some|your|ur|any|one of your|a few|to) )?"
 _ADJ = (
@@ -105,12 +104,6 @@ _FORMS: tuple[tuple[str, float, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
-class HumanRequestResult:
-    score: float
-    signals: tuple[Signal, ...]
-
-
 class HumanRequestModel:
     """Intent names that mean "a person, please", and the phrase forms compiled once."""
 
@@ -122,13 +115,13 @@ class HumanRequestModel:
         self._forms = PhraseSet((name, pattern) for name, _, pattern in _FORMS)
         self._strengths = {name: strength for name, strength, _ in _FORMS}
 
-    def score(self, text: str, intent_ranking: Sequence[dict] | None = None) -> HumanRequestResult:
+    def score(self, text: str, intent_ranking: Sequence[dict] | None = None) -> ScoreResult:
         """`intent_ranking` as `scoring.clean_ranking` returns it; None means text only."""
         signals: list[Signal] = []
         intent = self._intent_strength(intent_ranking, signals)
         phrase = self._phrase_strength(normalize(text).strip(" .!,"), signals)
         score = 1.0 - (1.0 - intent) * (1.0 - phrase)
-        return HumanRequestResult(min(1.0, max(0.0, score)), tuple(signals))
+        return ScoreResult(min(1.0, max(0.0, score)), tuple(signals))
 
     def _intent_strength(self, ranking: Sequence[dict] | None, signals: list[Signal]) -> float:
         """The human intent's confidence when it leads, or trails the leader by at most the margin.

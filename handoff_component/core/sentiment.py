@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from handoff_component.core import vader
@@ -30,20 +29,12 @@ from handoff_component.core.lexicon import (
     read_valence_tsv,
 )
 from handoff_component.core.profanity import maybe_profane, read_masked
-from handoff_component.core.signals import Signal
+from handoff_component.core.signals import ScoreResult, Signal
 from handoff_component.core.text import normalize, straighten_quotes
 
-__all__ = ["ALPHA", "LexiconError", "SentimentModel", "SentimentResult"]
+__all__ = ["ALPHA", "LexiconError", "ScoreResult", "SentimentModel"]
 
 ALPHA = vader.ALPHA
-
-
-@dataclass(frozen=True)
-class SentimentResult:
-    """A sentiment score in [-1, 1] and the signals whose weights sum to its raw valence."""
-
-    score: float
-    signals: tuple[Signal, ...]
 
 
 class SentimentModel:
@@ -107,7 +98,7 @@ class SentimentModel:
             shouting_min_words=shouting_min_words,
         )
 
-    def score(self, text: str) -> SentimentResult:
+    def score(self, text: str) -> ScoreResult:
         original = text
         text = self._describe_emojis(text).strip()
         if self._customer_service:
@@ -137,7 +128,7 @@ class SentimentModel:
             weight = emphasis if total > 0 else -emphasis
             signals.append(Signal("punctuation_emphasis", weight, vader.emphasis_detail(text)))
             total += weight
-        return SentimentResult(vader.normalize_score(total) if signals else 0.0, tuple(signals))
+        return ScoreResult(vader.normalize_score(total) if signals else 0.0, tuple(signals))
 
     def _describe_emojis(self, text: str) -> str:
         """VADER scores an emoji through the words of its description ("pouting face")."""

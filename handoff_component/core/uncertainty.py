@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from handoff_component.core.signals import Signal
+from handoff_component.core.signals import ScoreResult, Signal
 from handoff_component.core.text import PhraseSet, normalize
 
-__all__ = ["UncertaintyResult", "score_uncertainty"]
+__all__ = ["ScoreResult", "score_uncertainty"]
 
 LOW_CONFIDENCE_WEIGHT = 0.6
 SMALL_MARGIN_WEIGHT = 0.4
@@ -42,15 +41,9 @@ _CONFUSED = PhraseSet(
 )
 
 
-@dataclass(frozen=True)
-class UncertaintyResult:
-    score: float
-    signals: tuple[Signal, ...]
-
-
 def score_uncertainty(
     text: str, intent_ranking: Sequence[dict] | None = None, fallback: bool = False
-) -> UncertaintyResult:
+) -> ScoreResult:
     """`intent_ranking` as `scoring.clean_ranking` returns it (best first, float confidences, no
     fallback intent); `fallback` when the NLU gave up on the turn."""
     signals: list[Signal] = []
@@ -73,7 +66,7 @@ def score_uncertainty(
         signals.append(Signal("nlu_fallback", FALLBACK_WEIGHT, "the fallback classifier gave up"))
     _text_cues(normalize(text), signals)
     total = sum(signal.weight for signal in signals)
-    return UncertaintyResult(min(1.0, max(0.0, total)), tuple(signals))
+    return ScoreResult(min(1.0, max(0.0, total)), tuple(signals))
 
 
 def _text_cues(normalized: str, signals: list[Signal]) -> None:
