@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHON
 
-.PHONY: run test install browser venv lint format train benchmark clean
+.PHONY: run test install browser venv lint format train models benchmark clean
 
 run: install ## install, train if data/config/domain changed, start everything on 127.0.0.1
 	$(PY) -m scripts.run
@@ -38,6 +38,9 @@ $(VENV)/bin/python:
 
 train: install
 	$(PY) -m scripts.project_model
+
+models: install ## retrain the learned scorers from ../shared/data (see scripts/DATA_CARD.md)
+	$(PY) -m scripts.train_scorers
 
 lint: install ## ruff (lint and format) and mypy (types, the whole package: [tool.mypy])
 	$(VENV)/bin/ruff check .

@@ -8,7 +8,9 @@ cut to 5, which changes accuracy, not inference cost) in a temporary folder. Mes
 chat-like lines of benchmarks/data/cs_*.tsv, repeated. For each message it times
 `Agent.parse_message` (the full pipeline, HandoffScorer included) and then
 `HandoffScorer.process` alone on a Message carrying that parse's intent, ranking and entities,
-in the same process. Figures are printed, nothing is asserted: machines differ.
+in the same process, once with the default learned model and once with `model: lexicon`.
+There is no accurate (embedding) mode to time: see docs/scoring.md for why. Figures are printed,
+nothing is asserted: machines differ.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ sys.path.insert(0, str(PROJECT_DIR))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-TARGET_MS = 0.2
-TARGET_SHARE = 0.05
+TARGET_MS = 0.5  # p50 per message, default (learned) model, inside the NLU pipeline
+TARGET_SHARE = 0.10
 
 FALLBACK_PIPELINE = """\
 recipe: default.v1
@@ -113,18 +115,21 @@ async def measure(model: str, messages: list[str], warmup: int) -> dict[str, lis
 
     agent = Agent.load(model)
     with tempfile.TemporaryDirectory() as storage:
-        component = HandoffScorer.create(
-            HandoffScorer.get_default_config(),
-            LocalModelStorage(Path(storage)),
-            Resource("bench"),
-            ExecutionContext(graph_schema=None, model_id="bench"),  # type: ignore[arg-type]
+        component, lexicon_component = (
+            HandoffScorer.create(
+                {**HandoffScorer.get_default_config(), "model": mode},
+                LocalModelStorage(Path(storage)),
+                Resource("bench"),
+                ExecutionContext(graph_schema=None, model_id="bench"),  # type: ignore[arg-type]
+            )
+            for mode in ("learned", "lexicon")
         )
     scorer = TurnScorer()
     has_scorer = "handoff" in await agent.parse_message("hello")
 
     for text in messages[:warmup]:
         await agent.parse_message(text)
-    parse_ms, process_ms, core_ms, prepared = [], [], [], []
+    parse_ms, process_ms, core_ms, prepared, lexicon_ms = [], [], [], [], []
     parse_cpu_ms, process_cpu_ms = [], []
     clock, cpu = time.perf_counter, time.process_time
     for text in messages:
@@ -150,6 +155,10 @@ async def measure(model: str, messages: list[str], warmup: int) -> dict[str, lis
         start = clock()
         scorer.score(text, parsed.get("intent_ranking"), parsed.get("entities"))
         core_ms.append((clock() - start) * 1000)
+
+        start = clock()
+        lexicon_component.process([Message(data=dict(prepared[-1]))])
+        lexicon_ms.append((clock() - start) * 1000)
     # The same calls back to back, away from TensorFlow: the interleaved figures above are the
     # real cost; this one shows how much of it is the parse evicting the scorer from the caches.
     batch = [Message(data=dict(data)) for data in prepared]
@@ -161,6 +170,7 @@ async def measure(model: str, messages: list[str], warmup: int) -> dict[str, lis
         "parse": parse_ms,
         "process": process_ms,
         "core": core_ms,
+        "lexicon": lexicon_ms,
         "back_to_back": [back_to_back],
         "parse_cpu": parse_cpu_ms,
         "process_cpu": process_cpu_ms,
@@ -178,8 +188,9 @@ def report(model: str, figures: dict[str, list[float]]) -> None:
     print(f"{'per message (ms)':34s} {'mean':>8s} {'p50':>8s} {'p95':>8s} {'best':>8s}")
     for label, values in (
         ("Agent.parse_message (whole NLU)", parse),
-        ("HandoffScorer.process", process),
+        ("HandoffScorer.process (learned)", process),
         ("TurnScorer.score (pure core)", core),
+        ("HandoffScorer.process (lexicon)", figures["lexicon"]),
     ):
         print(
             f"{label:34s} {statistics.mean(values):8.4f} {percentile(values, 0.5):8.4f} "
@@ -195,10 +206,10 @@ def report(model: str, figures: dict[str, list[float]]) -> None:
         f"CPU time (process_time, all threads): parse {parse_cpu:.4f} ms, HandoffScorer "
         f"{process_cpu:.4f} ms, share {process_cpu / parse_cpu:.2%}"
     )
-    mean_ms = statistics.mean(process)
+    p50 = percentile(process, 0.5)
     print(
-        f"\nHandoffScorer share of the parse: {share:.2%} (target < {TARGET_SHARE:.0%}); "
-        f"{mean_ms:.4f} ms per message (target < {TARGET_MS} ms)"
+        f"\nHandoffScorer (learned) share of the parse: {share:.2%} (target <= "
+        f"{TARGET_SHARE:.0%}); p50 {p50:.4f} ms per message (target <= {TARGET_MS} ms)"
     )
 
 

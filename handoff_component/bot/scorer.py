@@ -54,17 +54,22 @@ __all__ = ["HandoffScorer"]
 # It still runs after the intent classifier and sees `intent` and `intent_ranking`.
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class HandoffScorer(GraphComponent):
-    """Adds `handoff` (sentiment, complexity, uncertainty, human_request, signals) to messages."""
+    """Adds `handoff` (sentiment, frustration, complexity, uncertainty, human_request, signals)
+    to messages."""
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         """Options, with their defaults (see docs/scoring.md):
 
-        - `language`: only "en".
-        - `extra_lexicon_files`: TSV files `token<TAB>valence` (-4..4) added to the sentiment
+        - `language`: only "en" (messages in other languages are detected and their sentiment
+          and frustration left unknown).
+        - `model`: "learned" (default: the weights shipped in the package) or "lexicon" (VADER
+          plus the customer-service rules; every weight a readable rule).
+        - `extra_lexicon_files` (lexicon model): TSV files `token<TAB>valence` (-4..4) added to
+          the sentiment
           lexicon, later files win; a multi-word token is a phrase. Paths relative to where Rasa
           runs.
-        - `customer_service_rules`: false gives plain VADER sentiment.
+        - `customer_service_rules` (lexicon model): false gives plain VADER sentiment.
         - `human_request_intents`: intents that mean "a person, please".
         - `fallback_intent`: the intent the FallbackClassifier predicts.
         - `ambiguity_margin`: intents this close to the top one count as competing (complexity).
@@ -101,7 +106,8 @@ class HandoffScorer(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> HandoffScorer:
-        """Nothing was persisted: lexicon files are read again where the model runs."""
+        """Nothing was persisted: the weights (in the package) and lexicon files are read again
+        where the model runs, once per process."""
         return cls.create(config, model_storage, resource, execution_context)
 
     @staticmethod

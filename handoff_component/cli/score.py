@@ -36,7 +36,8 @@ def add_parser(subparsers: Any) -> None:
         help="score messages read from stdin, one JSON object per line",
         description=(
             "Read one message per line from stdin; write one JSON object per line (same order) "
-            "with sentiment, complexity, uncertainty, human_request and their signals. Without "
+            "with sentiment, frustration, complexity, uncertainty, human_request and their "
+            "signals. Without "
             "--model the scores come from the text alone."
         ),
     )
@@ -46,11 +47,18 @@ def add_parser(subparsers: Any) -> None:
         help="trained Rasa model (.tar.gz) whose NLU supplies intents and confidences",
     )
     parser.add_argument(
+        "--scorer",
+        choices=["learned", "lexicon"],
+        default=None,
+        help="which scoring model (default learned; lexicon when --extra-lexicon is given)",
+    )
+    parser.add_argument(
         "--extra-lexicon",
         metavar="TSV",
         action="append",
         default=[],
-        help="extra sentiment lexicon, 'token<TAB>valence' per line (repeatable)",
+        help="extra sentiment lexicon for the lexicon model, 'token<TAB>valence' per line "
+        "(repeatable)",
     )
     parser.set_defaults(run=run)
 
@@ -65,7 +73,10 @@ def run(
     stdin = stdin if stdin is not None else sys.stdin.buffer
     stdout = stdout if stdout is not None else sys.stdout.buffer
     try:
-        scorer = TurnScorer(ScoringOptions(extra_lexicon_files=tuple(args.extra_lexicon)))
+        model = args.scorer or ("lexicon" if args.extra_lexicon else "learned")
+        scorer = TurnScorer(
+            ScoringOptions(model=model, extra_lexicon_files=tuple(args.extra_lexicon))
+        )
     except OptionError as error:
         print(f"score: {error}", file=sys.stderr)
         return 2

@@ -34,7 +34,8 @@ MAX_CLOSE_INTENTS = 0.4
 PER_EXTRA_SENTENCE = 0.05
 MAX_SENTENCES = 0.15
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# Words of any script (Arabic, Hebrew and Cyrillic words count towards length too).
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W\d_]+)?")
 _QUESTION = re.compile(r"\?+")
 _SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
 # Matched on the message's words joined by single spaces, padded: " can you ".

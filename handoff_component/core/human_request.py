@@ -118,12 +118,12 @@ class HumanRequestModel:
     def score(self, text: str, intent_ranking: Sequence[dict] | None = None) -> ScoreResult:
         """`intent_ranking` as `scoring.clean_ranking` returns it; None means text only."""
         signals: list[Signal] = []
-        intent = self._intent_strength(intent_ranking, signals)
-        phrase = self._phrase_strength(normalize(text).strip(" .!,"), signals)
+        intent = self.intent_strength(intent_ranking, signals)
+        phrase = self.phrase_strength(text, signals)
         score = 1.0 - (1.0 - intent) * (1.0 - phrase)
         return ScoreResult(min(1.0, max(0.0, score)), tuple(signals))
 
-    def _intent_strength(self, ranking: Sequence[dict] | None, signals: list[Signal]) -> float:
+    def intent_strength(self, ranking: Sequence[dict] | None, signals: list[Signal]) -> float:
         """The human intent's confidence when it leads, or trails the leader by at most the margin.
 
         Further down the ranking its confidence is the classifier's leftover mass, not a reading.
@@ -145,7 +145,9 @@ class HumanRequestModel:
             return confidence
         return 0.0
 
-    def _phrase_strength(self, text: str, signals: list[Signal]) -> float:
+    def phrase_strength(self, text: str, signals: list[Signal]) -> float:
+        """The strongest phrase form of the lexicon model in `text` (0 when none matches)."""
+        text = normalize(text).strip(" .!,")
         best = 0.0
         for name, match in self._forms.search_all(text).items():
             if _IDENTITY_QUESTION.search(text, 0, match.start()):

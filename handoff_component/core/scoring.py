@@ -17,6 +17,8 @@ from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES
 from handoff_component.core.complexity import SHORT_MESSAGE_TOKENS, score_complexity
 from handoff_component.core.frustration import lexicon_frustration
 from handoff_component.core.human_request import HumanRequestModel
+from handoff_component.core.language import LanguageGuess, LanguageGuesser
+from handoff_component.core.learned import LearnedScorers, ModelFileError
 from handoff_component.core.lexicon import LexiconError
 from handoff_component.core.sentiment import SentimentModel
 from handoff_component.core.signals import Signal
@@ -35,7 +37,9 @@ __all__ = [
 ]
 
 SUPPORTED_LANGUAGES = ("en",)
-SCORING_MODELS = ("lexicon",)
+SCORING_MODELS = ("learned", "lexicon")
+# Languages whose requests for a person the learned model was trained on, besides English.
+HUMAN_REQUEST_LANGUAGES = ("es", "pt", "de", "fr")
 # The work per message is capped: a longer message is scored on its first HEAD and last TAIL
 # characters (where customers put what they want and how they feel), joined by a line break.
 # Every scorer is linear below the cap, so no message costs more than a 4,000-character one.
@@ -59,7 +63,7 @@ class ScoringOptions:
     """Everything that changes how turns are scored; validated when built."""
 
     language: str = "en"
-    model: str = "lexicon"
+    model: str = "learned"
     extra_lexicon_files: tuple[str, ...] = ()
     customer_service_rules: bool = True
     human_request_intents: tuple[str, ...] = ("human_handoff", "request_human")
@@ -79,6 +83,16 @@ class ScoringOptions:
                 "model", f"must be one of {', '.join(SCORING_MODELS)}, got {self.model!r}"
             )
         _check_strings("extra_lexicon_files", self.extra_lexicon_files)
+        if self.model == "learned" and self.extra_lexicon_files:
+            raise OptionError(
+                "extra_lexicon_files",
+                "extra lexicons change the lexicon model only: set model: lexicon to use them",
+            )
+        if self.model == "learned" and not self.customer_service_rules:
+            raise OptionError(
+                "customer_service_rules",
+                "plain VADER is a lexicon model: set model: lexicon with this option",
+            )
         _check_strings("human_request_intents", self.human_request_intents)
         if not isinstance(self.customer_service_rules, bool):
             raise OptionError("customer_service_rules", "must be true or false")
@@ -240,21 +254,35 @@ def clean_ranking(
 
 
 class TurnScorer:
-    """Scores user turns; build once (it reads the lexicons), then call `score()` per message."""
+    """Scores user turns; build once (it reads the weights or lexicons), then `score()` each."""
 
     def __init__(self, options: ScoringOptions | None = None) -> None:
         self.options = options or ScoringOptions()
-        try:
-            self._sentiment = SentimentModel.load(
-                self.options.extra_lexicon_files,
-                customer_service=self.options.customer_service_rules,
-                shouting_min_words=self.options.shouting_min_words,
-            )
-        except LexiconError as error:
-            raise OptionError("extra_lexicon_files", str(error)) from error
         self._human = HumanRequestModel(
             self.options.human_request_intents, self.options.ambiguity_margin
         )
+        self._learned: LearnedScorers | None = None
+        self._sentiment: SentimentModel | None = None
+        english: tuple[str, ...] = ()
+        try:
+            self._learned = LearnedScorers.load()
+            english = self._learned.english_words
+        except ModelFileError as error:
+            if self.options.model == "learned":
+                raise OptionError("model", str(error)) from error
+        if self.options.model == "learned":
+            self._learned_only = True
+        else:
+            self._learned_only = False
+            try:
+                self._sentiment = SentimentModel.load(
+                    self.options.extra_lexicon_files,
+                    customer_service=self.options.customer_service_rules,
+                    shouting_min_words=self.options.shouting_min_words,
+                )
+            except LexiconError as error:
+                raise OptionError("extra_lexicon_files", str(error)) from error
+        self._languages = LanguageGuesser(english)
 
     def score(
         self,
@@ -269,8 +297,6 @@ class TurnScorer:
         text = scored_part(text)
         ranking, fell_back = clean_ranking(intent_ranking, self.options.fallback_intent)
         fallback = fallback or fell_back
-        sentiment = self._sentiment.score(text)
-        frustration = lexicon_frustration(sentiment.signals)
         complexity = score_complexity(
             text,
             ranking,
@@ -279,14 +305,15 @@ class TurnScorer:
             long_message_tokens=self.options.long_message_tokens,
         )
         uncertainty = score_uncertainty(text, ranking, fallback)
-        human = self._human.score(text, ranking)
-        signals = {
-            "sentiment": list(sentiment.signals),
-            "frustration": list(frustration.signals),
+        signals: dict[str, list[Signal]] = {
             "complexity": list(complexity.signals),
             "uncertainty": list(uncertainty.signals),
-            "human_request": list(human.signals),
         }
+        language = self._languages.guess(text)
+        if language.code == "en":
+            feelings = self._feelings(text, ranking, signals)
+        else:
+            feelings = self._unsupported(text, ranking, language, signals)
         if full_length > MAX_SCORED_CHARACTERS:
             cut = Signal(
                 "truncated",
@@ -297,13 +324,73 @@ class TurnScorer:
             for found in signals.values():
                 found.append(cut)
         return TurnScores(
-            sentiment=sentiment.score,
+            sentiment=feelings[0],
             complexity=complexity.score,
             uncertainty=uncertainty.score,
-            human_request=human.score,
-            frustration=frustration.score,
+            human_request=feelings[2],
+            frustration=feelings[1],
             signals=signals,
         )
+
+    def _feelings(
+        self, text: str, ranking: list[dict] | None, signals: dict[str, list[Signal]]
+    ) -> tuple[float, float, float]:
+        """Sentiment, frustration and human request of an English message."""
+        intent_signals: list[Signal] = []
+        intent = self._human.intent_strength(ranking, intent_signals)
+        if self._learned_only:
+            assert self._learned is not None
+            learned = self._learned.score(text)
+            phrase = learned.human
+            signals["sentiment"] = list(learned.signals["sentiment"])
+            signals["frustration"] = list(learned.signals["frustration"])
+            signals["human_request"] = [*intent_signals, *learned.signals["human_request"]]
+            sentiment, frustration = learned.sentiment, learned.frustration
+        else:
+            assert self._sentiment is not None
+            lexical = self._sentiment.score(text)
+            angry = lexicon_frustration(lexical.signals)
+            phrase_signals: list[Signal] = []
+            phrase = self._human.phrase_strength(text, phrase_signals)
+            signals["sentiment"] = list(lexical.signals)
+            signals["frustration"] = list(angry.signals)
+            signals["human_request"] = [*intent_signals, *phrase_signals]
+            sentiment, frustration = lexical.score, angry.score
+        human = min(1.0, max(0.0, 1.0 - (1.0 - intent) * (1.0 - phrase)))
+        return sentiment, frustration, human
+
+    def _unsupported(
+        self,
+        text: str,
+        ranking: list[dict] | None,
+        language: LanguageGuess,
+        signals: dict[str, list[Signal]],
+    ) -> tuple[None, None, float | None]:
+        """A language the models cannot judge: sentiment and frustration are left unknown.
+
+        A request for a person is still read where it can be: the learned model knows how it is
+        asked in Spanish, Portuguese, German and French, and the bot's own intent counts in any
+        language (it comes from the bot's NLU, not from these models).
+        """
+        detail = f"{language.code} ({language.name}; {language.evidence})"
+        unsupported = Signal("language_unsupported", 0.0, detail)
+        signals["sentiment"] = [unsupported]
+        signals["frustration"] = [unsupported]
+        intent_signals: list[Signal] = []
+        intent = self._human.intent_strength(ranking, intent_signals)
+        if self._learned_only and language.code in HUMAN_REQUEST_LANGUAGES:
+            assert self._learned is not None
+            learned = self._learned.score(text)
+            signals["human_request"] = [
+                Signal("language", 0.0, detail),
+                *intent_signals,
+                *learned.signals["human_request"],
+            ]
+            return None, None, 1.0 - (1.0 - intent) * (1.0 - learned.human)
+        signals["human_request"] = [unsupported, *intent_signals]
+        if ranking is None:
+            return None, None, None
+        return None, None, intent
 
 
 def scored_part(text: str) -> str:

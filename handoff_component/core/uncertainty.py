@@ -24,7 +24,8 @@ NO_WORDS_WEIGHT = 0.5
 GIBBERISH_WEIGHT = 0.4
 CONFUSED_WEIGHT = 0.3
 
-_LETTER = re.compile(r"[a-z]")
+# Letters of any script: "مرحبا" and "שלום" are words, not "no words".
+_LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[a-z]+")
 # Six consonants in a row, or a run of neighbouring keys: "sdfghj", "qwerty", "xzcvb".
 _MASHED = re.compile(r"[b-df-hj-np-tv-xz]{6}|qwert|asdf|zxcv|hjkl|uiop|sdfg|dfgh|fghj|ghjk")

@@ -77,14 +77,21 @@ def test_test_replays_turn_by_turn_with_scores_rules_and_why(project: Path, caps
     assert run("test", str(RULES_DATA / "conversations.yml")) == 0
     out = capsys.readouterr().out
     assert "== polite_then_angry  (channel socketio)" in out
-    assert "sentiment -0.85" in out
-    assert "HANDOFF angry_sentiment  score 0.93  team support  priority high" in out
-    assert "why: sentiment -0.85 <= -0.6 and message count 3 >= 2" in out
+    assert "sentiment -0.85" in out and "frustration +0.86" in out
+    assert "HANDOFF angry_sentiment  score 0.86  team support  priority high" in out
+    assert "why: frustration 0.86 >= 0.7" in out
     assert "held back angry_sentiment: channel socketio safety-net cooldown" in out
     assert "HANDOFF legal_chargeback" in out
     assert 'why: said "chargeback" (keyword chargeback*)' in out
     assert "HANDOFF three_failed_attempts" in out
     assert "MISMATCH" not in out
+
+
+def test_the_text_scorer_keeps_a_calm_report_below_the_angry_rule(project: Path, capsys) -> None:
+    assert run("test", str(RULES_DATA / "text_scored.yml")) == 0
+    out = capsys.readouterr().out
+    assert "MISMATCH" not in out
+    assert "why: frustration" in out
 
 
 def test_test_reads_rasa_test_stories(project: Path, capsys) -> None:

@@ -52,6 +52,12 @@ def test_each_object_has_the_five_scores_and_their_signals() -> None:
         "human_request",
         "signals",
     }
+    assert "word" in [s["name"] for s in result["signals"]["sentiment"]]
+
+
+def test_the_lexicon_scorer_can_be_chosen() -> None:
+    _, [result] = score_lines("I've been waiting for 3 weeks\n", "--scorer", "lexicon")
+
     assert "long_wait" in [s["name"] for s in result["signals"]["sentiment"]]
 
 
@@ -65,7 +71,7 @@ def test_an_extra_lexicon_changes_the_scores(tmp_path: Path) -> None:
     lexicon = tmp_path / "shop.tsv"
     lexicon.write_text("backorder\t-2\n", encoding="utf-8")
 
-    _, [plain] = score_lines("backorder\n")
+    _, [plain] = score_lines("backorder\n", "--scorer", "lexicon")
     _, [extended] = score_lines("backorder\n", "--extra-lexicon", str(lexicon))
 
     assert plain["sentiment"] == 0.0
@@ -228,4 +234,6 @@ def test_any_bytes_give_one_valid_utf8_line_per_input_line(data: bytes) -> None:
     assert lines[-1] == ""
     assert len(lines) - 1 == len(io.BytesIO(data).readlines())
     for line in lines[:-1]:
-        assert isinstance(json.loads(line)["sentiment"], float)
+        scored = json.loads(line)
+        assert isinstance(scored["complexity"], float)
+        assert isinstance(scored.get("sentiment", 0.0), float)

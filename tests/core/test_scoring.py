@@ -26,7 +26,7 @@ SCORE_NAMES = ("sentiment", "frustration", "complexity", "uncertainty", "human_r
 
 @pytest.fixture(scope="module")
 def scorer() -> TurnScorer:
-    return TurnScorer()
+    return TurnScorer(ScoringOptions(model="lexicon"))
 
 
 def test_the_parse_data_key_is_handoff() -> None:
@@ -142,14 +142,14 @@ def test_a_bad_extra_lexicon_is_an_option_error_naming_the_option(tmp_path: Path
     bad.write_text("good\n", encoding="utf-8")
 
     with pytest.raises(OptionError) as caught:
-        TurnScorer(ScoringOptions(extra_lexicon_files=(str(bad),)))
+        TurnScorer(ScoringOptions(model="lexicon", extra_lexicon_files=(str(bad),)))
 
     assert caught.value.option == "extra_lexicon_files"
     assert f"{bad}:1:" in str(caught.value)
 
 
 def test_customer_service_rules_can_be_turned_off() -> None:
-    plain = TurnScorer(ScoringOptions(customer_service_rules=False))
+    plain = TurnScorer(ScoringOptions(model="lexicon", customer_service_rules=False))
 
     assert plain.score("I've been waiting for 3 weeks").sentiment == 0.0
 

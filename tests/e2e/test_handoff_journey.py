@@ -14,7 +14,7 @@ from tests.e2e.clients import Attendant, SocketCustomer
 
 pytestmark = pytest.mark.e2e
 
-ANGRY_1 = "My order 55120 is three weeks late and nobody answers my emails. This is ridiculous!"
+CALM_1 = "My order 55120 is three weeks late, could you check where it is?"
 ANGRY_2 = "I am furious. Third time I contact you, worst service ever!!!"
 HANDOFF_TEXT = "bringing in a colleague"
 
@@ -32,8 +32,8 @@ async def test_an_angry_socketio_customer_is_handed_to_a_person_and_back(
     await customer.connect()
     await attendant.sign_in(*demo_attendant)
     try:
-        # Two angry turns: the bot answers the first, steps back on the second.
-        first = await customer.say_and_hear(ANGRY_1)
+        # A calm problem report, then anger: the bot answers the first, steps back on the second.
+        first = await customer.say_and_hear(CALM_1)
         second = await customer.say_and_hear(ANGRY_2)
         assert HANDOFF_TEXT not in first
         assert HANDOFF_TEXT in second
@@ -44,10 +44,11 @@ async def test_an_angry_socketio_customer_is_handed_to_a_person_and_back(
         assert ticket["rule"] == "angry_sentiment"
         assert ticket["priority"] == "high"
         assert ticket["team"]["name"] == "support"
-        assert "sentiment" in ticket["reason"]
+        assert "frustration" in ticket["reason"]
         assert ticket["summary"]["message_count"] == 2
-        assert ticket["summary"]["recent_scores"][-1]["sentiment"] <= -0.6
-        assert thread_texts(ticket, "customer")[-2:] == [ANGRY_1, ANGRY_2]
+        assert ticket["summary"]["recent_scores"][-1]["frustration"] >= 0.7
+        assert ticket["summary"]["recent_scores"][0]["frustration"] < 0.7
+        assert thread_texts(ticket, "customer")[-2:] == [CALM_1, ANGRY_2]
 
         # The attendant claims and replies; the reply reaches the customer's open socket.
         await attendant.call("POST", f"/api/tickets/{ticket['id']}/claim", {})
