@@ -55,6 +55,7 @@ KEEP_WEIGHT = 0.02
 # Targets the thresholds are chosen for on the dev split (docs/scoring.md): at most this share
 # of calm task / customer-service turns reach the frustration threshold; human request: F1.
 CALM_FALSE_ALARMS = 0.0025
+CALM_HUMAN_FALSE_ALARMS = 0.001
 MAX_SET_FALSE_ALARMS = 0.005
 
 # --- written templates for requests for a person (this project's text; see the data card) -------
@@ -334,11 +335,25 @@ def choose_frustration_threshold(scores: np.ndarray, examples: Sequence[Example]
     return 0.995
 
 
-def choose_f1_threshold(scores: np.ndarray, labels: Sequence[int]) -> float:
-    y = np.asarray(labels)
-    best, best_f1 = 0.5, -1.0
-    for threshold in np.linspace(0.2, 0.95, 76):
-        predicted = scores >= threshold
+def choose_human_threshold(scores: np.ndarray, examples: Sequence[Example]) -> float:
+    """The best-F1 threshold on the dev turns labelled for human request, among those at which at
+    most CALM_HUMAN_FALSE_ALARMS of the task and customer-service dev turns of every set without
+    a request reach it (the
+    target is "false alarms <= 0.1 %")."""
+    labelled = [(float(s), e.human) for s, e in zip(scores, examples, strict=True)
+                if e.human is not None]  # fmt: skip
+    by_source: dict[str, list[float]] = collections.defaultdict(list)
+    for score, e in zip(scores, examples, strict=True):
+        if e.human == 0 and e.register in ("task", "customer_service"):
+            by_source[e.source.split()[0]].append(float(score))
+    calm = [np.asarray(v) for v in by_source.values() if len(v) >= 300]
+    y = np.asarray([label for _, label in labelled])
+    values = np.asarray([score for score, _ in labelled])
+    best, best_f1 = 0.95, -1.0
+    for threshold in np.arange(0.2, 0.995, 0.005):
+        if any(float((v >= threshold).mean()) > CALM_HUMAN_FALSE_ALARMS for v in calm):
+            continue
+        predicted = values >= threshold
         tp = int((predicted & (y == 1)).sum())
         fp = int((predicted & (y == 0)).sum())
         fn = int((~predicted & (y == 1)).sum())
@@ -346,6 +361,34 @@ def choose_f1_threshold(scores: np.ndarray, labels: Sequence[int]) -> float:
         if f1 > best_f1 + 1e-9:
             best, best_f1 = float(threshold), f1
     return best
+
+
+def choose_thresholds(logits: np.ndarray, dev: Sequence[Example]) -> dict[str, float]:
+    """Both thresholds from the dev split's raw log-odds (frustration column 0, human column 3)."""
+    return {
+        "frustration": choose_frustration_threshold(sigmoid(logits[:, 0]), dev),
+        "human_request": choose_human_threshold(sigmoid(logits[:, 3]), dev),
+    }
+
+
+def recalibrate(path: Path, data: Path, seed: int) -> int:
+    """Choose the thresholds of an existing weights file again (same rules, same dev split)."""
+    from handoff_component.core.learned import LearnedScorers
+
+    with np.load(path, allow_pickle=False) as stored:
+        arrays = {name: stored[name] for name in stored.files}
+    metadata = json.loads(str(arrays["metadata"]))
+    model = LearnedScorers(
+        [str(n) for n in arrays["names"]], arrays["weights"], arrays["biases"],
+        {**metadata, "thresholds": {}},
+    )  # fmt: skip
+    dev = [e for e in all_examples(data, seed) if e.split == "dev"]
+    logits = np.array([model.reference_logits(features_of(e.text)) for e in dev])
+    metadata["thresholds"] = choose_thresholds(logits, dev)
+    print(f"thresholds chosen on dev: {metadata['thresholds']}")
+    arrays["metadata"] = np.array(json.dumps(metadata, sort_keys=True))
+    np.savez_compressed(path, **arrays)
+    return 0
 
 
 ENGLISH_WORDS = 8000
@@ -376,10 +419,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--c", type=float, default=4.0, help="inverse L2 strength")
+    parser.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="only choose the thresholds of the existing --out file again",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"{args.data} not found: the public training sets are needed (see the data card)")
         return 2
+    if args.recalibrate:
+        return recalibrate(args.out, args.data, args.seed)
     started = time.perf_counter()
     examples = all_examples(args.data, args.seed)
     train = [e for e in examples if e.split == "train"]
@@ -410,15 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         weights[:, k], biases[k] = fit_head(train_x, labels, registers, boosts, args.c, args.seed)
         print(f"  fitted {head} ({time.perf_counter() - started:.0f} s)", flush=True)
 
-    dev_logits = dev_x @ weights + biases
-    frustration_dev = sigmoid(dev_logits[:, 0])
-    thresholds = {
-        "frustration": choose_frustration_threshold(frustration_dev, dev),
-        "human_request": choose_f1_threshold(
-            sigmoid(dev_logits[:, 3])[[i for i, e in enumerate(dev) if e.human is not None]],
-            [e.human for e in dev if e.human is not None],
-        ),
-    }
+    thresholds = choose_thresholds(dev_x @ weights + biases, dev)
     print(f"thresholds chosen on dev: {thresholds}")
 
     english_words = common_english_words(train)

@@ -135,8 +135,11 @@ def test_a_negated_complaint_is_not_negative() -> None:
         "I'd like a human assistant",
         "human pls",
         "i want human :(",
-        "tlak to a humna",
-        "let me spek to an agnet",
+        "tlak to a human",
+        "talk to a humna",
+        "let me speak to an agnet",
+        "i want to speek with a represntative",
+        "conect me to an operator",
     ],
 )
 def test_requests_for_a_person_in_many_forms_and_typos(text: str) -> None:
