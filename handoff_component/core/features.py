@@ -131,7 +131,8 @@ def _lexicon_models():  # built once, on first use: reading the lexicons takes ~
     return SentimentModel.load(), HumanRequestModel(())
 
 
-# The lexicon models read at most this much of a message for the cues (an emoji is described in
+# The lexicon models read at most this much of a message for the cues (700 from its start, 300
+# from its end) (an emoji is described in
 # words first, so 4,000 characters of emoji cost ten times what 4,000 of text do).
 LEXICON_CUE_CHARACTERS = 1000
 # Lexicon signals that are word ratings, not rules: summed into `m|lexicon_*` instead.
@@ -147,7 +148,8 @@ def lexicon_cues(text: str) -> list[tuple[str, float]]:
     sentiment score's negative or positive part (0..1).
     """
     sentiment, human = _lexicon_models()
-    text = text[:LEXICON_CUE_CHARACTERS]
+    if len(text) > LEXICON_CUE_CHARACTERS:  # its head and tail, as the scorer keeps for itself
+        text = f"{text[: LEXICON_CUE_CHARACTERS - 300]}\n{text[-300:]}"
     scored = sentiment.score(text)
     cues: dict[str, float] = {}
     for signal in scored.signals:
