@@ -124,7 +124,7 @@ class LearnedScorers:
             logits = self._biases + contributions.sum(axis=0, dtype=np.float64)
             # One row per word, pair or cue: the sum of its features' contributions.
             ids = np.asarray(groups)
-            grouped = np.stack(
+            grouped: np.ndarray = np.stack(
                 [np.bincount(ids, contributions[:, k], len(origins)) for k in range(len(_HEADS))],
                 axis=1,
             )

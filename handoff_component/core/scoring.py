@@ -310,6 +310,7 @@ class TurnScorer:
             "uncertainty": list(uncertainty.signals),
         }
         language = self._languages.guess(text)
+        feelings: tuple[float | None, float | None, float | None]
         if language.code == "en":
             feelings = self._feelings(text, ranking, signals)
         else:
