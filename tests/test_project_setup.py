@@ -86,3 +86,26 @@ def test_mypy_finds_no_type_errors() -> None:
     result = subprocess.run([mypy], cwd=PROJECT_DIR, capture_output=True, text=True)
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_package_data_file_is_tracked_by_git() -> None:
+    """A data file the package loads at run time (weights, lexicons, the Inbox) that git ignores
+    works in the checkout that made it and is missing from every clone and every wheel built
+    from one: `models/` in .gitignore once hid the learned scorers' weights this way."""
+    if not (PROJECT_DIR / ".git").exists():
+        return  # an installed copy, not a checkout: nothing to compare against
+    package = PROJECT_DIR / "handoff_component"
+    on_disk = {
+        str(path.relative_to(PROJECT_DIR))
+        for path in package.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "--stdin"],
+        cwd=PROJECT_DIR,
+        input="\n".join(sorted(on_disk)),
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+
+    assert ignored == []
