@@ -79,7 +79,7 @@ def test_test_replays_turn_by_turn_with_scores_rules_and_why(project: Path, caps
     assert "== polite_then_angry  (channel socketio)" in out
     assert "sentiment -0.85" in out and "frustration +0.86" in out
     assert "HANDOFF angry_sentiment  score 0.86  team support  priority high" in out
-    assert "why: frustration 0.86 >= 0.7" in out
+    assert "why: frustration 0.86 >= 0.7 and message count 3 >= 2" in out
     assert "held back angry_sentiment: channel socketio safety-net cooldown" in out
     assert "HANDOFF legal_chargeback" in out
     assert 'why: said "chargeback" (keyword chargeback*)' in out
