@@ -30,6 +30,7 @@ _LAZY = {
     "TelegramInput": "handoff_component.bot.telegram_channel",
     "ActionHandoff": "handoff_component.bot.actions",
     "ActionSessionStartWithHandoff": "handoff_component.bot.actions",
+    "HandoffTrackerStore": "handoff_component.bot.tracker_store",
 }
 
 __all__ = list(_LAZY)

@@ -1,4 +1,4 @@
-"""The machine's own PostgreSQL and Redis, as the tests and benchmarks reach them on 127.0.0.1.
+"""The machine's own PostgreSQL, Redis and RabbitMQ, as the tests and benchmarks reach them.
 
 One definition of the administrative statement (a scratch database made or dropped) and of the
 Redis probe, so every suite and benchmark that needs them decides "absent" the same way.
@@ -27,5 +27,16 @@ def redis_answers(host: str = "127.0.0.1", port: int = 6379) -> bool:
         with socket.create_connection((host, port), timeout=2) as sock:
             sock.sendall(b"PING\r\n")
             return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def rabbitmq_answers(host: str = "127.0.0.1", port: int = 5672) -> bool:
+    """Whether an AMQP 0-9-1 broker answers the protocol header with its Connection.Start."""
+    try:
+        with socket.create_connection((host, port), timeout=2) as sock:
+            sock.sendall(b"AMQP\x00\x00\x09\x01")
+            frame = sock.recv(7)
+            return len(frame) == 7 and frame[0] == 1  # a method frame on channel 0
     except OSError:
         return False

@@ -1,4 +1,4 @@
-"""HandoffEventBroker: every tracker event reaches the handoff service, in order, exactly once.
+"""HandoffEventBroker: the tracker events the service reads reach it in order, exactly once.
 
 Configured in `endpoints.yml`:
 
@@ -7,11 +7,24 @@ Configured in `endpoints.yml`:
       url: http://127.0.0.1:5100        # the handoff service
       secret: ${HANDOFF_SECRET}         # shared with the service (HMAC on every request)
       outbox: .data/outbox.db           # durable queue, one file per Rasa process
+      forward_to:                       # optional: a second, standard Rasa broker gets every event
+        type: pika
+        url: 127.0.0.1
+        username: guest
+        password: guest
+        queues: [rasa_analytics]
 
 `publish()` only appends to the durable outbox (Rasa calls it synchronously on its event loop); a
 background task delivers batches to the service and removes them once acknowledged, retrying with
 backoff while the service is away. The service de-duplicates by event identity, so a batch sent
-twice (a crash between delivery and acknowledgement) is stored once.
+twice (a crash between delivery and acknowledgement) is stored once. Only what the service reads
+is queued (`contract.service_part`: customer and bot messages, trimmed to the fields it uses);
+`publish_many()`, which HandoffTrackerStore calls once per tracker save, queues a save's events in
+one outbox transaction.
+
+`forward_to` keeps a bot's existing event stream (analytics, Rasa X/Enterprise, a data lake):
+Rasa has a single `event_broker` slot, so the broker named there is created inside this one and
+receives every event, whole and unfiltered, as if it were Rasa's own.
 
 A handoff the action server could not deliver (the service was down) travels the same way: the
 action sets the `handoff_request` slot, and this broker turns that slot event into a ticket request.
@@ -36,6 +49,7 @@ from handoff_component.contract import (
     MAX_TEXT_LENGTH,
     SERVICE_EVENTS_PATH,
     SERVICE_HANDOFFS_PATH,
+    service_part,
 )
 from handoff_component.contract.slots import HANDOFF_REQUEST_SLOT
 
@@ -57,6 +71,7 @@ class HandoffEventBroker(EventBroker):
         batch_size: int = 100,
         retry_initial_s: float = 0.2,
         retry_max_s: float = 30.0,
+        forward_to: EventBroker | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_EVENTS_PER_BATCH:
             raise ValueError(f"event_broker.batch_size must be 1..{MAX_EVENTS_PER_BATCH}")
@@ -65,6 +80,7 @@ class HandoffEventBroker(EventBroker):
         self.batch_size = batch_size
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
+        self.forward_to = forward_to
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
 
@@ -73,18 +89,21 @@ class HandoffEventBroker(EventBroker):
         cls, broker_config: EndpointConfig, event_loop: AbstractEventLoop | None = None
     ) -> HandoffEventBroker:
         options = dict(broker_config.kwargs)
-        unknown = set(options) - {"secret", "outbox", "batch_size", "retry_max_s"}
+        known = {"secret", "outbox", "batch_size", "retry_max_s", "forward_to"}
+        unknown = set(options) - known
         if unknown:
             raise ValueError(f"event_broker: unknown option(s) {sorted(unknown)} in endpoints.yml")
         if not broker_config.url:
             raise ValueError("event_broker.url (the handoff service) is missing in endpoints.yml")
         secret = options.get("secret") or os.environ.get("HANDOFF_SECRET", "")
+        forward_to = await _second_broker(options.get("forward_to"), event_loop)
         broker = cls(
             url=broker_config.url,
             secret=secret,
             outbox=options.get("outbox") or ".data/outbox.db",
             batch_size=int(options.get("batch_size", 100)),
             retry_max_s=float(options.get("retry_max_s", 30.0)),
+            forward_to=forward_to,
         )
         broker.start()
         return broker
@@ -97,15 +116,31 @@ class HandoffEventBroker(EventBroker):
 
     def publish(self, event: dict[str, Any]) -> None:
         """Queue one event (and the handoff it may carry); never waits for the network."""
-        self.outbox.put(EVENT, _bounded(event))
-        request = _pending_handoff(event)
-        if request is not None:
-            self.outbox.put(HANDOFF, request)
+        self.publish_many([event])
+
+    def publish_many(self, events: list[dict[str, Any]]) -> None:
+        """Queue the events of one tracker save, oldest first, in one outbox transaction."""
+        if self.forward_to is not None:
+            for event in events:
+                self.forward_to.publish(event)
+        items: list[tuple[str, dict[str, Any]]] = []
+        for event in events:
+            part = service_part(event, HANDOFF_REQUEST_SLOT)
+            if part is None:
+                continue
+            items.append((EVENT, _bounded(part)))
+            request = _pending_handoff(event)
+            if request is not None:
+                items.append((HANDOFF, request))
+        if not items:
+            return
+        self.outbox.put_many(items)
         if self._wake is not None:
             self._wake.set()
 
     def is_ready(self) -> bool:
-        return self._task is not None and not self._task.done()
+        running = self._task is not None and not self._task.done()
+        return running and (self.forward_to is None or self.forward_to.is_ready())
 
     async def close(self) -> None:
         """Try once more to deliver what is queued, then stop; what remains stays on disk."""
@@ -119,6 +154,8 @@ class HandoffEventBroker(EventBroker):
             logger.warning("handoff broker stopped with %d events queued", len(self.outbox))
         await self.client.close()
         self.outbox.close()
+        if self.forward_to is not None:
+            await self.forward_to.close()
 
     async def deliver_pending(self) -> None:
         """Deliver everything queued, oldest first; raises ServiceUnavailable to be retried."""
@@ -151,8 +188,11 @@ class HandoffEventBroker(EventBroker):
     async def _deliver(self, batch: list[OutboxItem]) -> None:
         kind = batch[0].kind
         payload = {"events": [i.body for i in batch]} if kind == EVENT else batch[0].body
-        self.outbox.record_attempt([i.id for i in batch])
-        response = await self.client.post(_PATHS[kind], payload)
+        try:
+            response = await self.client.post(_PATHS[kind], payload)
+        except ServiceUnavailable:
+            self.outbox.record_attempt([i.id for i in batch])
+            raise
         if response.ok:
             self.outbox.ack([i.id for i in batch])
         elif response.refused and len(batch) > 1:
@@ -164,6 +204,23 @@ class HandoffEventBroker(EventBroker):
             self.outbox.move_to_dead_letters([batch[0].id], response.error_message())
         else:
             raise ServiceUnavailable(response.error_message())
+
+
+async def _second_broker(config: Any, event_loop: AbstractEventLoop | None) -> EventBroker | None:
+    """The standard Rasa broker named by `forward_to`, created as Rasa would create it."""
+    if config is None:
+        return None
+    if not isinstance(config, dict) or not config.get("type"):
+        raise ValueError(
+            "event_broker.forward_to must be a broker's settings with its `type` (pika, kafka, sql"
+            " or a module path), as Rasa's own event_broker block would be"
+        )
+    if str(config["type"]).endswith("HandoffEventBroker"):
+        raise ValueError("event_broker.forward_to cannot be another HandoffEventBroker")
+    second = await EventBroker.create(EndpointConfig.from_dict(config), event_loop)
+    if second is None:
+        raise ValueError(f"event_broker.forward_to: Rasa could not create {config['type']!r}")
+    return second
 
 
 def _leading_run(items: list[OutboxItem]) -> list[OutboxItem]:

@@ -73,6 +73,24 @@ class Outbox:
             raise sqlite3.DatabaseError("the outbox insert returned no row id")
         return cursor.lastrowid
 
+    def put_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Append several items in one transaction: one commit (one WAL write) per tracker save."""
+        now = time.time()
+        rows = [(kind, json.dumps(body, separators=(",", ":"), default=str), now)
+                for kind, body in items]  # fmt: skip
+        if not rows:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT INTO outbox (kind, body, queued_at) VALUES (?, ?, ?)", rows
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def peek(self, limit: int) -> list[OutboxItem]:
         """The oldest `limit` items, in the order they were put."""
         with self._lock:
@@ -89,6 +107,7 @@ class Outbox:
             self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
 
     def record_attempt(self, ids: list[int]) -> None:
+        """Count a delivery that failed (a success needs no write: the items are deleted)."""
         with self._lock:
             self._db.executemany(
                 "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?", [(i,) for i in ids]

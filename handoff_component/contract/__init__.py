@@ -43,7 +43,9 @@ from handoff_component.contract.events import (
     SERVICE_EVENTS_PATH,
     BrokerEvent,
     EventBatch,
+    bounded_event,
     event_identity,
+    service_part,
 )
 from handoff_component.contract.handoffs import (
     PRIORITIES,
@@ -104,6 +106,8 @@ __all__ = [
     "MAX_UNCLAIMED_TIMEOUT_SECONDS",
     "MAX_URL_LENGTH",
     "MESSAGE_EVENT_TYPES",
+    "bounded_event",
+    "service_part",
     "PAUSE_REASONS",
     "PRIORITIES",
     "REPLY_METADATA_KEY",

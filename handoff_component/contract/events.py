@@ -118,6 +118,38 @@ class BrokerEvent:
         return found[:MAX_ATTACHMENTS]
 
 
+# The tracker events the service reads are its message events; the `handoff_request` slot (a
+# handoff the action server could not deliver) goes too, ahead of the request it carries.
+_SERVICE_EVENT_FIELDS = ("sender_id", "event", "timestamp", "text", "metadata", "data")
+_SERVICE_EVENT_FIELDS += ("input_channel", "name", "value")
+
+
+def service_part(event: Mapping[str, Any], handoff_slot: str = "handoff_request") -> Any:
+    """What the service reads of one Rasa event (BrokerEvent's fields), or None if nothing.
+
+    The event broker sends only this: on an ordinary turn two of its seven or eight events, and of
+    a customer message's NLU result only HandoffScorer's figures. The fields that make an event's
+    identity (`event_identity`) are kept as they are, so a replay is still recognised.
+    """
+    kind = event.get("event")
+    if kind not in MESSAGE_EVENT_TYPES and not (kind == "slot" and event.get("name") == handoff_slot):
+        return None
+    part = {key: event[key] for key in _SERVICE_EVENT_FIELDS if key in event}
+    parse_data = event.get("parse_data")
+    if isinstance(parse_data, Mapping) and "handoff" in parse_data:
+        part["parse_data"] = {"handoff": parse_data["handoff"]}
+    return part
+
+
+def bounded_event(event: dict[str, Any]) -> dict[str, Any]:
+    """Keep a very long message within the contract rather than lose it to a refusal."""
+    text = event.get("text")
+    if isinstance(text, str) and len(text) > MAX_TEXT_LENGTH:
+        marker = " [...truncated]"
+        event = {**event, "text": text[: MAX_TEXT_LENGTH - len(marker)] + marker}
+    return event
+
+
 @dataclass(frozen=True)
 class EventBatch:
     """`POST /api/events`, sent by the event broker: tracker events, oldest first."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -165,4 +166,86 @@ async def test_unknown_options_in_endpoints_yml_are_named() -> None:
     config = EndpointConfig(url="http://127.0.0.1:1", type="x", secret="s", outbx="typo")
 
     with pytest.raises(ValueError, match="outbx"):
+        await HandoffEventBroker.from_endpoint_config(config)
+
+
+# --- a second, standard Rasa broker inside this one (RabbitMQ, for real) ----------------------
+
+
+@pytest.fixture
+async def analytics_queue():
+    """A queue of its own on the machine's RabbitMQ for Rasa's PikaEventBroker; deleted after."""
+    from scripts.local_services import rabbitmq_answers
+    from tests.loud import skip_loudly
+
+    if not rabbitmq_answers():
+        skip_loudly("EVENT FORWARDING TO RABBITMQ NOT TESTED: nothing answers on 127.0.0.1:5672")
+    import aio_pika
+
+    name = f"test-analytics-{uuid.uuid4().hex[:10]}"
+    connection = await aio_pika.connect_robust("amqp://guest:guest@127.0.0.1:5672/")
+    try:
+        yield connection, name
+    finally:
+        channel = await connection.channel()
+        await channel.queue_delete(name)
+        await channel.exchange_delete(name)
+        await connection.close()
+
+
+async def test_every_event_is_also_forwarded_whole_to_a_second_rasa_broker(
+    listener, tmp_path: Path, analytics_queue
+) -> None:
+    # Rasa's pika module uses rasa.shared.core.events without importing it (a server has it).
+    import rasa.shared.core.events  # noqa: F401
+    from rasa.utils.endpoints import EndpointConfig
+
+    connection, name = analytics_queue
+    pika = {"type": "pika", "url": "127.0.0.1", "username": "guest", "password": "guest",
+            "queues": [name], "exchange_name": name}  # fmt: skip
+    config = EndpointConfig(
+        url=f"http://127.0.0.1:{listener.port}", type="handoff_component.HandoffEventBroker",
+        secret=SECRET, outbox=str(tmp_path / "o.db"), forward_to=pika,
+    )  # fmt: skip
+    broker = await HandoffEventBroker.from_endpoint_config(config)
+    action = {"sender_id": "c1", "event": "action", "name": "utter_greet", "timestamp": 999.0}
+    events = [
+        action,
+        *(dict(user_event(n), parse_data={"intent": {"name": "greet"}}) for n in range(5)),
+    ]
+
+    for event in events:
+        broker.publish(event)
+    await wait_until(lambda: len(listener.events()) == 5)
+
+    queue = await (await connection.channel()).declare_queue(name, durable=True)
+    forwarded = []
+    for _ in range(len(events)):
+        message = await _next_message(queue)
+        forwarded.append(json.loads(message.body))
+        await message.ack()
+    await broker.close()
+
+    assert forwarded == events  # every event, Rasa's own bookkeeping and NLU result included
+    assert [e["text"] for e in listener.events()] == [f"message {n}" for n in range(5)]
+    assert "intent" not in json.dumps(listener.events())  # the service gets only what it reads
+
+
+async def _next_message(queue, timeout: float = 10.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        message = await queue.get(fail=False)
+        if message is not None:
+            return message
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("nothing arrived on the forwarding queue")
+        await asyncio.sleep(0.05)
+
+
+async def test_a_forward_to_without_a_type_is_refused_naming_the_option() -> None:
+    from rasa.utils.endpoints import EndpointConfig
+
+    config = EndpointConfig(url="http://127.0.0.1:1", type="x", secret="s", forward_to={"url": "h"})
+
+    with pytest.raises(ValueError, match="forward_to"):
         await HandoffEventBroker.from_endpoint_config(config)

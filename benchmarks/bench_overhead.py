@@ -1,0 +1,486 @@
+"""What the plugin costs on an ordinary turn: the example bot with and without its pieces.
+
+    .venv/bin/python benchmarks/bench_overhead.py                 # 6 rounds x 50 turns a variant
+    .venv/bin/python benchmarks/bench_overhead.py --quick         # 2 rounds x 20 turns, SQLite only
+    .venv/bin/python benchmarks/bench_overhead.py --stores sqlite --rounds 4 --profile
+
+Four variants of the example bot, all trained from the same domain and data:
+
+- `bare`: the pipeline and policies of config.yml without HandoffScorer and HandoffPolicy, no
+  event broker, no HandoffConnector;
+- `scorer`: + HandoffScorer;
+- `scorer+policy`: + HandoffPolicy (config.yml as shipped), still no broker or connector;
+- `full`: the whole plugin: config.yml, the HandoffEventBroker and the HandoffConnector of the
+  project's endpoints and credentials, the handoff service running.
+
+Each set of stores is measured with all four Rasa servers running at once (one action server and
+one service shared), in rounds: in each round every variant in turn (the order rotates) gets the
+same turns over the rest channel, one at a time: `--conversations` new conversations, each
+greeted first (not measured: session start), then `--turns` ordinary questions each (measured).
+The Rasa process's CPU (user + system from /proc) is read before and after each variant's turns,
+so the CPU per turn includes whatever the turn left running on Rasa's event loop (the broker's
+delivery), and the variants share the machine's load alike. Ratios to `bare` are taken round by
+round and their median is reported, so a burst of other work in one round does not decide.
+
+Stores: `sqlite` is the example's default (SQL tracker store on SQLite, in-memory lock store);
+`production` is deploy/'s (PostgreSQL tracker store, Redis lock store, the service on
+PostgreSQL), measured only when both answer on 127.0.0.1, and said loudly otherwise.
+
+`--profile` adds one round in which py-spy samples the `full` Rasa process and prints where its
+time goes (Rasa's stream_events re-read, the broker, the scorer, the policy, the stores, TED,
+DIET), as shares of its samples. Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scripts.local_services import pg_execute, redis_answers
+from scripts.project_model import ensure_model
+from scripts.stack import PROJECT_DIR, Ports, Stack, free_port
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+VARIANTS = ("bare", "scorer", "scorer+policy", "full")
+SCORER = "handoff_component.HandoffScorer"
+POLICY = "handoff_component.HandoffPolicy"
+CONNECTOR = "handoff_component.HandoffConnector"
+TRACKER_STORE = "handoff_component.HandoffTrackerStore"
+GREETING = ("hi there", "Northwind Store assistant")
+# Ordinary questions, all different in their words: the same question asked again counts as a
+# failed attempt (handoff.yml, rephrase detection), and three would hand the conversation off.
+QUESTIONS = [
+    ("how long does shipping take?", "Standard delivery"),
+    ("what is your return policy?", "within 30 days"),
+    ("how do I reset my password?", "reset your password"),
+    ("how long do refunds take?", "Refunds are issued"),
+    ("are you a bot?", "virtual assistant"),
+    ("do you deliver to canada", "Standard delivery"),
+    ("can I send an item back", "within 30 days"),
+    ("when will I get my money back", "Refunds are issued"),
+    ("thanks", "welcome"),
+    ("I forgot my login", "reset your password"),
+]
+
+
+@dataclass
+class Sample:
+    """One variant's turns in one round."""
+
+    turns: list[float] = field(default_factory=list)
+    cpu_s: float = 0.0
+    service_cpu_s: float = 0.0
+    errors: collections.Counter = field(default_factory=collections.Counter)
+
+    @property
+    def cpu_per_turn_ms(self) -> float:
+        return 1000 * self.cpu_s / len(self.turns) if self.turns else float("nan")
+
+    @property
+    def p50_ms(self) -> float:
+        return 1000 * statistics.median(self.turns) if self.turns else float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# --- the variants: their config.yml, endpoints.yml and credentials.yml ----------------------------
+
+
+def variant_config(variant: str, work: Path) -> Path:
+    """config.yml with the plugin's components removed as the variant asks."""
+    config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())
+    drop = {"bare": {SCORER, POLICY}, "scorer": {POLICY}}.get(variant, set())
+    config["pipeline"] = [c for c in config["pipeline"] if c["name"] not in drop]
+    config["policies"] = [p for p in config["policies"] if p["name"] not in drop]
+    path = work / f"config-{variant}.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def variant_files(variant: str, stores: str, work: Path) -> tuple[Path, Path]:
+    """The endpoints and credentials of a variant: the plugin's entries only for `full`."""
+    source = "deploy/endpoints.production.yml" if stores == "production" else "endpoints.yml"
+    endpoints = yaml.safe_load((PROJECT_DIR / source).read_text())
+    credentials = yaml.safe_load((PROJECT_DIR / "credentials.yml").read_text())
+    if variant != "full":
+        endpoints.pop("event_broker", None)
+        credentials.pop(CONNECTOR, None)
+        store = endpoints["tracker_store"]
+        if store["type"] == TRACKER_STORE:  # the plain Rasa store it wraps
+            store["type"] = store.pop("wraps")
+    endpoints_path = work / f"endpoints-{stores}-{variant}.yml"
+    credentials_path = work / f"credentials-{variant}.yml"
+    endpoints_path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    credentials_path.write_text(yaml.safe_dump(credentials, sort_keys=False))
+    return endpoints_path, credentials_path
+
+
+def train_variants(work: Path) -> dict[str, Path]:
+    """One model per distinct config; `scorer+policy` and `full` share the example's model."""
+    models = {}
+    for variant in VARIANTS:
+        if variant in ("scorer+policy", "full"):
+            models[variant] = ensure_model()
+        else:
+            config = variant_config(variant, work)
+            models[variant] = ensure_model(config=config, prefix=f"bot-{variant}")
+    return models
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+class StoreSet:
+    """The four Rasa servers of one set of stores, with their action server and service."""
+
+    def __init__(self, stores: str, models: dict[str, Path], work: Path, suffix: str) -> None:
+        self.stores = stores
+        self.work = work / stores
+        self.shared = Ports(rasa=0, actions=free_port(), service=free_port())
+        self.stacks: dict[str, Stack] = {}
+        self.databases: list[str] = []
+        secret = uuid.uuid4().hex
+        for variant in VARIANTS:
+            endpoints, credentials = variant_files(variant, stores, work)
+            extra = {"LOG_LEVEL": "WARNING"}
+            if stores == "production":
+                tracker_db = f"bench_overhead_{suffix}_{variant.replace('+', '_')}"
+                self.databases.append(tracker_db)
+                extra.update(
+                    {
+                        "TRACKER_DB_HOST": "127.0.0.1:5432",
+                        "TRACKER_DB_NAME": tracker_db,
+                        "TRACKER_DB_USER": "postgres",
+                        "TRACKER_DB_PASSWORD": "",
+                        "REDIS_HOST": "127.0.0.1",
+                        "REDIS_PORT": "6379",
+                        "REDIS_LOCK_DB": "5",
+                    }
+                )
+            self.stacks[variant] = Stack(
+                model=models[variant],
+                ports=Ports(free_port(), self.shared.actions, self.shared.service),
+                data_dir=work / stores / variant.replace("+", "_"),
+                endpoints=endpoints,
+                credentials=credentials,
+                extra_env=extra,
+                secret=secret,
+            )
+        if stores == "production":
+            service_db = f"bench_overhead_{suffix}_service"
+            self.databases.append(service_db)
+            full = self.stacks["full"]
+            full.extra_env = {
+                **full.extra_env,
+                "HANDOFF_DB_URL": f"postgresql://postgres@127.0.0.1:5432/{service_db}",
+            }
+
+    def start(self) -> None:
+        for database in self.databases:
+            asyncio.run(pg_execute(f'CREATE DATABASE "{database}"', PG_URL))
+        # The full stack starts the service and the action server the others share; the four
+        # Rasa servers load their models at the same time.
+        starts = [threading.Thread(target=self.stacks["full"].start)]
+        for variant in VARIANTS[:-1]:
+            starts.append(threading.Thread(target=self.stacks[variant].start, args=("rasa",)))
+        for thread in starts:
+            thread.start()
+        for thread in starts:
+            thread.join()
+        missing = [v for v in VARIANTS if not self.stacks[v].processes]
+        if missing:
+            raise RuntimeError(f"Rasa did not start for {missing}: see the logs under {self.work}")
+
+    def stop(self) -> None:
+        for stack in self.stacks.values():
+            stack.stop()
+        for database in self.databases:
+            asyncio.run(pg_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', PG_URL))
+
+    def pid(self, variant: str, name: str = "rasa") -> int:
+        return next(p.popen.pid for p in self.stacks[variant].processes if p.name == name)
+
+
+async def turn(http: aiohttp.ClientSession, url: str, sender: str, text: str) -> str:
+    async with http.post(
+        f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+    ) as response:
+        response.raise_for_status()
+        return " ".join(m.get("text", "") for m in await response.json())
+
+
+async def run_round(
+    http: aiohttp.ClientSession, stores: StoreSet, variant: str, args: argparse.Namespace
+) -> Sample:
+    """`conversations` new conversations, greeted, then `turns` questions each, interleaved."""
+    url = stores.stacks[variant].rasa_url
+    sample = Sample()
+    senders = [f"ovh-{uuid.uuid4().hex[:10]}" for _ in range(args.conversations)]
+    for sender in senders:
+        await turn(http, url, sender, GREETING[0])
+    await asyncio.sleep(args.settle)  # the greetings' own broker work is not this round's
+    rasa_pid = stores.pid(variant)
+    service_pid = stores.pid("full", "service")
+    cpu_before, service_before = cpu_seconds(rasa_pid), cpu_seconds(service_pid)
+    for index in range(args.turns):
+        for number, sender in enumerate(senders):
+            question, answer = QUESTIONS[(index + number) % len(QUESTIONS)]
+            start = time.perf_counter()
+            try:
+                reply = await turn(http, url, sender, question)
+            except aiohttp.ClientError as error:
+                sample.errors[error.__class__.__name__] += 1
+                continue
+            sample.turns.append(time.perf_counter() - start)
+            if answer not in reply:
+                sample.errors["unexpected answer"] += 1
+                if args.verbose:
+                    print(f"    {variant}: {question!r} -> {reply[:100]!r}", flush=True)
+    await asyncio.sleep(args.settle)  # what the last turn left running counts for this round
+    sample.cpu_s = cpu_seconds(rasa_pid) - cpu_before
+    sample.service_cpu_s = cpu_seconds(service_pid) - service_before
+    return sample
+
+
+async def measure(stores: StoreSet, args: argparse.Namespace) -> dict[str, list[Sample]]:
+    samples: dict[str, list[Sample]] = {v: [] for v in VARIANTS}
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+        for variant in VARIANTS:  # warm up: first parses, connection pools, the tracker tables
+            await run_round(http, stores, variant, argparse.Namespace(**{**vars(args), "turns": 1}))
+        for number in range(args.rounds):
+            order = VARIANTS[number % len(VARIANTS) :] + VARIANTS[: number % len(VARIANTS)]
+            load = os.getloadavg()[0]
+            for variant in order:
+                samples[variant].append(await run_round(http, stores, variant, args))
+            line = ", ".join(
+                f"{v} {samples[v][-1].p50_ms:.1f} ms / {samples[v][-1].cpu_per_turn_ms:.1f} ms CPU"
+                for v in VARIANTS
+            )
+            print(f"  round {number + 1} (load {load:.2f}): p50 / CPU per turn: {line}", flush=True)
+    return samples
+
+
+def summarise(stores: str, samples: dict[str, list[Sample]]) -> list[dict[str, Any]]:
+    rows = []
+    for variant in VARIANTS:
+        turns = [t for s in samples[variant] for t in s.turns]
+        cpu = sum(s.cpu_s for s in samples[variant])
+        rounds = list(zip(samples[variant], samples["bare"], strict=True))
+        row: dict[str, Any] = {
+            "stores": stores,
+            "variant": variant,
+            "turns": len(turns),
+            "p50_ms": round(1000 * statistics.median(turns), 1),
+            "p90_ms": round(1000 * percentile(turns, 0.90), 1),
+            "p99_ms": round(1000 * percentile(turns, 0.99), 1),
+            "cpu_ms_per_turn": round(1000 * cpu / len(turns), 2),
+            "p50_vs_bare": round(statistics.median(s.p50_ms / b.p50_ms for s, b in rounds), 3),
+            "cpu_vs_bare": round(
+                statistics.median(s.cpu_per_turn_ms / b.cpu_per_turn_ms for s, b in rounds), 3
+            ),
+            "errors": dict(sum((s.errors for s in samples[variant]), collections.Counter())),
+        }
+        if variant == "full":
+            row["service_cpu_ms_per_turn"] = round(
+                1000 * sum(s.service_cpu_s for s in samples[variant]) / len(turns), 2
+            )
+        rows.append(row)
+    return rows
+
+
+def print_rows(rows: list[dict[str, Any]]) -> None:
+    print(
+        f"  {'variant':<14} {'turns':>5} {'p50':>7} {'p90':>7} {'p99':>7} {'CPU/turn':>9}"
+        f" {'p50 vs bare':>12} {'CPU vs bare':>12}  errors",
+        flush=True,
+    )
+    for r in rows:
+        service = r.get("service_cpu_ms_per_turn")
+        extra = f" (service {service} ms)" if service is not None else ""
+        print(
+            f"  {r['variant']:<14} {r['turns']:>5} {r['p50_ms']:>7} {r['p90_ms']:>7}"
+            f" {r['p99_ms']:>7} {r['cpu_ms_per_turn']:>9} {r['p50_vs_bare']:>12}"
+            f" {r['cpu_vs_bare']:>12}  {r['errors'] or 0}{extra}",
+            flush=True,
+        )
+    by = {r["variant"]: r for r in rows}
+    steps = [("HandoffScorer", "bare", "scorer"), ("HandoffPolicy", "scorer", "scorer+policy")]
+    steps.append(("event broker + connector", "scorer+policy", "full"))
+    parts = ", ".join(
+        f"{name} {by[b]['cpu_ms_per_turn'] - by[a]['cpu_ms_per_turn']:+.2f} ms"
+        for name, a, b in steps
+    )
+    print(f"  where the CPU difference goes (variant minus the one before): {parts}", flush=True)
+
+
+# --- where the full variant's time goes (py-spy) ----------------------------------------------
+
+# First match wins, so the plugin's own pieces are found before the Rasa code that calls them.
+CATEGORIES = [
+    ("Rasa stream_events (re-read for the broker)", ("stream_events",)),
+    ("HandoffEventBroker.publish / outbox put", ("event_broker.py:publish", "outbox.py:put")),
+    ("broker delivery task", ("_deliver_forever", "deliver_pending", "_deliver ")),
+    ("HandoffScorer", ("scorer.py",)),
+    ("HandoffPolicy", ("policy.py",)),
+    ("HandoffConnector", ("connector.py",)),
+    ("tracker store save", ("tracker_store.py:save",)),
+    ("tracker store retrieve", ("tracker_store.py:retrieve", "tracker_store.py:_retrieve")),
+    ("lock store", ("lock_store.py",)),
+    ("TEDPolicy", ("ted_policy.py",)),
+    ("DIETClassifier", ("diet_classifier.py",)),
+    ("other NLU components", ("/rasa/nlu/",)),
+    ("other policies", ("/rasa/core/policies/",)),
+    ("sanic / asyncio / idle", ("sanic", "asyncio", "uvloop")),
+]
+
+
+def classify(stack: str) -> str:
+    for name, needles in CATEGORIES:
+        if any(needle in stack for needle in needles):
+            return name
+    return "other"
+
+
+def profile_full(stores: StoreSet, args: argparse.Namespace) -> None:
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(py_spy).exists():
+        print("  --profile: py-spy is not installed (pip install py-spy); not profiled", flush=True)
+        return
+    out = Path(tempfile.mkdtemp(prefix="bench-overhead-")) / "full.txt"
+    command = [py_spy, "record", "--pid", str(stores.pid("full")), "--format", "raw"]
+    command += ["--output", str(out), "--rate", "200", "--nonblocking"]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+
+    async def drive() -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+            await run_round(http, stores, "full", args)
+
+    asyncio.run(drive())
+    spy.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
+    _, error = spy.communicate(timeout=60)
+    if not out.exists():
+        print(f"  --profile: py-spy wrote nothing: {error.decode()[-300:]}", flush=True)
+        return
+    totals: collections.Counter = collections.Counter()
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if count.isdigit():
+            # Frames read "function (path:line)"; make "path:function" searchable as well.
+            frames = [f.strip() for f in stack.split(";")]
+            names = [_frame_key(f) for f in frames]
+            totals[classify(";".join(names))] += int(count)
+    total = sum(totals.values()) or 1
+    print(f"  where the full variant's Rasa time goes (py-spy, {total} samples):", flush=True)
+    for name, count in totals.most_common():
+        print(f"    {100 * count / total:5.1f} %  {name}", flush=True)
+
+
+def _frame_key(frame: str) -> str:
+    """`save (rasa/core/tracker_store.py:1334)` -> `.../tracker_store.py:save (...)`."""
+    function, _, where = frame.partition(" (")
+    path = where.rsplit(":", 1)[0]
+    return f"{path}:{function} ({where}"
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    # Stopped from outside (a background job ignores SIGINT), it still stops what it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2 rounds, 2 x 10 turns, SQLite only")
+    parser.add_argument("--stores", help="sqlite,production (default both; --quick: sqlite)")
+    parser.add_argument("--rounds", type=int, help="rounds (default 6)")
+    parser.add_argument("--conversations", type=int, help="new conversations a round (default 5)")
+    parser.add_argument("--turns", type=int, help="measured turns a conversation (default 10)")
+    parser.add_argument("--settle", type=float, default=0.5, help="seconds after a variant's turns")
+    parser.add_argument("--profile", action="store_true", help="py-spy the full variant")
+    parser.add_argument("--verbose", action="store_true", help="print unexpected answers")
+    parser.add_argument("--json", help="write the figures to this file")
+    args = parser.parse_args()
+    args.rounds = args.rounds or (2 if args.quick else 6)
+    args.conversations = args.conversations or (2 if args.quick else 5)
+    args.turns = args.turns or 10
+    store_sets = (args.stores or ("sqlite" if args.quick else "sqlite,production")).split(",")
+
+    print(
+        f"bench_overhead: {args.rounds} rounds x {args.conversations} conversations x {args.turns}"
+        f" turns per variant and store set; {os.cpu_count()} CPUs, load"
+        f" {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
+        work = Path(tmp)
+        models = train_variants(work)
+        print("models: " + ", ".join(f"{v} {m.name}" for v, m in models.items()), flush=True)
+        for stores in store_sets:
+            if stores == "production" and not production_stores_answer():
+                continue
+            store_set = StoreSet(stores, models, work, uuid.uuid4().hex[:8])
+            print(f"\n[{stores}] starting 4 Rasa servers, one action server, the service")
+            begin = time.monotonic()
+            try:
+                store_set.start()
+                print(f"  started in {time.monotonic() - begin:.0f} s", flush=True)
+                samples = asyncio.run(measure(store_set, args))
+                stores_rows = summarise(stores, samples)
+                print(f"[{stores}] load {os.getloadavg()[0]:.2f} at the end", flush=True)
+                print_rows(stores_rows)
+                rows += stores_rows
+                if args.profile:
+                    profile_full(store_set, args)
+            finally:
+                store_set.stop()
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+def production_stores_answer() -> bool:
+    problem = None
+    if not redis_answers():
+        problem = "Redis does not answer on 127.0.0.1:6379"
+    else:
+        try:
+            asyncio.run(pg_execute("SELECT 1", PG_URL))
+        except Exception as error:
+            problem = f"PostgreSQL is not reachable at {PG_URL} ({error.__class__.__name__})"
+    if problem:
+        print(f"\n!!! production stores NOT MEASURED: {problem}", flush=True)
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())
