@@ -40,3 +40,19 @@ def rabbitmq_answers(host: str = "127.0.0.1", port: int = 5672) -> bool:
             return len(frame) == 7 and frame[0] == 1  # a method frame on channel 0
     except OSError:
         return False
+
+
+def rabbitmq_vhost(name: str, *, delete: bool = False) -> None:
+    """Create a vhost whose queues are quorum queues by default (as deploy/ sets RabbitMQ up),
+    with guest allowed, or delete it: one per test run, so runs sharing a RabbitMQ never meet."""
+    import subprocess
+
+    if delete:
+        commands = [["rabbitmqctl", "delete_vhost", name]]
+    else:
+        commands = [
+            ["rabbitmqctl", "add_vhost", name, "--default-queue-type", "quorum"],
+            ["rabbitmqctl", "set_permissions", "-p", name, "guest", ".*", ".*", ".*"],
+        ]
+    for command in commands:
+        subprocess.run(command, check=True, capture_output=True, timeout=60)

@@ -239,7 +239,7 @@ class Stack:
             "--cors", "*",
         ]  # fmt: skip
 
-    def start(self, only: str | None = None) -> None:
+    def start(self, only: str | None = None, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Start every process (or the one named) and return once each answers on its port.
 
         With several replicas, service replicas 2, 3, ... start once the first one is ready, so
@@ -256,9 +256,9 @@ class Stack:
                 else:
                     first.append(self._spawn(name, command, ready_url, env))
             for process in first:
-                process.wait_ready()
+                process.wait_ready(timeout_s)
             for process in [self._spawn(*spec) for spec in later]:
-                process.wait_ready()
+                process.wait_ready(timeout_s)
         except BaseException:
             self.stop()
             raise

@@ -46,9 +46,9 @@ from handoff_component.bot.outbox import Outbox, OutboxItem
 from handoff_component.bot.service_client import ServiceClient, ServiceUnavailable
 from handoff_component.contract import (
     MAX_EVENTS_PER_BATCH,
-    MAX_TEXT_LENGTH,
     SERVICE_EVENTS_PATH,
     SERVICE_HANDOFFS_PATH,
+    bounded_event,
     service_part,
 )
 from handoff_component.contract.slots import HANDOFF_REQUEST_SLOT
@@ -128,7 +128,7 @@ class HandoffEventBroker(EventBroker):
             part = service_part(event, HANDOFF_REQUEST_SLOT)
             if part is None:
                 continue
-            items.append((EVENT, _bounded(part)))
+            items.append((EVENT, bounded_event(part)))
             request = _pending_handoff(event)
             if request is not None:
                 items.append((HANDOFF, request))
@@ -240,12 +240,3 @@ def _pending_handoff(event: dict[str, Any]) -> dict[str, Any] | None:
         value = event.get("value")
         return value if isinstance(value, dict) else None
     return None
-
-
-def _bounded(event: dict[str, Any]) -> dict[str, Any]:
-    """Keep a very long message within the contract rather than lose it to a refusal."""
-    text = event.get("text")
-    if isinstance(text, str) and len(text) > MAX_TEXT_LENGTH:
-        marker = " [...truncated]"
-        event = {**event, "text": text[: MAX_TEXT_LENGTH - len(marker)] + marker}
-    return event

@@ -26,6 +26,7 @@ from handoff_component.service.connector_client import ConnectorClient
 from handoff_component.service.conversations import ConversationStore
 from handoff_component.service.db import Database, create_engine, migrate
 from handoff_component.service.errors import ApiError, TooManyRequests
+from handoff_component.service.event_queue import start_event_queue
 from handoff_component.service.event_relay import start_relay
 from handoff_component.service.notifications import TicketEventBus
 from handoff_component.service.ratelimit import LoginLimiter
@@ -83,6 +84,9 @@ def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
     @app.before_server_start
     async def open_database(app: Sanic, _loop: Any) -> None:
         await start(app.ctx, seed_file)
+        # The server consumes Rasa's events from RabbitMQ when HANDOFF_EVENTS_URL is set; the
+        # CLI commands that share `start` (migrate, seed) do not.
+        app.ctx.event_queue = await start_event_queue(settings, app.ctx.tickets)
 
     @app.after_server_start
     async def start_background(app: Sanic, _loop: Any) -> None:
@@ -138,6 +142,8 @@ async def start(ctx: SimpleNamespace, seed_file: str | None = None) -> None:
 
 
 async def stop(ctx: SimpleNamespace) -> None:
+    if getattr(ctx, "event_queue", None) is not None:
+        await ctx.event_queue.stop()
     if getattr(ctx, "relay", None) is not None:
         await ctx.relay.stop()
     await ctx.connector.close()

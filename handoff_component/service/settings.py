@@ -54,6 +54,8 @@ class Settings:
     trusted_origins: tuple[str, ...] = ()
     # Days after closing that a ticket's messages, notes and texts are deleted (None: kept).
     retention_days: float | None = None
+    # amqp://... : consume Rasa's events from RabbitMQ (event_queue.py) besides POST /api/events.
+    events_url: str | None = None
     run_migrations: bool = True
     run_background_tasks: bool = True
     # Name of the Sanic app; unique per instance because sanic 21.12 keeps a registry of names.
@@ -77,6 +79,7 @@ class Settings:
             "HANDOFF_CONNECTOR_URL": "connector_url",
             "HANDOFF_DEFAULT_TEAM": "default_team",
             "HANDOFF_RULES_FILE": "rules_file",
+            "HANDOFF_EVENTS_URL": "events_url",
         }
         for variable, name in text.items():
             if env.get(variable):

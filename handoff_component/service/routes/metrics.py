@@ -60,4 +60,6 @@ async def prometheus(request: Request) -> HTTPResponse:
         ctx.bus.subscriber_count,
         ctx.bus.published,
     )
+    if getattr(ctx, "event_queue", None) is not None:
+        body += "\n".join(ctx.event_queue.prometheus_lines()) + "\n"
     return text(body, content_type="text/plain; version=0.0.4; charset=utf-8")
