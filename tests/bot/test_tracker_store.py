@@ -158,5 +158,5 @@ async def test_two_stores_on_one_database_each_publish_only_their_own_turns(tmp_
 
 
 def test_a_missing_wrapped_store_is_named() -> None:
-    with pytest.raises(ValueError, match="tracker_store.wraps"):
+    with pytest.raises(ValueError, match=r"tracker_store\.wraps"):
         HandoffTrackerStore(domain=DOMAIN)
