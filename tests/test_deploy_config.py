@@ -111,8 +111,10 @@ def test_every_documented_variable_has_a_comment_and_a_reader() -> None:
         path.read_text()
         for path in [
             DEPLOY / "endpoints.production.yml",
+            DEPLOY / "endpoints.rabbitmq.yml",
             DEPLOY / "credentials.production.yml",
             DEPLOY / "compose.yml",
+            DEPLOY / "compose.rabbitmq.yml",
             PROJECT_DIR / "handoff_component" / "service" / "settings.py",
             PROJECT_DIR / "handoff_component" / "bot" / "actions.py",
             *SYSTEMD.glob("*.service"),
@@ -136,7 +138,9 @@ def test_every_variable_the_service_and_actions_read_is_documented() -> None:
         assert read <= documented, f"{source}: undocumented {sorted(read - documented)}"
 
 
-@pytest.mark.parametrize("name", ["endpoints.production.yml", "credentials.production.yml"])
+@pytest.mark.parametrize(
+    "name", ["endpoints.production.yml", "endpoints.rabbitmq.yml", "credentials.production.yml"]
+)
 def test_the_production_rasa_files_use_only_documented_variables(name: str) -> None:
     used = set(VARIABLE.findall((DEPLOY / name).read_text()))
     assert used, name
@@ -236,3 +240,43 @@ def test_systemd_units_start_real_commands_with_documented_variables(unit: str) 
 def test_the_replica_env_example_only_overrides_documented_variables() -> None:
     replica = env_file(SYSTEMD / "replica.env.example")
     assert set(replica) <= set(EXAMPLE), sorted(set(replica) - set(EXAMPLE))
+
+
+# --- the RabbitMQ event delivery (docs/deployment.md, "Event delivery") -----------------------
+
+
+def test_the_rabbitmq_endpoints_differ_from_the_production_ones_in_the_broker_only() -> None:
+    http = yaml.safe_load((DEPLOY / "endpoints.production.yml").read_text())
+    rabbit = yaml.safe_load((DEPLOY / "endpoints.rabbitmq.yml").read_text())
+
+    assert http.pop("event_broker")["type"] == "handoff_component.HandoffEventBroker"
+    broker = rabbit.pop("event_broker")
+    assert broker["type"] == "pika"  # Rasa's own broker: no plugin code publishes in this mode
+    assert broker["queues"] == ["handoff_events"]  # the service's default `queue`
+    assert rabbit == http
+
+
+def test_the_rabbitmq_override_wires_rasa_and_every_service_replica(compose: dict) -> None:
+    override = yaml.safe_load((DEPLOY / "compose.rabbitmq.yml").read_text())
+    services = override["services"]
+    commented = set(
+        re.findall(r"^# ([A-Z][A-Z0-9_]*)=", (DEPLOY / "production.env.example").read_text(), re.M)
+    )
+    assert "rabbitmq" in services and "rabbitmq-init" in services
+    for replica in (1, 2):
+        assert f"rasa-{replica}" in compose["services"]
+        argv = [str(a) for a in services[f"rasa-{replica}"]["command"]]
+        assert argv[argv.index("--endpoints") + 1] == "deploy/endpoints.rabbitmq.yml"
+        parse_command(argv)
+        url = services[f"handoff-service-{replica}"]["environment"]["HANDOFF_EVENTS_URL"]
+        assert url.startswith("amqp://") and url.endswith("/${RABBITMQ_VHOST}")
+    for name, service in services.items():
+        for variable in service.get("environment") or {}:
+            assert (
+                variable in EXAMPLE
+                or variable in commented
+                or variable.startswith("RABBITMQ_DEFAULT_")
+            ), name
+        for value in (service.get("environment") or {}).values():
+            for variable in VARIABLE.findall(str(value)):
+                assert variable in EXAMPLE, f"{name}: ${variable} is not in production.env.example"
