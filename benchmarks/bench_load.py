@@ -4,9 +4,13 @@
     .venv/bin/python benchmarks/bench_load.py --quick    # steps 50, 200 (~5 min)
     .venv/bin/python benchmarks/bench_load.py --steps 100,1000 --messages 100 --replicas 2
 
-For each topology (1 replica, then 2: `Stack(replicas=N)` with deploy/endpoints.production.yml
-and deploy/credentials.production.yml: PostgreSQL tracker store and tickets, Redis lock store and
-socket.io manager, fresh databases created and dropped by the script), the number of connected
+For each event delivery mode (`http`: the HandoffEventBroker's outbox,
+deploy/endpoints.production.yml; `rabbitmq`: Rasa's PikaEventBroker and the service replicas
+consuming, deploy/endpoints.rabbitmq.yml, in a vhost created and deleted by the script) and each
+topology (1 replica, then 2:
+`Stack(replicas=N)` with deploy/credentials.production.yml: PostgreSQL tracker store and tickets,
+Redis lock store and socket.io manager, fresh databases created and dropped by the script), the
+number of connected
 customer sockets grows step by step (the sockets of a step stay connected for the next ones,
 spread over the Rasa replicas in turn). At each step:
 
@@ -15,13 +19,16 @@ spread over the Rasa replicas in turn). At each step:
   and Rasa's memory are what merely holding N conversations open costs (socket.io pings);
 - messages: a bounded number of customer messages (`--messages`), at most `--concurrency` in
   flight, each from an idle socket. One in ten (`--escalate`) asks for a person: message until the
-  handoff message arrives; then an attendant (HTTP, service replicas in turn) claims the ticket
-  and replies: POST until the customer's socket receives it; then hands back. The others ask a
+  handoff message arrives; then the customer writes once more: message until it is in the ticket
+  (message-to-ticket, through the event path of the mode); then an attendant (HTTP, service
+  replicas in turn) claims the ticket and replies: POST until the customer's socket receives it;
+  then hands back. The others ask a
   question (a different one from the conversation's previous turn) and wait for the answer (the
   baseline turn).
 
 Reported per step: customer messages per second over the message phase, p50/p99 of a bot turn,
-of a handoff turn and of reply delivery, and errors (timeouts, wrong answers, HTTP errors). Only
+of a handoff turn, of message-to-ticket and of reply delivery, CPU per message of Rasa and of the
+service, and errors (timeouts, wrong answers, HTTP errors). Only
 127.0.0.1 is used; every wait is bounded (`--timeout`), each step's message phase too
 (`--phase-limit`), and so is the run (`--time-limit`, shared equally by the topologies: a step
 that would start after its topology's share is skipped, and says so).
@@ -37,6 +44,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -51,7 +59,7 @@ import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.local_services import pg_execute, redis_answers
+from scripts.local_services import pg_execute, rabbitmq_answers, rabbitmq_vhost, redis_answers
 from scripts.project_model import ensure_model
 from scripts.stack import PROJECT_DIR, Ports, Stack
 
@@ -118,6 +126,7 @@ class Customer:
 class StepResult:
     replicas: int
     connected: int
+    mode: str = "http"
     connect_seconds: float = 0.0
     connect_errors: int = 0
     idle_cpu: dict[str, float] = field(default_factory=dict)  # % of one core, per process kind
@@ -127,12 +136,19 @@ class StepResult:
     phase_seconds: float = 0.0
     turns: list[float] = field(default_factory=list)
     handoffs: list[float] = field(default_factory=list)
+    to_ticket: list[float] = field(default_factory=list)
     deliveries: list[float] = field(default_factory=list)
     errors: collections.Counter = field(default_factory=collections.Counter)
     load_average: float = 0.0
 
     def row(self) -> dict[str, Any]:
+        per_msg = {
+            kind: round(10 * self.phase_seconds * self.phase_cpu.get(kind, 0.0) / self.messages, 1)
+            for kind in ("rasa", "service")
+            if self.messages
+        }
         return {
+            "mode": self.mode,
             "replicas": self.replicas,
             "connected": self.connected,
             "connect_s": round(self.connect_seconds, 1),
@@ -154,7 +170,9 @@ class StepResult:
             "msgs_per_s": round(self.messages / self.phase_seconds, 2) if self.phase_seconds else 0,
             "turn_ms": percentiles(self.turns),
             "handoff_ms": percentiles(self.handoffs),
+            "message_to_ticket_ms": percentiles(self.to_ticket),
             "delivery_ms": percentiles(self.deliveries),
+            "cpu_ms_per_msg": per_msg,
             "errors": dict(self.errors),
             "load_average_1m": round(self.load_average, 2),
         }
@@ -320,6 +338,18 @@ class Load:
                 raise asyncio.TimeoutError("ticket not listed")
             else:
                 await asyncio.sleep(0.05)
+        written = f"order {uuid.uuid4().hex[:8]} is missing"
+        sent = time.perf_counter()
+        await customer.say(written)
+        in_ticket_by = time.monotonic() + self.args.timeout
+        while True:
+            detail = await call("GET", f"/api/tickets/{ticket_id}")
+            if any(m["text"] == written for m in detail["ticket"]["messages"]):
+                result.to_ticket.append(time.perf_counter() - sent)
+                break
+            if time.monotonic() > in_ticket_by:
+                raise asyncio.TimeoutError("message not in the ticket")
+            await asyncio.sleep(0.02)
         await call("POST", f"/api/tickets/{ticket_id}/claim", {})
         marker = f"reply {uuid.uuid4().hex[:8]}"
         sent = time.perf_counter()
@@ -375,12 +405,12 @@ class HttpError(Exception):
 
 
 async def run_topology(
-    stack: Stack, replicas: int, args: argparse.Namespace, deadline: float
+    stack: Stack, replicas: int, args: argparse.Namespace, deadline: float, mode: str
 ) -> list[StepResult]:
     results = []
     async with Load(stack, args, deadline) as load:
         # Warm up: first parses, first action calls, connection pools.
-        warm = StepResult(replicas, 0)
+        warm = StepResult(replicas, 0, mode)
         await load.grow_to(2 * replicas, warm)
         for index in range(2 * replicas):
             customer = load.take(escalate=index % 2 == 1)
@@ -398,7 +428,7 @@ async def run_topology(
             if time.monotonic() > deadline:
                 print(f"  {replicas} replica(s), {step} sockets: skipped (time limit)", flush=True)
                 continue
-            result = StepResult(replicas, step)
+            result = StepResult(replicas, step, mode)
             await load.grow_to(step, result)
             await load.idle_cost(result)
             result.load_average = os.getloadavg()[0]
@@ -410,22 +440,26 @@ async def run_topology(
 
 def print_step(r: StepResult) -> None:
     row = r.row()
+    per_msg = row["cpu_ms_per_msg"]
 
     def fmt(p: dict[str, float] | None) -> str:
         return f"{p['p50']:7.1f} /{p['p99']:7.1f}" if p else "      - /      -"
 
     cpu = ", ".join(f"{k} {v:.1f}%" for k, v in sorted(r.idle_cpu.items()))
     print(
-        f"  {r.replicas} replica(s) {r.connected:>5} sockets | connect {row['connect_s']:>5} s"
+        f"  {r.mode} {r.replicas} replica(s) {r.connected:>5} sockets"
+        f" | connect {row['connect_s']:>5} s"
         f" | idle CPU {cpu} | rasa RSS {row['rasa_rss_mb']} MB | load {row['load_average_1m']}",
         flush=True,
     )
     print(
         f"      {row['messages']} msgs at {row['msgs_per_s']} msg/s"
         f" | turn p50/p99 {fmt(row['turn_ms'])} ms | handoff {fmt(row['handoff_ms'])} ms"
+        f" | message-to-ticket {fmt(row['message_to_ticket_ms'])} ms"
         f" | reply {fmt(row['delivery_ms'])} ms"
         f" | CPU {', '.join(f'{k} {v:.0f}%' for k, v in sorted(r.phase_cpu.items()))}"
-        f" = {row['server_cpu_ms_per_msg']} ms/msg (servers)"
+        f" = {row['server_cpu_ms_per_msg']} ms/msg (servers;"
+        f" rasa {per_msg.get('rasa')}, service {per_msg.get('service')})"
         f" | errors {row['errors'] or 0}",
         flush=True,
     )
@@ -435,15 +469,30 @@ async def pg(statement: str) -> None:
     await pg_execute(statement, PG_URL, timeout=5)
 
 
-def production_stack(model: Path, replicas: int, data_dir: Path, suffix: str) -> Stack:
+def production_stack(
+    model: Path, replicas: int, data_dir: Path, suffix: str, mode: str = "http"
+) -> Stack:
+    rabbitmq = {}
+    if mode == "rabbitmq":
+        vhost = f"bench-load-{suffix}"
+        rabbitmq = {
+            "RABBITMQ_HOST": "127.0.0.1",
+            "RABBITMQ_PORT": "5672",
+            "RABBITMQ_VHOST": vhost,
+            "RABBITMQ_USER": "guest",
+            "RABBITMQ_PASSWORD": "guest",
+            "HANDOFF_EVENTS_URL": f"amqp://guest:guest@127.0.0.1:5672/{vhost}",
+        }
+    endpoints = "endpoints.rabbitmq.yml" if mode == "rabbitmq" else "endpoints.production.yml"
     return Stack(
         model=model,
         ports=Ports.free(),
         data_dir=data_dir,
         replicas=replicas,
         credentials=PROJECT_DIR / "deploy" / "credentials.production.yml",
-        endpoints=PROJECT_DIR / "deploy" / "endpoints.production.yml",
+        endpoints=PROJECT_DIR / "deploy" / endpoints,
         extra_env={
+            **rabbitmq,
             "TRACKER_DB_HOST": "127.0.0.1:5432",
             "TRACKER_DB_NAME": f"bench_tracker_{suffix}",
             "TRACKER_DB_USER": "postgres",
@@ -471,6 +520,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="steps 50,200; 40 messages a step")
     parser.add_argument("--steps", help="connected sockets per step (default 100,500,1000,5000)")
     parser.add_argument("--replicas", default="1,2", help="topologies to run, e.g. 1,2")
+    parser.add_argument(
+        "--modes", default="http,rabbitmq", help="event delivery modes to run: http,rabbitmq"
+    )
     parser.add_argument("--messages", type=int, help="customer messages per step (default 150)")
     parser.add_argument("--concurrency", type=int, default=8, help="messages in flight")
     parser.add_argument("--escalate", type=float, default=0.1, help="share asking for a person")
@@ -489,7 +541,16 @@ def main() -> int:
     args.messages = args.messages or (40 if args.quick else 150)
     args.idle = args.idle or (5.0 if args.quick else 10.0)
     args.time_limit = args.time_limit or (420.0 if args.quick else 900.0)
-    topologies = [int(r) for r in args.replicas.split(",")]
+    modes = args.modes.split(",")
+    if "rabbitmq" in modes and not (rabbitmq_answers() and shutil.which("rabbitmqctl")):
+        print(
+            "!!! RabbitMQ mode NOT MEASURED: RabbitMQ does not answer on 127.0.0.1:5672"
+            " (or rabbitmqctl, to make a scratch vhost, is absent)",
+            flush=True,
+        )
+        modes.remove("rabbitmq")
+    # Interleaved: each replica count runs in every mode before the next one.
+    topologies = [(mode, int(r)) for r in args.replicas.split(",") for mode in modes]
 
     if not redis_answers():
         print(
@@ -511,27 +572,34 @@ def main() -> int:
         flush=True,
     )
     everything: list[StepResult] = []
-    for replicas in topologies:
+    for mode, replicas in topologies:
         # Each topology gets its share of the time limit, so a slow one does not starve the next.
         deadline = time.monotonic() + args.time_limit / len(topologies)
         suffix = uuid.uuid4().hex[:8]
         databases = [f"bench_tracker_{suffix}", f"bench_handoff_{suffix}"]
         for database in databases:
             asyncio.run(pg(f'CREATE DATABASE "{database}"'))
+        if mode == "rabbitmq":
+            rabbitmq_vhost(f"bench-load-{suffix}")
         try:
             with tempfile.TemporaryDirectory(prefix="bench-load-") as data_dir:
-                stack = production_stack(model, replicas, Path(data_dir), suffix)
-                print(f"starting {replicas} replica(s) on PostgreSQL + Redis ...", flush=True)
+                stack = production_stack(model, replicas, Path(data_dir), suffix, mode)
+                print(
+                    f"starting {replicas} replica(s) on PostgreSQL + Redis, events: {mode} ...",
+                    flush=True,
+                )
                 begin = time.monotonic()
                 stack.start()
                 print(f"  started in {time.monotonic() - begin:.0f} s", flush=True)
                 try:
-                    everything += asyncio.run(run_topology(stack, replicas, args, deadline))
+                    everything += asyncio.run(run_topology(stack, replicas, args, deadline, mode))
                 finally:
                     stack.stop()
         finally:
             for database in databases:
                 asyncio.run(pg(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            if mode == "rabbitmq":
+                rabbitmq_vhost(f"bench-load-{suffix}", delete=True)
     print(f"total {time.monotonic() - started:.0f} s", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps([r.row() for r in everything], indent=2))
