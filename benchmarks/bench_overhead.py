@@ -64,6 +64,13 @@ READY_TIMEOUT_S = 900.0  # four Rasa servers loading at once on a busy 2-core ma
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 VARIANTS = ("bare", "scorer", "scorer+policy", "full")
+# Deployment choices measured beside the variants (`--experiments`), on the full plugin's model:
+# Rasa's own re-read for the broker (the tracker store not wrapped), and TensorFlow held to one
+# thread per operation (Rasa reads these two variables).
+EXPERIMENTS = {
+    "full-reread": {},
+    "full-tf1": {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"},
+}
 SCORER = "handoff_component.HandoffScorer"
 POLICY = "handoff_component.HandoffPolicy"
 CONNECTOR = "handoff_component.HandoffConnector"
@@ -132,12 +139,14 @@ def variant_files(variant: str, stores: str, work: Path) -> tuple[Path, Path]:
     source = "deploy/endpoints.production.yml" if stores == "production" else "endpoints.yml"
     endpoints = yaml.safe_load((PROJECT_DIR / source).read_text())
     credentials = yaml.safe_load((PROJECT_DIR / "credentials.yml").read_text())
-    if variant != "full":
+    store = endpoints["tracker_store"]
+    if not variant.startswith("full"):
         endpoints.pop("event_broker", None)
         credentials.pop(CONNECTOR, None)
-        store = endpoints["tracker_store"]
-        if store["type"] == TRACKER_STORE:  # the plain Rasa store it wraps
-            store["type"] = store.pop("wraps")
+    if (not variant.startswith("full") or variant == "full-reread") and store[
+        "type"
+    ] == TRACKER_STORE:
+        store["type"] = store.pop("wraps")  # the plain Rasa store it wraps
     endpoints_path = work / f"endpoints-{stores}-{variant}.yml"
     credentials_path = work / f"credentials-{variant}.yml"
     endpoints_path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
@@ -148,8 +157,8 @@ def variant_files(variant: str, stores: str, work: Path) -> tuple[Path, Path]:
 def train_variants(work: Path) -> dict[str, Path]:
     """One model per distinct config; `scorer+policy` and `full` share the example's model."""
     models = {}
-    for variant in VARIANTS:
-        if variant in ("scorer+policy", "full"):
+    for variant in (*VARIANTS, *EXPERIMENTS):
+        if variant == "scorer+policy" or variant.startswith("full"):
             models[variant] = ensure_model()
         else:
             config = variant_config(variant, work)
@@ -180,7 +189,7 @@ class StoreSet:
         secret = uuid.uuid4().hex
         for variant in variants:
             endpoints, credentials = variant_files(variant, stores, work)
-            extra = {"LOG_LEVEL": "WARNING"}
+            extra = {"LOG_LEVEL": "WARNING", **EXPERIMENTS.get(variant, {})}
             if stores == "production":
                 tracker_db = f"bench_overhead_{suffix}_{variant.replace('+', '_')}"
                 self.databases.append(tracker_db)
@@ -220,7 +229,7 @@ class StoreSet:
         # Rasa servers load their models at the same time.
         timeout = {"timeout_s": READY_TIMEOUT_S}
         starts = [threading.Thread(target=self.stacks["full"].start, kwargs=timeout)]
-        for variant in self.variants[:-1]:
+        for variant in [v for v in self.variants if v != "full"]:
             starts.append(
                 threading.Thread(target=self.stacks[variant].start, args=("rasa",), kwargs=timeout)
             )
@@ -322,7 +331,7 @@ def summarise(stores: str, samples: dict[str, list[Sample]]) -> list[dict[str, A
             ),
             "errors": dict(sum((s.errors for s in samples[variant]), collections.Counter())),
         }
-        if variant == "full":
+        if variant.startswith("full"):
             row["service_cpu_ms_per_turn"] = round(
                 1000 * sum(s.service_cpu_s for s in samples[variant]) / len(turns), 2
             )
@@ -360,30 +369,56 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
 
 # --- where the full variant's time goes (py-spy) ----------------------------------------------
 
-# First match wins, so the plugin's own pieces are found before the Rasa code that calls them.
-CATEGORIES = [
-    ("Rasa stream_events (re-read for the broker)", ("stream_events",)),
-    ("HandoffEventBroker.publish / outbox put", ("event_broker.py:publish", "outbox.py:put")),
-    ("broker delivery task", ("_deliver_forever", "deliver_pending", "_deliver ")),
-    ("HandoffScorer", ("scorer.py",)),
-    ("HandoffPolicy", ("policy.py",)),
-    ("HandoffConnector", ("connector.py",)),
-    ("tracker store save", ("tracker_store.py:save",)),
-    ("tracker store retrieve", ("tracker_store.py:retrieve", "tracker_store.py:_retrieve")),
-    ("lock store", ("lock_store.py",)),
-    ("TEDPolicy", ("ted_policy.py",)),
-    ("DIETClassifier", ("diet_classifier.py",)),
-    ("other NLU components", ("/rasa/nlu/",)),
-    ("other policies", ("/rasa/core/policies/",)),
-    ("sanic / asyncio / idle", ("sanic", "asyncio", "uvloop")),
+# A sample goes to the first category any of its frames matches, so the plugin's pieces and
+# Rasa's re-read are found before the Rasa code that calls them. A frame is (function, file).
+PLUGIN_FILES = {"scorer.py", "policy.py", "event_broker.py", "outbox.py", "connector.py"}
+CATEGORIES: list[tuple[str, Any]] = [
+    ("Rasa's stream_events (re-read for the broker)", lambda f, p: f == "stream_events"),
+    (
+        "HandoffEventBroker publish (outbox write)",
+        lambda f, p: (
+            p.endswith(("event_broker.py", "outbox.py"))
+            and f in ("publish", "publish_many", "put", "put_many")
+        ),
+    ),
+    ("HandoffEventBroker delivery task", lambda f, p: f in ("_deliver_forever", "deliver_pending")),
+    ("HandoffScorer", lambda f, p: _plugin(p, "scorer.py")),
+    ("HandoffPolicy", lambda f, p: _plugin(p, "policy.py")),
+    ("HandoffConnector", lambda f, p: _plugin(p, "connector.py")),
+    ("tracker store: save", lambda f, p: p.endswith("tracker_store.py") and f == "save"),
+    ("tracker store: retrieve", lambda f, p: p.endswith("tracker_store.py") and "retrieve" in f),
+    ("lock store", lambda f, p: p.endswith("lock_store.py")),
+    ("TEDPolicy", lambda f, p: p.endswith("ted_policy.py")),
+    ("DIETClassifier", lambda f, p: p.endswith("diet_classifier.py")),
+    ("other NLU components", lambda f, p: p.startswith("rasa/nlu/")),
+    ("other policies", lambda f, p: p.startswith("rasa/core/policies/")),
+    ("action server calls", lambda f, p: p.startswith(("rasa/core/actions/", "aiohttp/"))),
 ]
+OTHER = "the rest (sanic, the rest channel, Rasa's processor, graph runner, events)"
 
 
-def classify(stack: str) -> str:
-    for name, needles in CATEGORIES:
-        if any(needle in stack for needle in needles):
+def _plugin(path: str, name: str) -> bool:
+    return path.rsplit("/", 1)[-1] == name and not path.startswith("rasa/")
+
+
+def _frames(stack: str) -> list[tuple[str, str]]:
+    """`fn (path:line);fn (path:line)` -> [(fn, path), ...]."""
+    frames = []
+    for frame in stack.split(";"):
+        function, _, where = frame.strip().partition(" (")
+        frames.append((function, where.rsplit(":", 1)[0]))
+    return frames
+
+
+def classify(stack: str) -> str | None:
+    """The category of one sample; None for the event loop waiting (not CPU)."""
+    frames = _frames(stack)
+    if frames and frames[-1][1].startswith("sanic/server/runners.py"):
+        return None
+    for name, matches in CATEGORIES:
+        if any(matches(function, path) for function, path in frames):
             return name
-    return "other"
+    return OTHER
 
 
 def profile_full(stores: StoreSet, args: argparse.Namespace) -> None:
@@ -408,24 +443,23 @@ def profile_full(stores: StoreSet, args: argparse.Namespace) -> None:
         print(f"  --profile: py-spy wrote nothing: {error.decode()[-300:]}", flush=True)
         return
     totals: collections.Counter = collections.Counter()
+    idle = 0
     for line in out.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if count.isdigit():
-            # Frames read "function (path:line)"; make "path:function" searchable as well.
-            frames = [f.strip() for f in stack.split(";")]
-            names = [_frame_key(f) for f in frames]
-            totals[classify(";".join(names))] += int(count)
+            category = classify(stack)
+            if category is None:
+                idle += int(count)
+            else:
+                totals[category] += int(count)
     total = sum(totals.values()) or 1
-    print(f"  where the full variant's Rasa time goes (py-spy, {total} samples):", flush=True)
+    print(
+        f"  where the full variant's Rasa CPU goes (py-spy, {total} busy samples;"
+        f" {idle} more with the event loop waiting, left out):",
+        flush=True,
+    )
     for name, count in totals.most_common():
         print(f"    {100 * count / total:5.1f} %  {name}", flush=True)
-
-
-def _frame_key(frame: str) -> str:
-    """`save (rasa/core/tracker_store.py:1334)` -> `.../tracker_store.py:save (...)`."""
-    function, _, where = frame.partition(" (")
-    path = where.rsplit(":", 1)[0]
-    return f"{path}:{function} ({where}"
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -449,12 +483,21 @@ def main() -> int:
         " four Rasa servers at once)",
     )
     parser.add_argument("--verbose", action="store_true", help="print unexpected answers")
+    parser.add_argument(
+        "--experiments",
+        default="",
+        help=f"deployment choices measured beside the variants: {','.join(EXPERIMENTS)}",
+    )
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
     args.rounds = args.rounds or (2 if args.quick else 6)
     args.conversations = args.conversations or (2 if args.quick else 5)
     args.turns = args.turns or 10
     store_sets = (args.stores or ("sqlite" if args.quick else "sqlite,production")).split(",")
+    args.experiments = tuple(e for e in args.experiments.split(",") if e)
+    unknown = set(args.experiments) - set(EXPERIMENTS)
+    if unknown:
+        parser.error(f"unknown experiments {sorted(unknown)}; known: {', '.join(EXPERIMENTS)}")
     args.production_variants = tuple(
         v for v in VARIANTS if v in args.production_variants.split(",") or v in ("bare", "full")
     )
@@ -474,6 +517,7 @@ def main() -> int:
             if stores == "production" and not production_stores_answer():
                 continue
             variants = VARIANTS if stores == "sqlite" else args.production_variants
+            variants = (*variants, *args.experiments)
             store_set = StoreSet(stores, variants, models, work, uuid.uuid4().hex[:8])
             print(
                 f"\n[{stores}] starting {len(variants)} Rasa servers, an action server, the service"
