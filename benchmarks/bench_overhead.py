@@ -477,6 +477,9 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=0.5, help="seconds after a variant's turns")
     parser.add_argument("--profile", action="store_true", help="py-spy the full variant")
     parser.add_argument(
+        "--sqlite-variants", default=",".join(VARIANTS), help="variants measured on SQLite"
+    )
+    parser.add_argument(
         "--production-variants",
         default="bare,full",
         help="variants measured on the production stores (default bare,full; all four load"
@@ -486,7 +489,8 @@ def main() -> int:
     parser.add_argument(
         "--experiments",
         default="",
-        help=f"deployment choices measured beside the variants: {','.join(EXPERIMENTS)}",
+        help="deployment choices measured beside the variants on the production stores:"
+        f" {','.join(EXPERIMENTS)}",
     )
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
@@ -500,6 +504,9 @@ def main() -> int:
         parser.error(f"unknown experiments {sorted(unknown)}; known: {', '.join(EXPERIMENTS)}")
     args.production_variants = tuple(
         v for v in VARIANTS if v in args.production_variants.split(",") or v in ("bare", "full")
+    )
+    args.sqlite_variants = tuple(
+        v for v in VARIANTS if v in args.sqlite_variants.split(",") or v in ("bare", "full")
     )
 
     print(
@@ -516,8 +523,10 @@ def main() -> int:
         for stores in store_sets:
             if stores == "production" and not production_stores_answer():
                 continue
-            variants = VARIANTS if stores == "sqlite" else args.production_variants
-            variants = (*variants, *args.experiments)
+            if stores == "sqlite":
+                variants = args.sqlite_variants
+            else:  # the deployment choices are measured in the production configuration
+                variants = (*args.production_variants, *args.experiments)
             store_set = StoreSet(stores, variants, models, work, uuid.uuid4().hex[:8])
             print(
                 f"\n[{stores}] starting {len(variants)} Rasa servers, an action server, the service"
