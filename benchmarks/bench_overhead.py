@@ -65,11 +65,13 @@ READY_TIMEOUT_S = 900.0  # four Rasa servers loading at once on a busy 2-core ma
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 VARIANTS = ("bare", "scorer", "scorer+policy", "full")
 # Deployment choices measured beside the variants (`--experiments`), on the full plugin's model:
-# Rasa's own re-read for the broker (the tracker store not wrapped), and TensorFlow held to one
-# thread per operation (Rasa reads these two variables).
+# Rasa's own re-read for the broker (the tracker store not wrapped), TensorFlow held to one
+# thread per operation (Rasa reads these two variables), and Rasa's default log level (INFO;
+# every variant else runs at WARNING).
 EXPERIMENTS = {
     "full-reread": {},
     "full-tf1": {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"},
+    "full-info-log": {"LOG_LEVEL": "INFO"},
 }
 SCORER = "handoff_component.HandoffScorer"
 POLICY = "handoff_component.HandoffPolicy"
@@ -190,6 +192,7 @@ class StoreSet:
         for variant in variants:
             endpoints, credentials = variant_files(variant, stores, work)
             extra = {"LOG_LEVEL": "WARNING", **EXPERIMENTS.get(variant, {})}
+            extra = {k: v for k, v in extra.items() if v is not None}
             if stores == "production":
                 tracker_db = f"bench_overhead_{suffix}_{variant.replace('+', '_')}"
                 self.databases.append(tracker_db)
