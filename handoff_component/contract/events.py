@@ -132,7 +132,8 @@ def service_part(event: Mapping[str, Any], handoff_slot: str = "handoff_request"
     identity (`event_identity`) are kept as they are, so a replay is still recognised.
     """
     kind = event.get("event")
-    if kind not in MESSAGE_EVENT_TYPES and not (kind == "slot" and event.get("name") == handoff_slot):
+    handoff_request = kind == "slot" and event.get("name") == handoff_slot
+    if kind not in MESSAGE_EVENT_TYPES and not handoff_request:
         return None
     part = {key: event[key] for key in _SERVICE_EVENT_FIELDS if key in event}
     parse_data = event.get("parse_data")
