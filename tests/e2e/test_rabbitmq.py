@@ -32,7 +32,7 @@ from tests.e2e.clients import Attendant, SocketCustomer, wait_for
 from tests.e2e.fault_injection import TcpProxy, kill_hard
 from tests.loud import skip_loudly
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.rabbitmq]
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"

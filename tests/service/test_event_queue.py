@@ -23,6 +23,8 @@ from scripts.local_services import rabbitmq_answers, rabbitmq_vhost
 from tests.loud import skip_loudly
 from tests.service.support import handoff_payload, user_event
 
+pytestmark = pytest.mark.rabbitmq
+
 QUEUE = "handoff_events"
 
 
