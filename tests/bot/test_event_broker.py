@@ -193,6 +193,7 @@ async def analytics_queue():
         await connection.close()
 
 
+@pytest.mark.rabbitmq
 async def test_every_event_is_also_forwarded_whole_to_a_second_rasa_broker(
     listener, tmp_path: Path, analytics_queue
 ) -> None:
