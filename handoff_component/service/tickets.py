@@ -93,6 +93,10 @@ class EventOutcome:
     reopened: int = 0
     confirmed: int = 0
 
+    @property
+    def touched_tickets(self) -> bool:
+        return bool(self.appended or self.reopened or self.confirmed)
+
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
 
@@ -690,6 +694,11 @@ class TicketStore:
                     outcome.ignored += 1
             # Every customer message, ticket or not, keeps its conversation in the live list.
             await conversations.record(conn, self.db.dialect, batch.events)
+            if self.db.dialect == "postgresql" and not outcome.touched_tickets:
+                # Only the live-conversation list changed (an ordinary turn, no ticket): a view
+                # rebuilt by the next message, not worth a WAL flush that Rasa's own tracker
+                # commits on the same server would queue behind. Ticket data stays synchronous.
+                await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
         for kind, view, extra in published:
             self._publish(kind, view, extra)
         return outcome
