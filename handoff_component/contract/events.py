@@ -120,8 +120,10 @@ class BrokerEvent:
 
 # The tracker events the service reads are its message events; the `handoff_request` slot (a
 # handoff the action server could not deliver) goes too, ahead of the request it carries.
-_SERVICE_EVENT_FIELDS = ("sender_id", "event", "timestamp", "text", "metadata", "data")
-_SERVICE_EVENT_FIELDS += ("input_channel", "name", "value")
+_SERVICE_EVENT_FIELDS = (
+    *("sender_id", "event", "timestamp", "text", "metadata", "data"),
+    *("input_channel", "name", "value"),
+)
 
 
 def service_part(event: Mapping[str, Any], handoff_slot: str = "handoff_request") -> Any:

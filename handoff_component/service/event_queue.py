@@ -62,7 +62,7 @@ from handoff_component.contract.slots import HANDOFF_REQUEST_SLOT
 logger = logging.getLogger(__name__)
 
 REASON_HEADER = "x-handoff-reason"
-QUORUM = {"x-queue-type": "quorum"}
+QUORUM: dict[str, Any] = {"x-queue-type": "quorum"}
 MAX_PARTITIONS = 256
 
 
@@ -246,7 +246,7 @@ class EventQueue:
             s.exchange, aio_pika.ExchangeType.DIRECT, durable=True
         )
         await channel.declare_queue(s.dead_letters, durable=True, arguments=QUORUM)
-        single = {**QUORUM, "x-single-active-consumer": True}
+        single: dict[str, Any] = {**QUORUM, "x-single-active-consumer": True}
         for number in range(s.partitions):
             queue = await channel.declare_queue(
                 s.partition_queue(number), durable=True, arguments=single
@@ -381,7 +381,7 @@ class EventQueue:
     async def _dead_letter(
         self, dead: Any, message: AbstractIncomingMessage, poison: Poison
     ) -> None:
-        headers = {REASON_HEADER: f"{poison.reason}: {poison.detail}"}
+        headers: dict[str, Any] = {REASON_HEADER: f"{poison.reason}: {poison.detail}"}
         await dead.publish(
             aio_pika.Message(
                 message.body, headers=headers, delivery_mode=aio_pika.DeliveryMode.PERSISTENT

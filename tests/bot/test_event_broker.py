@@ -217,7 +217,7 @@ async def test_every_event_is_also_forwarded_whole_to_a_second_rasa_broker(
 
     for event in events:
         broker.publish(event)
-    await wait_until(lambda: len(listener.events()) == 5)
+    await async_wait_until(lambda: len(listener.events()) == 5)
 
     queue = await (await connection.channel()).declare_queue(name, durable=True)
     forwarded = []
