@@ -28,9 +28,10 @@ import aio_pika
 import pytest
 
 from scripts.local_services import pg_execute, rabbitmq_answers, rabbitmq_vhost, redis_answers
-from tests.e2e.clients import Attendant, SocketCustomer, wait_for
+from tests.e2e.clients import Attendant, SocketCustomer
 from tests.e2e.fault_injection import TcpProxy, kill_hard
 from tests.loud import skip_loudly
+from tests.waiting import async_wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis, pytest.mark.rabbitmq]
 
@@ -247,7 +248,7 @@ async def test_a_malformed_message_is_dead_lettered_while_the_conversation_goes_
                 await message.nack(requeue=True)
             return found if len(found) >= 2 else None
 
-        dead = await wait_for(two_dead)
+        dead = await async_wait_until(two_dead, timeout=60, what="two dead letters")
         reasons = sorted(m.headers["x-handoff-reason"].split(":")[0] for m in dead)
         assert reasons == ["invalid_field", "invalid_json"]
         counted = {"invalid_json": 0, "invalid_field": 0}
