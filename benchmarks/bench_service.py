@@ -49,7 +49,8 @@ from handoff_component import contract  # noqa: E402
 from scripts.local_services import pg_execute  # noqa: E402
 from scripts.stack import free_port  # noqa: E402
 
-SECRET = "bench-secret"
+SECRET = "bench-shared-secret-0123456789abcdefghijkl"
+SESSION_SECRET = "bench-session-secret-lkjihgfedcba9876543210"
 PG_ADMIN_URL = os.environ.get("HANDOFF_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "bench-password"
 
@@ -171,7 +172,12 @@ class Process:
             stdout=log.open("w"),
             stderr=subprocess.STDOUT,
             cwd=ROOT,
-            env={**os.environ, "HANDOFF_SECRET": SECRET, "PYTHONUNBUFFERED": "1"},
+            env={
+                **os.environ,
+                "HANDOFF_SECRET": SECRET,
+                "HANDOFF_SESSION_SECRET": SESSION_SECRET,
+                "PYTHONUNBUFFERED": "1",
+            },
         )
 
     async def wait_ready(self, path: str = "/health", timeout: float = 90) -> None:

@@ -114,7 +114,12 @@ class Stack:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     python: str = sys.executable
     secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    # Signs attendants' sessions; shared by every service replica, independent of `secret`.
+    session_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     seed: Path | None = PROJECT_DIR / "service.yml"
+    # The service's explicit demo mode (`make run`): it accepts the demo seed's published
+    # passwords and says so loudly. The production topology's tests turn it off.
+    demo: bool = True
     processes: list[Process] = field(default_factory=list)
     # Replicas of the whole chain (Rasa, action server, service); the first one uses `ports`.
     replicas: int = 1
@@ -164,6 +169,7 @@ class Stack:
             "CALLBACK_URL": f"http://127.0.0.1:{self.ports.rasa}/webhooks/callback/no-listener",
             "PYTHONPATH": str(PROJECT_DIR),
             "HANDOFF_SECRET": self.secret,
+            "HANDOFF_SESSION_SECRET": self.session_secret,
             "HANDOFF_SERVICE_URL": self.service_url,
             "HANDOFF_OUTBOX": str(self.data_dir / "outbox.db"),
             "HANDOFF_DB_URL": f"sqlite+aiosqlite:///{self.data_dir / 'handoff.db'}",
@@ -176,6 +182,8 @@ class Stack:
         """Each process's command line and the URL that answers once it is ready, in start order."""
         service = [self.python, "-m", "handoff_component.service"]
         service += ["--port", str(self.ports.service)]
+        if self.demo:
+            service.append("--demo")
         if self.seed is not None:
             service += ["--seed", str(self.seed)]
         rasa = self.rasa_command(self.ports.rasa)
@@ -220,7 +228,9 @@ class Stack:
                 endpoints=self.endpoints,
                 python=self.python,
                 secret=self.secret,
+                session_secret=self.session_secret,
                 seed=self.seed,
+                demo=self.demo,
             )
             replica_env = self.replica_env(replica)
             for name, (cmd, ready) in twin.commands().items():

@@ -280,3 +280,65 @@ def test_the_rabbitmq_override_wires_rasa_and_every_service_replica(compose: dic
         for value in (service.get("environment") or {}).values():
             for variable in VARIABLE.findall(str(value)):
                 assert variable in EXAMPLE, f"{name}: ${variable} is not in production.env.example"
+
+
+def _filled(example: dict[str, str]) -> dict[str, str]:
+    """The example as an operator fills it: each placeholder secret replaced by a random one."""
+    import secrets
+
+    return {
+        **example,
+        "HANDOFF_SECRET": secrets.token_urlsafe(32),
+        "HANDOFF_SESSION_SECRET": secrets.token_urlsafe(32),
+    }
+
+
+def test_the_production_example_is_refused_until_its_secrets_are_filled_in() -> None:
+    from handoff_component.service.settings import Settings
+
+    as_shipped = Settings.from_env(EXAMPLE).problems()
+    filled = Settings.from_env(_filled(EXAMPLE))
+
+    assert as_shipped == [
+        "HANDOFF_SECRET is a placeholder value; generate a random one",
+        "HANDOFF_SESSION_SECRET is a placeholder value; generate a random one",
+    ]
+    assert filled.problems() == []
+    assert filled.demo is False
+
+
+def test_production_seeds_no_account_with_a_published_password(compose: dict) -> None:
+    """The init job applies HANDOFF_SEED_FILE at every `up`: it must create nobody to sign in as."""
+    from handoff_component.service.seed import read_seed
+
+    init = compose["services"]["handoff-init"]
+    commands = [expand(a, EXAMPLE) for a in command_lines(init["command"])]
+    seeds = [argv[argv.index("seed") + 1] for argv in commands if "seed" in argv]
+    assert seeds, "the init job applies a seed"
+    for seed in seeds:
+        data = read_seed(PROJECT_DIR / Path(seed).relative_to("/app"))
+        assert data.get("demo") is not True, seed
+        assert not data.get("attendants"), f"{seed} creates attendants with known passwords"
+
+
+def test_the_service_believes_forwarded_headers_from_exactly_the_shipped_proxy(
+    compose: dict,
+) -> None:
+    """nginx is the one proxy before the service: it appends the client address and passes the
+    scheme on every location that reaches the service, and the service counts one proxy."""
+    from handoff_component.service.settings import Settings
+
+    config = (DEPLOY / "nginx.conf").read_text()
+    service_locations = [
+        body
+        for body in re.findall(r"location [^{]+\{([^}]*)\}", config)
+        if "proxy_pass http://handoff_service" in body
+    ]
+    settings = Settings.from_env(_filled(EXAMPLE))
+
+    assert len(service_locations) == 2
+    for body in service_locations:
+        assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in body
+        assert "proxy_set_header X-Forwarded-Proto $forwarded_proto;" in body
+    assert settings.proxies_count == 1
+    assert settings.cookie_is_secure("http") is True  # Secure even if the proxy says http

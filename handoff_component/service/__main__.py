@@ -1,13 +1,18 @@
 """`handoff-service`: run the service, or administer its database.
 
-    handoff-service --db URL --port N [--host 127.0.0.1] [--seed FILE] [--secret S]
+    handoff-service --db URL --port N [--host 127.0.0.1] [--seed FILE] [--secret S] [--demo]
     handoff-service migrate --db URL
     handoff-service create-team NAME [--display-name ...] [--webhook-url ...] --db URL
-    handoff-service create-attendant USERNAME --password ... [--role supervisor] [--team T ...]
-    handoff-service seed FILE --db URL
+    handoff-service create-attendant USERNAME --password-stdin [--role supervisor] [--team T ...]
+    handoff-service seed FILE --db URL [--reset-passwords] [--demo]
 
-Flags win over the environment (HANDOFF_DB_URL, HANDOFF_SECRET, HANDOFF_PORT, HANDOFF_HOST,
-HANDOFF_CONNECTOR_URL, HANDOFF_REOPEN_WINDOW_MINUTES, HANDOFF_INACTIVITY_MINUTES, ...).
+Flags win over the environment (HANDOFF_DB_URL, HANDOFF_SECRET, HANDOFF_SESSION_SECRET,
+HANDOFF_PORT, HANDOFF_HOST, HANDOFF_CONNECTOR_URL, HANDOFF_REOPEN_WINDOW_MINUTES, ...).
+
+Serving refuses to start without HANDOFF_SECRET and HANDOFF_SESSION_SECRET (random, 32 bytes or
+more, different from each other), naming what is missing; `--demo` is the explicit exception for
+a local demo (`make run`). The administrative commands serve nothing and sign nothing, so they
+need neither secret.
 """
 
 from __future__ import annotations
@@ -47,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--default-team", help="team for handoffs naming an unknown team")
     serve.add_argument("--rules-file", help="Rasa's handoff.yml, shown on the Inbox rules page")
     serve.add_argument("--workers", type=int, default=1, help="sanic worker processes")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        default=None,
+        help="local demo only: make up missing secrets, accept the demo seed (HANDOFF_DEMO)",
+    )
 
     migrate = commands.add_parser("migrate", help="upgrade the schema to the latest revision")
     _common(migrate)
@@ -61,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     attendant = commands.add_parser("create-attendant", help="add an attendant")
     _common(attendant)
     attendant.add_argument("username")
-    attendant.add_argument("--password", required=True)
+    password = attendant.add_mutually_exclusive_group(required=True)
+    password.add_argument("--password", help="visible to other users in `ps`: prefer stdin")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     attendant.add_argument("--display-name")
     attendant.add_argument("--role", choices=("attendant", "supervisor"), default="attendant")
     attendant.add_argument("--team", action="append", default=[], dest="teams")
@@ -69,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="apply a seed YAML file")
     _common(seed)
     seed.add_argument("file")
+    seed.add_argument(
+        "--reset-passwords",
+        action="store_true",
+        help="set the file's passwords on existing attendants too (by default only new ones)",
+    )
+    seed.add_argument("--demo", action="store_true", help="accept a demo seed (demo: true)")
     return parser
 
 
@@ -82,6 +103,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "rules_file": getattr(args, "rules_file", None),
         "default_team": getattr(args, "default_team", None),
         "automation_interval_seconds": getattr(args, "automation_interval", None),
+        "demo": getattr(args, "demo", None),
     }
     if getattr(args, "reopen_window_minutes", None) is not None:
         overrides["reopen_window"] = timedelta(minutes=args.reopen_window_minutes)
@@ -91,17 +113,22 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from handoff_component.service.app import create_app
+    from handoff_component.service.app import DEMO_WARNING, create_app
+    from handoff_component.service.seed import DemoSeedRefused, read_seed, refuse_demo_seed
+    from handoff_component.service.settings import InsecureConfiguration
 
     settings = settings_from(args)
-    if not settings.secret:
-        print(
-            "handoff-service: no shared secret (--secret or HANDOFF_SECRET); calls from Rasa "
-            "will be refused with 503 until one is set",
-            file=sys.stderr,
-        )
     settings.app_name = "handoff_service"
-    app = create_app(settings, seed_file=args.seed)
+    try:
+        app = create_app(settings, seed_file=args.seed)
+        if args.seed:
+            refuse_demo_seed(args.seed, read_seed(args.seed), allow_demo=settings.demo)
+    except (InsecureConfiguration, DemoSeedRefused) as error:
+        print(f"handoff-service: {error}", file=sys.stderr)
+        return 2
+    if settings.demo:
+        banner = "!" * 78
+        print(f"{banner}\n!!! {DEMO_WARNING}\n{banner}", file=sys.stderr, flush=True)
     app.run(
         host=settings.host,
         port=settings.port,
@@ -162,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             lambda ctx: ctx.attendants.create(
                 username=args.username,
                 display_name=args.display_name or args.username,
-                password=args.password,
+                password=_password(args),
                 role=args.role,
                 team_names=args.teams,
             ),
@@ -170,8 +197,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "seed":
         from handoff_component.service.seed import apply_seed
 
-        return _with_stores(args, lambda ctx: apply_seed(args.file, ctx.teams, ctx.attendants))
+        return _with_stores(
+            args,
+            lambda ctx: apply_seed(
+                args.file,
+                ctx.teams,
+                ctx.attendants,
+                allow_demo=args.demo,
+                reset_passwords=args.reset_passwords,
+            ),
+        )
     return 2
+
+
+def _password(args: argparse.Namespace) -> str:
+    if not args.password_stdin:
+        return str(args.password)
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        raise SystemExit("handoff-service: the password must have at least 8 characters")
+    return password
 
 
 async def _done(message: str) -> dict[str, str]:

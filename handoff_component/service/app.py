@@ -25,10 +25,11 @@ from handoff_component.service.bodies import check_path_ids
 from handoff_component.service.connector_client import ConnectorClient
 from handoff_component.service.conversations import ConversationStore
 from handoff_component.service.db import Database, create_engine, migrate
-from handoff_component.service.errors import ApiError, TooManyRequests
+from handoff_component.service.errors import ApiError
 from handoff_component.service.event_queue import start_event_queue
 from handoff_component.service.event_relay import start_relay
 from handoff_component.service.notifications import TicketEventBus
+from handoff_component.service.passwords import PasswordHasher
 from handoff_component.service.ratelimit import LoginLimiter
 from handoff_component.service.routes import (
     auth,
@@ -42,6 +43,7 @@ from handoff_component.service.routes import (
 )
 from handoff_component.service.routes import inbox as inbox_routes
 from handoff_component.service.security import add_security_headers, check_csrf
+from handoff_component.service.sessions import SessionStore
 from handoff_component.service.settings import Settings
 from handoff_component.service.teams import TeamStore
 from handoff_component.service.tickets import TicketStore
@@ -50,6 +52,12 @@ from handoff_component.service.webhooks import WebhookSender
 logger = logging.getLogger(__name__)
 
 BLUEPRINTS = (rasa, auth, tickets, teams, conversations, metrics, stream, docs)
+
+DEMO_WARNING = (
+    "DEMO MODE: secrets made up for this run, the demo seed's published passwords accepted, "
+    "session cookies without Secure over http. Never expose this service; production runs "
+    "without --demo, with HANDOFF_SECRET and HANDOFF_SESSION_SECRET set."
+)
 
 
 def service_context(settings: Settings) -> SimpleNamespace:
@@ -70,8 +78,19 @@ def service_context(settings: Settings) -> SimpleNamespace:
 
 
 def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
+    """The service, or `InsecureConfiguration` naming what is missing (see `Settings.secured`).
+
+    The administrative commands (migrate, seed, create-attendant) use `service_context` and
+    `start` without an app: they never listen, sign or verify anything, so they need no secrets.
+    """
+    settings = settings.secured()
+    if settings.demo:
+        logger.warning(DEMO_WARNING)
     app = Sanic(settings.app_name, ctx=service_context(settings))
     app.config.REQUEST_MAX_SIZE = settings.max_body_bytes
+    # Forwarded headers are believed only as far as the operator says a proxy sets them.
+    app.config.PROXIES_COUNT = settings.proxies_count
+    app.config.FORWARDED_SECRET = settings.forwarded_secret
     app.config.FALLBACK_ERROR_FORMAT = "json"
     app.config.ACCESS_LOG = False
     for module in BLUEPRINTS:
@@ -120,12 +139,15 @@ async def start(ctx: SimpleNamespace, seed_file: str | None = None) -> None:
         await migrate(db.engine)
     ctx.db = db
     ctx.tickets = TicketStore(db, ctx.bus, settings)
-    ctx.attendants = AttendantStore(db, settings)
+    ctx.passwords = PasswordHasher(settings.password_workers, settings.password_queue)
+    ctx.attendants = AttendantStore(db, settings, ctx.bus, ctx.passwords)
+    ctx.sessions = SessionStore(db, ctx.bus, ttl=settings.session_ttl, clock=settings.clock)
     ctx.teams = TeamStore(db, settings)
     ctx.conversations = ConversationStore(db, settings)
     ctx.login_limiter = LoginLimiter(
         db,
         max_failures=settings.login_max_failures,
+        max_failures_per_address=settings.login_max_failures_per_address,
         window=settings.login_failure_window,
         clock=settings.clock,
     )
@@ -136,7 +158,7 @@ async def start(ctx: SimpleNamespace, seed_file: str | None = None) -> None:
     if seed_file:
         from handoff_component.service.seed import apply_seed
 
-        counts = await apply_seed(seed_file, ctx.teams, ctx.attendants)
+        counts = await apply_seed(seed_file, ctx.teams, ctx.attendants, allow_demo=settings.demo)
         logger.info("seeded from %s: %s", seed_file, counts)
     await ctx.connector.start()
 
@@ -149,15 +171,15 @@ async def stop(ctx: SimpleNamespace) -> None:
     await ctx.connector.close()
     if hasattr(ctx, "webhooks"):
         await ctx.webhooks.close()
+    if hasattr(ctx, "passwords"):
+        ctx.passwords.close()
     if hasattr(ctx, "db"):
         await ctx.db.dispose()
 
 
 def _error_response(request: Request, exception: Exception) -> HTTPResponse:
-    if isinstance(exception, TooManyRequests):
-        return json(exception.body(), status=exception.status, headers=exception.headers())
     if isinstance(exception, ApiError):
-        return json(exception.body(), status=exception.status)
+        return json(exception.body(), status=exception.status, headers=exception.headers())
     if isinstance(exception, ContractError):
         status = 401 if exception.__class__.__name__ == "SignatureError" else 422
         code = "bad_signature" if status == 401 else "invalid"

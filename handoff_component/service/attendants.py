@@ -1,10 +1,12 @@
-"""Attendants: who they are, their role, their password (scrypt-hashed) and their teams."""
+"""Attendants: who they are, their role, their password (scrypt-hashed) and their teams.
+
+A change of password, role or `active` ends every session of the attendant in the same
+transaction; any change of what they may see (those, and their teams) is announced on the event
+bus after the commit, so their open live streams re-read it (sessions.py).
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 from typing import Any
 
@@ -14,43 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from handoff_component.service.db import Database
 from handoff_component.service.errors import Conflict, NotFound, Unauthorized
 from handoff_component.service.models import attendants, team_members, teams
-from handoff_component.service.notifications import Viewer
+from handoff_component.service.notifications import TicketEventBus, access_changed
+from handoff_component.service.passwords import DUMMY_HASH, PasswordHasher
+from handoff_component.service.sessions import revoke_all
 from handoff_component.service.settings import Settings
 
 ROLES = ("attendant", "supervisor")
-
-# scrypt with n=2**14, r=8, p=1 is the standard library's interactive-login strength (~50 ms).
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, dklen=32, **_SCRYPT)
-    encoded = base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
-    return f"scrypt$n={_SCRYPT['n']},r={_SCRYPT['r']},p={_SCRYPT['p']}${encoded}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, params, salt_b64, digest_b64 = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        options = {k: int(v) for k, v in (part.split("=") for part in params.split(","))}
-        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
-    except (ValueError, TypeError):
-        return False
-    digest = hashlib.scrypt(
-        password.encode("utf-8"),
-        salt=salt,
-        dklen=len(expected),
-        maxmem=64 * 1024 * 1024,
-        **options,
-    )
-    return hmac.compare_digest(digest, expected)
-
-
-# Checked against when the username is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = hash_password(secrets.token_hex(8))
+# Changes after which every session of the attendant ends: they must sign in again.
+REVOKING = frozenset({"password_hash", "active", "role"})
 
 
 def attendant_view(row: Any, team_rows: list[Any]) -> dict[str, Any]:
@@ -65,9 +38,17 @@ def attendant_view(row: Any, team_rows: list[Any]) -> dict[str, Any]:
 
 
 class AttendantStore:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        bus: TicketEventBus | None = None,
+        passwords: PasswordHasher | None = None,
+    ) -> None:
         self.db = db
         self.settings = settings
+        self.bus = bus or TicketEventBus()
+        self.passwords = passwords or PasswordHasher()
 
     async def create(
         self,
@@ -80,7 +61,7 @@ class AttendantStore:
     ) -> dict[str, Any]:
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}")
-        password_hash = hash_password(password)
+        password_hash = await self.passwords.hash(password)
         async with self.db.write() as conn:
             try:
                 async with conn.begin_nested():
@@ -116,8 +97,13 @@ class AttendantStore:
         password: str | None,
         role: str,
         team_names: list[str],
+        reset_password: bool = False,
     ) -> dict[str, Any]:
-        """Create or bring in line with a seed file (password only set when given)."""
+        """Create, or bring in line with a seed file.
+
+        The password is create-only: an existing attendant keeps theirs (they may have changed
+        the one they were given) unless `reset_password` says to set the file's again.
+        """
         async with self.db.read() as conn:
             existing = (
                 await conn.execute(select(attendants.c.id).where(attendants.c.username == username))
@@ -131,8 +117,8 @@ class AttendantStore:
                 team_names=team_names,
             )
         values: dict[str, Any] = {"display_name": display_name, "role": role}
-        if password:
-            values["password_hash"] = hash_password(password)
+        if password and reset_password:
+            values["password"] = password
         await self.update(existing, values, team_names)
         return await self.get(existing)
 
@@ -142,17 +128,32 @@ class AttendantStore:
         values = dict(values)
         if "password" in values:
             # Pop before building the row: the plain password must never reach the table.
-            values["password_hash"] = hash_password(values.pop("password"))
+            values["password_hash"] = await self.passwords.hash(values.pop("password"))
         async with self.db.write() as conn:
-            exists = (
-                await conn.execute(select(attendants.c.id).where(attendants.c.id == attendant_id))
-            ).scalar()
-            if exists is None:
+            current = (
+                await conn.execute(select(attendants).where(attendants.c.id == attendant_id))
+            ).first()
+            if current is None:
                 raise NotFound(f"attendant {attendant_id} does not exist", field="attendant_id")
+            before_teams = set(
+                (
+                    await conn.execute(
+                        select(team_members.c.team_id).where(
+                            team_members.c.attendant_id == attendant_id
+                        )
+                    )
+                ).scalars()
+            )
+            # A seed applied at every start sets the same role again: only real changes count.
+            changed = {
+                k for k, v in values.items() if k == "password_hash" or current._mapping[k] != v
+            }
             if values:
                 await conn.execute(
                     update(attendants).where(attendants.c.id == attendant_id).values(**values)
                 )
+            if REVOKING & changed:
+                await revoke_all(conn, attendant_id)
             if team_names is not None:
                 team_ids = []
                 for name in team_names:
@@ -169,6 +170,10 @@ class AttendantStore:
                     await conn.execute(
                         insert(team_members).values(team_id=team_id, attendant_id=attendant_id)
                     )
+                if set(team_ids) != before_teams:
+                    changed.add("teams")
+        if changed & (REVOKING | {"teams"}):
+            self.bus.publish(access_changed(attendant_id))
         return await self.get(attendant_id)
 
     async def get(self, attendant_id: int) -> dict[str, Any]:
@@ -205,31 +210,16 @@ class AttendantStore:
         )
 
     async def authenticate(self, username: str, password: str) -> dict[str, Any]:
+        """The attendant if the password is theirs; `Unauthorized` otherwise, equally slow."""
         async with self.db.read() as conn:
             row = (
                 await conn.execute(select(attendants).where(attendants.c.username == username))
             ).first()
         if row is None:
-            check_password(password, _DUMMY_HASH)
+            await self.passwords.check(password, DUMMY_HASH)
             raise Unauthorized("unknown username or wrong password")
-        if not check_password(password, row.password_hash):
+        if not await self.passwords.check(password, row.password_hash):
             raise Unauthorized("unknown username or wrong password")
         if not row.active:
             raise Unauthorized("this attendant is deactivated")
         return await self.get(row.id)
-
-    async def viewer(self, attendant_id: int) -> Viewer:
-        """The attendant's current role and teams, read on each request so changes apply at once."""
-        query = (
-            select(attendants.c.role, attendants.c.active, team_members.c.team_id)
-            .select_from(
-                attendants.outerjoin(team_members, team_members.c.attendant_id == attendants.c.id)
-            )
-            .where(attendants.c.id == attendant_id)
-        )
-        async with self.db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        if not rows or not rows[0].active:
-            raise Unauthorized("this session's attendant no longer exists or is deactivated")
-        team_ids = frozenset(r.team_id for r in rows if r.team_id is not None)
-        return Viewer(attendant_id, rows[0].role, team_ids)

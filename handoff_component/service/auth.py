@@ -1,9 +1,12 @@
 """Who is calling: attendants with a signed session token, Rasa's side with an HMAC signature.
 
-Session tokens are stateless (`<payload>.<hmac>`, with an expiry inside), so any replica that shares
-the secret accepts them; the attendant's role and teams are still read from the database on every
-request, so a change applies at once. The token travels as `Authorization: Bearer ...`, or as the
-`handoff_session` cookie (HttpOnly, SameSite=Strict) for the Inbox page and its EventSource.
+A session token is `<payload>.<hmac>`: the attendant, the session's id and its expiry, signed with
+`HANDOFF_SESSION_SECRET`, so a forged token is refused without asking the database, and any replica
+that shares the key reads it. A genuine token is then accepted only while its session row exists
+(sessions.py): signing out, a password change or a deactivation ends it everywhere at once. The
+attendant's role and teams are read with the session on every request. The token travels as
+`Authorization: Bearer ...`, or as the `handoff_session` cookie (HttpOnly, SameSite=Strict) for
+the Inbox page and its EventSource.
 """
 
 from __future__ import annotations
@@ -13,39 +16,58 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sanic import Request
 
 from handoff_component import contract
+from handoff_component.service.access import Viewer
 from handoff_component.service.errors import Forbidden, ServiceUnavailable, Unauthorized
-from handoff_component.service.notifications import Viewer
 
 SESSION_COOKIE = "handoff_session"
 
 
-def issue_token(key: bytes, attendant_id: int, ttl_seconds: float, now: float | None = None) -> str:
+@dataclass(frozen=True)
+class SessionToken:
+    """What a genuine token says: whose session, which one, until when (Unix time)."""
+
+    attendant_id: int
+    session_id: str
+    expires: int
+
+
+def issue_token(
+    key: bytes,
+    attendant_id: int,
+    ttl_seconds: float,
+    now: float | None = None,
+    *,
+    session_id: str = "",
+) -> str:
     expires = int((time.time() if now is None else now) + ttl_seconds)
-    payload = json.dumps({"a": attendant_id, "e": expires}, separators=(",", ":")).encode()
+    payload = json.dumps(
+        {"a": attendant_id, "s": session_id, "e": expires}, separators=(",", ":")
+    ).encode()
     body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
     mac = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
     return f"{body}.{mac}"
 
 
-def read_token(key: bytes, token: str, now: float | None = None) -> int:
-    """The attendant id a token was issued to; `Unauthorized` if forged, malformed or expired."""
+def read_token(key: bytes, token: str, now: float | None = None) -> SessionToken:
+    """What a token says; `Unauthorized` if forged, malformed or expired."""
     body, _, mac = token.partition(".")
     expected = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
     if not mac or not hmac.compare_digest(expected, mac):
         raise Unauthorized("the session token is not valid; sign in again")
     try:
         payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        attendant_id, expires = int(payload["a"]), int(payload["e"])
-    except (ValueError, KeyError, TypeError):
+        read = SessionToken(int(payload["a"]), str(payload["s"]), int(payload["e"]))
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise Unauthorized("the session token is not valid; sign in again") from None
-    if (time.time() if now is None else now) > expires:
+    if (time.time() if now is None else now) > read.expires:
         raise Unauthorized("the session has expired; sign in again")
-    return attendant_id
+    return read
 
 
 def token_of(request: Request) -> str | None:
@@ -61,14 +83,18 @@ def token_of(request: Request) -> str | None:
     return None
 
 
-async def viewer_of(request: Request) -> Viewer:
-    """The signed-in attendant making this request."""
+def session_of(request: Request) -> SessionToken:
+    """The genuine, unexpired session token of this request (not yet checked for revocation)."""
     token = token_of(request)
     if not token:
         raise Unauthorized("sign in first: no session token or cookie")
-    ctx = request.app.ctx
-    attendant_id = read_token(ctx.settings.signing_key_for_sessions(), token)
-    return await ctx.attendants.viewer(attendant_id)
+    return read_token(request.app.ctx.settings.signing_key_for_sessions(), token)
+
+
+async def viewer_of(request: Request) -> Viewer:
+    """The signed-in attendant making this request, as their live session says."""
+    session = session_of(request)
+    return await request.app.ctx.sessions.viewer(session.attendant_id, session.session_id)
 
 
 async def supervisor_of(request: Request) -> Viewer:

@@ -24,6 +24,12 @@ class ApiError(Exception):
             "error": {"code": self.code, "message": self.message, "field": self.field, **self.extra}
         }
 
+    def headers(self) -> dict[str, str]:
+        """`Retry-After` when the error says how long to wait (429, 503)."""
+        if "retry_after" in self.extra:
+            return {"Retry-After": str(self.extra["retry_after"])}
+        return {}
+
 
 class BadRequest(ApiError):
     status = 400
@@ -65,9 +71,6 @@ class TooManyRequests(ApiError):
 
     status = 429
     code = "rate_limited"
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.extra.get("retry_after", 60))}
 
 
 class BadGateway(ApiError):

@@ -263,5 +263,21 @@ login_failures = Table(
     Index("ix_login_failures_time", "failed_at"),
 )
 
+# One row per signed-in session: a token is valid only while its row exists and has not expired,
+# so signing out, changing a password or deactivating an attendant ends sessions at once, on every
+# replica (auth.py, attendants.py).
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column(
+        "attendant_id", Integer, ForeignKey("attendants.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("created_at", _when(), nullable=False),
+    Column("expires_at", _when(), nullable=False),
+    Index("ix_sessions_attendant", "attendant_id"),
+    Index("ix_sessions_expires", "expires_at"),
+)
+
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 PRIORITY_NAME = {rank: name for name, rank in PRIORITY_RANK.items()}

@@ -12,28 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Viewer:
-    """What an attendant may see: tickets of their teams and their own, or all for a supervisor."""
-
-    attendant_id: int
-    role: str
-    team_ids: frozenset[int] = field(default_factory=frozenset)
-
-    @property
-    def is_supervisor(self) -> bool:
-        return self.role == "supervisor"
-
-    def sees(self, team_id: int | None, assignee_id: int | None) -> bool:
-        if self.is_supervisor:
-            return True
-        return assignee_id == self.attendant_id or (
-            team_id is not None and team_id in self.team_ids
-        )
+from handoff_component.service.access import Viewer
 
 
 @dataclass(frozen=True)
@@ -60,6 +42,38 @@ STREAM_ENDED = TicketEvent(
     type="stream.ended", ticket_id=0, team_id=None, assignee_id=None, data={}
 )
 
+# Not a ticket change either: what an attendant may see changed (teams, role, deactivation, a
+# session revoked). Delivered to that attendant's streams only, which re-read their viewer.
+ACCESS_CHANGED = "access.changed"
+
+
+def access_changed(attendant_id: int) -> TicketEvent:
+    return TicketEvent(
+        type=ACCESS_CHANGED,
+        ticket_id=0,
+        team_id=None,
+        assignee_id=None,
+        data={"attendant_id": attendant_id},
+    )
+
+
+@dataclass
+class Subscription:
+    """One open stream: whose it is, what it may see now (re-read on `access.changed`), its queue.
+
+    `viewer` is replaced by the stream when access changes; events are checked against it when
+    they are queued and again when they are sent, so an event queued just before a change that
+    hid it is not sent after it.
+    """
+
+    viewer: Viewer
+    queue: asyncio.Queue[TicketEvent]
+
+    def wants(self, event: TicketEvent) -> bool:
+        if event.type == ACCESS_CHANGED:
+            return bool(event.data.get("attendant_id") == self.viewer.attendant_id)
+        return event is STREAM_ENDED or event.visible_to(self.viewer)
+
 
 class TicketEventBus:
     """In-process publish/subscribe; a slow subscriber drops its oldest events, never blocks.
@@ -70,7 +84,7 @@ class TicketEventBus:
     """
 
     def __init__(self, queue_size: int = 1000) -> None:
-        self._subscribers: set[tuple[Viewer, asyncio.Queue[TicketEvent]]] = set()
+        self._subscribers: list[Subscription] = []
         self._forwarders: list[Callable[[TicketEvent], None]] = []
         self._queue_size = queue_size
         self.published = 0
@@ -88,13 +102,9 @@ class TicketEventBus:
 
     def deliver(self, event: TicketEvent) -> None:
         """Hand `event` to this process's subscribers only (events relayed from other replicas)."""
-        for viewer, queue in list(self._subscribers):
-            if not event.visible_to(viewer):
-                continue
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(event)
+        for subscription in list(self._subscribers):
+            if subscription.wants(event):
+                _put_dropping_oldest(subscription.queue, event)
 
     def end_streams(self) -> int:
         """Ask every open stream of this process to end, so each client reconnects and reloads.
@@ -105,23 +115,26 @@ class TicketEventBus:
         refresh its list, which it does on every reconnect.
         """
         subscribers = list(self._subscribers)
-        for _viewer, queue in subscribers:
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(STREAM_ENDED)
+        for subscription in subscribers:
+            _put_dropping_oldest(subscription.queue, STREAM_ENDED)
         return len(subscribers)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, viewer: Viewer) -> AsyncIterator[asyncio.Queue[TicketEvent]]:
-        queue: asyncio.Queue[TicketEvent] = asyncio.Queue(self._queue_size)
-        entry = (viewer, queue)
-        self._subscribers.add(entry)
+    async def subscribe(self, viewer: Viewer) -> AsyncIterator[Subscription]:
+        subscription = Subscription(viewer, asyncio.Queue(self._queue_size))
+        self._subscribers.append(subscription)
         try:
-            yield queue
+            yield subscription
         finally:
-            self._subscribers.discard(entry)
+            self._subscribers.remove(subscription)
 
     @property
     def subscriber_count(self) -> int:
         return len(self._subscribers)
+
+
+def _put_dropping_oldest(queue: asyncio.Queue[TicketEvent], event: TicketEvent) -> None:
+    if queue.full():
+        with contextlib.suppress(asyncio.QueueEmpty):
+            queue.get_nowait()
+    queue.put_nowait(event)

@@ -1,7 +1,13 @@
 """Teams, attendants and canned replies from a YAML file (`handoff-service --seed service.yml`).
 
-Seeding is idempotent: existing teams and attendants are brought in line with the file (a password
-is only changed when the file gives one), so the same file can be applied at every start.
+Seeding is idempotent: existing teams and attendants are brought in line with the file, so the same
+file can be applied at every start. Passwords are create-only: a seed sets the password of an
+attendant it creates and never touches an existing one's (an attendant who changed the password
+they were given keeps it), unless asked to with `reset_passwords` (`seed --reset-passwords`).
+
+A file with `demo: true` at the top is a demo seed (the example bot's `service.yml`, whose
+passwords are published in the README): it is refused unless the service runs in demo mode, so a
+production start cannot create accounts anyone can sign in to.
 
     teams:
       - name: support
@@ -30,6 +36,12 @@ from handoff_component.contract import ContractError, Reader
 from handoff_component.service.attendants import AttendantStore
 from handoff_component.service.teams import TeamStore
 
+SECTIONS = {"demo", "teams", "attendants", "canned_replies"}
+
+
+class DemoSeedRefused(ContractError):
+    """A demo seed (published passwords) applied outside demo mode."""
+
 
 def _list(data: Any, key: str) -> list[Any]:
     value = data.get(key) or []
@@ -38,15 +50,38 @@ def _list(data: Any, key: str) -> list[Any]:
     return value
 
 
+def refuse_demo_seed(path: str | Path, data: Any, *, allow_demo: bool) -> None:
+    """`DemoSeedRefused` if `data` (the parsed file) is a demo seed and demo mode is off."""
+    if isinstance(data, dict) and data.get("demo") is True and not allow_demo:
+        raise DemoSeedRefused(
+            "demo",
+            f"{path} is a demo seed (demo: true): its accounts have published passwords. "
+            "Apply it only in demo mode (--demo); for production write a seed of your own "
+            "(deploy/seed.production.yml) and create attendants with create-attendant",
+        )
+
+
+def read_seed(path: str | Path) -> Any:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+
+
 async def apply_seed(
-    path: str | Path, teams: TeamStore, attendants: AttendantStore
+    path: str | Path,
+    teams: TeamStore,
+    attendants: AttendantStore,
+    *,
+    allow_demo: bool = False,
+    reset_passwords: bool = False,
 ) -> dict[str, int]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    data = read_seed(path)
     if not isinstance(data, dict):
         raise ContractError(None, f"{path}: the seed must be a mapping")
-    unknown = set(data) - {"teams", "attendants", "canned_replies"}
+    unknown = set(data) - SECTIONS
     if unknown:
         raise ContractError(sorted(unknown)[0], f"{path}: not a known section")
+    refuse_demo_seed(path, data, allow_demo=allow_demo)
+    if "demo" in data and not isinstance(data["demo"], bool):
+        raise ContractError("demo", f"{path}: must be true or false")
     counts = {"teams": 0, "attendants": 0, "canned_replies": 0}
     for index, entry in enumerate(_list(data, "teams")):
         reader = Reader(entry, f"teams[{index}]")
@@ -68,6 +103,7 @@ async def apply_seed(
                 "role", required=False, choices=("attendant", "supervisor"), default="attendant"
             ),
             team_names=reader.list_of("teams", lambda v, n: str(v), required=False),
+            reset_password=reset_passwords,
         )
         reader.done()
         counts["attendants"] += 1

@@ -2,17 +2,70 @@
 
 Every knob that a test needs to turn (the clock, the automation interval, the windows) is here, so
 no test has to sleep or patch a module.
+
+A service that holds customer conversations must not start in a state where anyone can sign in as
+a supervisor: `Settings.problems()` lists what is unsafe (a missing, short, placeholder or shared
+secret) and the app factory refuses to start on any of them, naming each variable. The one
+exception is the explicit demo mode (`--demo`, `HANDOFF_DEMO=true`, what `make run` uses), which
+makes up random secrets for this run and says so loudly.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 DEFAULT_DB_URL = "sqlite+aiosqlite:///.data/handoff.db"
+
+# A secret shorter than this (in UTF-8 bytes) is refused: `secrets.token_urlsafe(32)` gives 43.
+MIN_SECRET_BYTES = 32
+# Values people copy from examples and templates instead of generating a secret.
+PLACEHOLDER = re.compile(
+    r"change[-_ ]?me|replace[-_ ]?me|fill[-_ ]?me|your[-_ ]?secret|placeholder|example|"
+    r"^(?:x+|secret|password|test|demo|todo|none|null)$",
+    re.IGNORECASE,
+)
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+class InsecureConfiguration(Exception):
+    """The settings would let strangers in; `problems` names each variable and what is wrong."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "refusing to start with an insecure configuration:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+            + '\nGenerate each secret with: python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))"\n'
+            "For a local demo only, start with --demo (HANDOFF_DEMO=true) instead."
+        )
+
+
+def secret_problem(variable: str, value: str) -> str | None:
+    """Why `value` cannot be the secret `variable`, or None when it can."""
+    if not value:
+        return f"{variable} is not set"
+    if PLACEHOLDER.search(value.strip()):
+        return f"{variable} is a placeholder value; generate a random one"
+    if len(value.encode("utf-8")) < MIN_SECRET_BYTES:
+        return f"{variable} is shorter than {MIN_SECRET_BYTES} bytes"
+    if len(set(value)) < 8:
+        return f"{variable} repeats too few characters to be random"
+    return None
+
+
+def parse_bool(variable: str, value: str) -> bool:
+    if value.strip().lower() in TRUE_WORDS:
+        return True
+    if value.strip().lower() in FALSE_WORDS:
+        return False
+    raise ValueError(f"{variable} must be true or false, not {value!r}")
 
 
 def utc_now() -> datetime:
@@ -24,8 +77,12 @@ class Settings:
     db_url: str = DEFAULT_DB_URL
     # Shared with Rasa's side: signs /api/handoffs and /api/events, and the connector commands.
     secret: str = ""
-    # Signs attendants' session tokens; derived from `secret` when empty.
+    # Signs attendants' session tokens. Independent of `secret`: whatever holds the Rasa secret
+    # (Rasa, the action server, their config files) must not be able to mint a supervisor session.
     session_secret: str = ""
+    # An explicit local demo: missing secrets are made up for this run, the demo seed (with its
+    # published passwords) may be applied, and every start says so loudly. Never in production.
+    demo: bool = False
     host: str = "127.0.0.1"
     port: int = 5100  # the action server has 5055
     # Base URL of Rasa's HandoffConnector, e.g. http://127.0.0.1:5005/webhooks/handoff/.
@@ -45,13 +102,28 @@ class Settings:
     default_team: str | None = None
     # The trigger rules Rasa's HandoffPolicy was trained with, shown on the Inbox's rules page.
     rules_file: str = "handoff.yml"
-    # Sign-in throttling (ratelimit.py): this many failures per username, and per client address,
-    # within the window lock further tries out (429 with Retry-After) until the oldest expires.
+    # Sign-in throttling (ratelimit.py): this many failures per account, and (separately) per
+    # client address, within the window lock further tries out (429 with Retry-After) until the
+    # oldest expires. An address is shared by everyone behind one NAT, so its limit is higher.
     login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
     login_failure_window: timedelta = timedelta(minutes=15)
+    # Password hashing (passwords.py) runs in this many threads; beyond `password_queue` waiting
+    # sign-ins, more are refused at once (503, Retry-After) instead of queued without end.
+    password_workers: int = 2
+    password_queue: int = 32
     # Origins besides the service's own (its Host header) that may send cookie-authenticated
     # POST/PUT/PATCH/DELETE, e.g. "https://inbox.example.com" when a proxy rewrites Host.
     trusted_origins: tuple[str, ...] = ()
+    # Proxies in front of the service whose X-Forwarded-For / X-Forwarded-Proto are believed
+    # (sanic's PROXIES_COUNT: how many hops append to X-Forwarded-For), or the secret a proxy
+    # puts in an RFC 7239 `Forwarded` header (FORWARDED_SECRET). Unset: the headers are ignored,
+    # and the client address is the TCP peer.
+    proxies_count: int | None = None
+    forwarded_secret: str | None = None
+    # The session cookie's `Secure` flag: "true" always, "false" never, "auto" when the request
+    # came over https (directly, or as a trusted proxy says). Empty: "true", "auto" in demo mode.
+    cookie_secure: str = ""
     # Days after closing that a ticket's messages, notes and texts are deleted (None: kept).
     retention_days: float | None = None
     # amqp://... : consume Rasa's events from RabbitMQ (event_queue.py) besides POST /api/events.
@@ -63,8 +135,49 @@ class Settings:
     clock: Callable[[], datetime] = utc_now
 
     def signing_key_for_sessions(self) -> bytes:
-        base = self.session_secret or f"sessions:{self.secret}"
-        return base.encode("utf-8")
+        if not self.session_secret:
+            raise InsecureConfiguration(["HANDOFF_SESSION_SECRET is not set"])
+        return self.session_secret.encode("utf-8")
+
+    def problems(self) -> list[str]:
+        """Everything that makes these settings unsafe to serve with (empty: safe)."""
+        found = [
+            problem
+            for variable, value in (
+                ("HANDOFF_SECRET", self.secret),
+                ("HANDOFF_SESSION_SECRET", self.session_secret),
+            )
+            if (problem := secret_problem(variable, value))
+        ]
+        if self.secret and self.secret == self.session_secret:
+            found.append(
+                "HANDOFF_SESSION_SECRET equals HANDOFF_SECRET; they must be independent, or "
+                "whatever holds the Rasa secret can mint supervisor sessions"
+            )
+        return found
+
+    def secured(self) -> Settings:
+        """These settings, checked: `InsecureConfiguration` unless safe or in demo mode.
+
+        In demo mode each missing secret is made up for this run (sessions then end with the
+        process), and the ones given are used as they are, however weak.
+        """
+        if not self.demo:
+            problems = self.problems()
+            if problems:
+                raise InsecureConfiguration(problems)
+            return self
+        if not self.secret:
+            self.secret = secrets.token_urlsafe(32)
+        if not self.session_secret or self.session_secret == self.secret:
+            self.session_secret = secrets.token_urlsafe(32)
+        return self
+
+    def cookie_is_secure(self, scheme: str) -> bool:
+        mode = self.cookie_secure or ("auto" if self.demo else "true")
+        if mode == "auto":
+            return scheme == "https"
+        return parse_bool("HANDOFF_COOKIE_SECURE", mode)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -101,10 +214,25 @@ class Settings:
             values["retention_days"] = float(env["HANDOFF_RETENTION_DAYS"])
         if env.get("HANDOFF_LOGIN_MAX_FAILURES"):
             values["login_max_failures"] = int(env["HANDOFF_LOGIN_MAX_FAILURES"])
+        if env.get("HANDOFF_LOGIN_MAX_FAILURES_PER_ADDRESS"):
+            values["login_max_failures_per_address"] = int(
+                env["HANDOFF_LOGIN_MAX_FAILURES_PER_ADDRESS"]
+            )
         if env.get("HANDOFF_LOGIN_WINDOW_MINUTES"):
             values["login_failure_window"] = timedelta(
                 minutes=float(env["HANDOFF_LOGIN_WINDOW_MINUTES"])
             )
+        if env.get("HANDOFF_DEMO"):
+            values["demo"] = parse_bool("HANDOFF_DEMO", env["HANDOFF_DEMO"])
+        if env.get("HANDOFF_PROXIES_COUNT"):
+            values["proxies_count"] = int(env["HANDOFF_PROXIES_COUNT"])
+        if env.get("HANDOFF_FORWARDED_SECRET"):
+            values["forwarded_secret"] = env["HANDOFF_FORWARDED_SECRET"]
+        if env.get("HANDOFF_COOKIE_SECURE"):
+            word = env["HANDOFF_COOKIE_SECURE"].strip().lower()
+            if word != "auto":
+                word = str(parse_bool("HANDOFF_COOKIE_SECURE", word)).lower()
+            values["cookie_secure"] = word
         if env.get("HANDOFF_TRUSTED_ORIGINS"):
             values["trusted_origins"] = tuple(
                 o.strip() for o in env["HANDOFF_TRUSTED_ORIGINS"].split(",") if o.strip()

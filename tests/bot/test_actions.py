@@ -32,7 +32,7 @@ def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "handoff_component.service", "--port", str(port)]
     service = Process.spawn(
-        "service", [*command, "--seed", seed], f"{url}/health", env, data / "log"
+        "service", [*command, "--demo", "--seed", seed], f"{url}/health", env, data / "log"
     )
     service.wait_ready(timeout_s=60)
     yield url

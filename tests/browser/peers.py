@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 import time
@@ -113,6 +114,7 @@ class ServiceProcess:
     secret: str
     connector_url: str | None = None
     rules_file: Path | None = None
+    session_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     port: int = field(default_factory=free_port)
     process: Process | None = None
 
@@ -129,6 +131,7 @@ class ServiceProcess:
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(PROJECT_DIR),
             "HANDOFF_SECRET": self.secret,
+            "HANDOFF_SESSION_SECRET": self.session_secret,
             "HANDOFF_DB_URL": f"sqlite+aiosqlite:///{self.data_dir / 'handoff.db'}",
         }
         if self.connector_url:

@@ -48,6 +48,32 @@ def _skip_loudly(reason: str) -> None:
     skip_loudly(f"PRODUCTION CONFIGURATION NOT TESTED: {reason}")
 
 
+# Created the way docs/deployment.md says to: `create-attendant --password-stdin`.
+PRODUCTION_ATTENDANT = ("pat", "pat-first-password-7")
+
+
+def _create_attendant(stack: Any, username: str, password: str) -> None:
+    import subprocess
+
+    command = [stack.python, "-m", "handoff_component.service", "create-attendant", username]
+    made = subprocess.run(
+        [*command, "--password-stdin", "--team", "support", "--display-name", "Pat (support)"],
+        input=password + "\n",
+        env=stack.env(),
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+
+
+@pytest.fixture
+def production_attendant() -> tuple[str, str]:
+    """Production has no seeded accounts: the one made by hand, username and password."""
+    return PRODUCTION_ATTENDANT
+
+
 @pytest.fixture(scope="module")
 def production_stack(
     trained_model: Path, callback_listener, tmp_path_factory: pytest.TempPathFactory
@@ -68,6 +94,9 @@ def production_stack(
         ports=Ports.free(),
         data_dir=tmp_path_factory.mktemp("production"),
         replicas=2,
+        # Production mode: no demo seed, no made-up secrets; the attendant is created by hand.
+        demo=False,
+        seed=PROJECT_DIR / "deploy" / "seed.production.yml",
         credentials=PROJECT_DIR / "deploy" / "credentials.production.yml",
         endpoints=PROJECT_DIR / "deploy" / "endpoints.production.yml",
         extra_env={
@@ -85,6 +114,7 @@ def production_stack(
     )
     try:
         stack.start()
+        _create_attendant(stack, *PRODUCTION_ATTENDANT)
         yield stack
     finally:
         stack.stop()
@@ -93,14 +123,14 @@ def production_stack(
 
 
 async def test_a_handoff_crosses_rasa_replicas_on_postgresql_and_redis(
-    production_stack, demo_attendant
+    production_stack, production_attendant
 ) -> None:
     stack = production_stack
     conversation = f"prod-{uuid.uuid4().hex[:10]}"
     customer = SocketCustomer(stack.rasa_urls[1], conversation)
     attendant = Attendant(stack.service_url)
     await customer.connect()
-    await attendant.sign_in(*demo_attendant)
+    await attendant.sign_in(*production_attendant)
     try:
         assert "colleague" in await customer.say_and_hear("I want to talk to a human")
         await customer.say("My order 55120 never arrived.")
@@ -226,14 +256,14 @@ class LiveStream:
 
 
 async def test_a_roaming_customer_alternates_rasa_replicas_and_the_ticket_is_made_once(
-    production_stack, demo_attendant
+    production_stack, production_attendant
 ) -> None:
     """Each customer message reaches the other Rasa replica; the journey holds together."""
     stack = production_stack
     conversation = f"roam-{uuid.uuid4().hex[:10]}"
     customer = RoamingCustomer(stack.rasa_urls, conversation)
     attendant = Attendant(stack.service_urls[1])
-    await attendant.sign_in(*demo_attendant)
+    await attendant.sign_in(*production_attendant)
     try:
         # Replica 1 answers a question, replica 2 (and its action server) hands off.
         assert "Standard delivery" in await customer.say_and_hear("how long does shipping take?")
@@ -280,13 +310,13 @@ async def test_a_roaming_customer_alternates_rasa_replicas_and_the_ticket_is_mad
 
 
 async def test_an_attendant_on_service_replica_2_sees_live_events_of_replica_1(
-    production_stack, demo_attendant
+    production_stack, production_attendant
 ) -> None:
     """A ticket created through service replica 1 reaches the Inbox stream held by replica 2."""
     stack = production_stack
     conversation = f"live-{uuid.uuid4().hex[:10]}"
     attendant = Attendant(stack.service_urls[1])
-    await attendant.sign_in(*demo_attendant)
+    await attendant.sign_in(*production_attendant)
     stream = LiveStream(stack.service_urls[1], attendant.headers)
     await stream.open()
     # Rasa replica 1 -> action server 1 -> service replica 1 creates the ticket.

@@ -8,10 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from sanic import Sanic
@@ -23,10 +23,14 @@ from scripts.local_services import pg_execute
 from scripts.stack import free_port
 from tests.loud import skip_loudly
 
+T = TypeVar("T")
+
 PG_ADMIN_URL = os.environ.get("HANDOFF_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-SECRET = "test-shared-secret"
+SECRET = "test-shared-secret-of-the-rasa-side-0123456789"
+# Signs attendants' sessions: independent of SECRET, as the service requires.
+SESSION_SECRET = "test-session-secret-of-the-service-9876543210"
 
 
 PASSWORD = "correct-horse-battery"
@@ -40,11 +44,15 @@ Sanic.test_mode = True
 async def read_events(
     stream: aiohttp.ClientResponse, done: Callable[[list[dict[str, Any]]], bool]
 ) -> list[dict[str, Any]]:
-    """Server-Sent Events from `/api/stream`, parsed, until `done(events)` says enough."""
+    """Server-Sent Events from `/api/stream`, parsed, until `done(events)` says enough or the
+    service ends the stream."""
     events: list[dict[str, Any]] = []
     current: dict[str, Any] = {}
     while not done(events):
-        line = (await stream.content.readline()).decode().rstrip("\n")
+        raw = await stream.content.readline()
+        if not raw:
+            break  # the service ended the stream
+        line = raw.decode().rstrip("\n")
         if line.startswith("event: "):
             current["event"] = line[7:]
         elif line.startswith("data: "):
@@ -53,6 +61,37 @@ async def read_events(
             events.append(current)
             current = {}
     return events
+
+
+async def at_once(requests: Iterable[Awaitable[T]]) -> list[T]:
+    """Send every request at the same moment: each waits at a barrier that opens once all are
+    ready (a coroutine does nothing until awaited, so none starts early).
+
+    The concurrency tests use it for requests that race each other, as a burst of clients
+    would; the results come back in the order of `requests`.
+    """
+    pending = list(requests)
+    arrived = 0
+    go = asyncio.Event()
+
+    async def one(request: Awaitable[T]) -> T:
+        nonlocal arrived
+        arrived += 1
+        if arrived == len(pending):
+            go.set()
+        await go.wait()
+        return await request
+
+    return list(await asyncio.gather(*(one(request) for request in pending)))
+
+
+async def open_stream(service: RunningService, token: str) -> aiohttp.ClientResponse:
+    """An attendant's live stream, read past its greeting."""
+    response = await service.http.get(f"{service.url}/api/stream?token={token}")
+    assert response.status == 200
+    assert (await response.content.readline()).startswith(b": connected")
+    await response.content.readline()
+    return response
 
 
 class FakeClock:
@@ -87,8 +126,8 @@ def scratch_postgres(postgres_url: str | None) -> str:
 
 
 TABLES = (
-    "login_failures, conversations, webhook_deliveries, canned_replies, transitions, notes, "
-    "messages, tickets, team_members, attendants, teams"
+    "sessions, login_failures, conversations, webhook_deliveries, canned_replies, transitions, "
+    "notes, messages, tickets, team_members, attendants, teams"
 )
 
 
@@ -213,10 +252,15 @@ class RunningService:
         assert reply.status == 200, reply.body
         return Attendant(self, reply.body["token"], reply.body["attendant"])
 
-    async def login_attempt(self, username: str, password: str) -> Reply:
+    async def login_attempt(
+        self, username: str, password: str, headers: dict[str, str] | None = None
+    ) -> Reply:
         """A sign-in that may fail (wrong password, throttled); `login` asserts success."""
         return await self.call(
-            "POST", "/api/auth/login", {"username": username, "password": password}
+            "POST",
+            "/api/auth/login",
+            {"username": username, "password": password},
+            headers=headers,
         )
 
     async def table_count(self, table: str) -> int:
@@ -324,6 +368,7 @@ def make_settings(db_url: str, clock: FakeClock, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "db_url": db_url,
         "secret": SECRET,
+        "session_secret": SESSION_SECRET,
         "clock": clock,
         "run_background_tasks": False,
         "reopen_window": timedelta(minutes=15),

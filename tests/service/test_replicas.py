@@ -30,6 +30,7 @@ from tests.service.support import (
     FakeClock,
     RunningService,
     make_settings,
+    open_stream,
     pg_admin,
     read_events,
     start_service,
@@ -125,14 +126,6 @@ async def replicas(
 # --- the live stream ----------------------------------------------------------------------------
 
 
-async def _open_stream(service: RunningService, token: str) -> aiohttp.ClientResponse:
-    response = await service.http.get(f"{service.url}/api/stream?token={token}")
-    assert response.status == 200
-    assert (await response.content.readline()).startswith(b": connected")
-    await response.content.readline()
-    return response
-
-
 def _seen(ticket_id: int, kind: str = "ticket.created") -> Callable[[list[dict[str, Any]]], bool]:
     return lambda events: any(
         e["event"] == kind and e["data"]["ticket"]["id"] == ticket_id for e in events
@@ -148,8 +141,8 @@ async def test_each_stream_hears_every_change_exactly_once_whichever_replica_mad
 ) -> None:
     a, b = replicas
     await a.attendant("ana", teams=["support"])
-    on_a = await _open_stream(a, (await a.login("ana")).token)
-    on_b = await _open_stream(b, (await b.login("ana")).token)
+    on_a = await open_stream(a, (await a.login("ana")).token)
+    on_b = await open_stream(b, (await b.login("ana")).token)
 
     from_a = (await a.handoff("conv-1")).body["ticket"]["id"]
     await a.events([user_event("hello from replica A", 5, "conv-1")])
@@ -187,7 +180,7 @@ async def test_an_event_too_big_for_notify_is_reread_by_the_other_replica(
 ) -> None:
     a, b = replicas
     await a.attendant("ana", teams=["support"])
-    on_b = await _open_stream(b, (await b.login("ana")).token)
+    on_b = await open_stream(b, (await b.login("ana")).token)
     ticket = (await a.handoff("conv-1")).body["ticket"]["id"]
     long_text = "é" * 3000 + "x" * 6000  # well over NOTIFY's 8000 bytes once encoded
 
@@ -234,7 +227,7 @@ async def test_the_relay_listens_again_after_its_connection_is_killed(
     a, b = replicas
     relay = b.ctx.relay
     await a.attendant("ana", teams=["support"])
-    on_b = await _open_stream(b, (await b.login("ana")).token)
+    on_b = await open_stream(b, (await b.login("ana")).token)
     killed, generation = relay.backend_pid, relay.generation
     assert killed is not None and relay.listening.is_set()
 
@@ -253,7 +246,7 @@ async def test_the_relay_listens_again_after_its_connection_is_killed(
     await asyncio.wait_for(on_b.content.read(), timeout=15)
     assert on_b.content.at_eof()
     on_b.close()
-    again = await _open_stream(b, (await b.login("ana")).token)
+    again = await open_stream(b, (await b.login("ana")).token)
     ticket = (await a.handoff("conv-after")).body["ticket"]["id"]
     events = await asyncio.wait_for(read_events(again, _seen(ticket)), timeout=15)
     again.close()
@@ -390,3 +383,35 @@ async def test_a_webhook_delivery_is_posted_by_one_replica_only(
         "conv-2",
     ]
     assert (await a.ctx.webhooks.counts()) == {"pending": 0, "delivered": 2, "failed": 0}
+
+
+async def test_a_stream_on_one_replica_follows_an_access_change_made_on_the_other(
+    replicas: tuple[RunningService, RunningService],
+) -> None:
+    a, b = replicas
+    ana = await a.attendant("ana", teams=["support", "billing"])
+    sam = await a.attendant("sam", role="supervisor")
+    on_b = await open_stream(b, (await b.login("ana")).token)
+
+    await sam.request("PATCH", f"/api/attendants/{ana.id}", {"teams": ["billing"]})
+    await a.ctx.relay.flush()
+    await a.handoff("support-after", team="support")
+    marker = (await a.handoff("billing-marker", team="billing")).body["ticket"]["id"]
+    events = await asyncio.wait_for(read_events(on_b, _seen(marker)), timeout=15)
+    await sam.request("PATCH", f"/api/attendants/{ana.id}", {"active": False})
+    ended = await asyncio.wait_for(read_events(on_b, lambda _: False), timeout=15)
+
+    assert {e["data"]["ticket"]["conversation_id"] for e in events} == {"billing-marker"}
+    assert [e["event"] for e in ended] == ["session.ended"]
+
+
+async def test_a_sign_out_on_one_replica_ends_the_session_on_the_other(
+    replicas: tuple[RunningService, RunningService],
+) -> None:
+    a, b = replicas
+    ana = await a.attendant("ana", teams=["support"])
+
+    await a.call("POST", "/api/auth/logout", headers={"Authorization": f"Bearer {ana.token}"})
+    on_b = await b.call("GET", "/api/me", headers={"Authorization": f"Bearer {ana.token}"})
+
+    assert on_b.status == 401

@@ -33,8 +33,10 @@ class TestRetention:
         ana = await service.attendant("ana", teams=["support"])
         old = await _closed_ticket(service, "conv-old", ana)
         service.clock.advance(days=20)
+        ana = await service.login("ana")  # sessions last 12 hours
         recent = await _closed_ticket(service, "conv-recent", ana)
         service.clock.advance(days=10, seconds=1)
+        ana = await service.login("ana")
 
         outcome = await service.ctx.automation.run_once()
 
@@ -68,6 +70,7 @@ class TestRetention:
         await _closed_ticket(service, "conv-old", ana)
         still_open = (await service.handoff("conv-open")).body["ticket"]["id"]
         service.clock.advance(days=400)
+        ana = await service.login("ana")  # sessions last 12 hours
 
         first = await service.ctx.automation.run_once()
         second = await service.ctx.automation.run_once()
@@ -90,6 +93,7 @@ async def test_without_a_retention_setting_nothing_is_purged(service: RunningSer
     ana = await service.attendant("ana", teams=["support"])
     ticket_id = await _closed_ticket(service, "conv-old", ana)
     service.clock.advance(days=3650)
+    ana = await service.login("ana")  # sessions last 12 hours
 
     outcome = await service.ctx.automation.run_once()
 
@@ -110,6 +114,7 @@ async def test_a_supervisor_exports_every_ticket_message_note_and_transition(
     sam = await service.attendant("sam", role="supervisor")
     first = await _closed_ticket(service, "conv-x", ana)
     service.clock.advance(days=1)
+    sam = await service.login("sam")  # sessions last 12 hours
     await service.events([user_event("back again", 5.0, sender_id="conv-x")])
     second = (await service.handoff("conv-x", idempotency_key="again")).body["ticket"]["id"]
     await service.handoff("conv-other")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from handoff_component import contract
-from tests.service.support import Attendant, RunningService, handoff_payload
+from tests.service.support import SECRET, Attendant, RunningService, handoff_payload
 
 AWKWARD = {
     # Arabic and Hebrew inside an RTL embedding; escaped so no editor reorders the source.
@@ -122,7 +122,7 @@ async def _team_stored(s: Setup, answer: Any) -> str:
 async def _handoff_reason(s: Setup, value: Any) -> Any:
     payload = handoff_payload("conv-text", reason=value)
     raw = _encode(payload)
-    headers = contract.signed_headers("test-shared-secret", raw)
+    headers = contract.signed_headers(SECRET, raw)
     return await s.service.call("POST", contract.SERVICE_HANDOFFS_PATH, headers=headers, raw=raw)
 
 

@@ -1,7 +1,9 @@
 """Attendants sign in and out; `GET /api/me` tells the Inbox who is signed in.
 
-Failed sign-ins are counted per username and per client address (ratelimit.py), so guessing
-passwords is slow: 429 with Retry-After once the limit is reached.
+Failed sign-ins are counted per account and per client address (ratelimit.py), atomically with
+the attempt, so guessing passwords is slow: 429 with Retry-After once a limit is reached. The
+password is checked off the event loop (passwords.py). Each sign-in opens a session row, and
+signing out deletes it (sessions.py), so the token stops working at once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from sanic.response import HTTPResponse, json
 from handoff_component.service.auth import (
     SESSION_COOKIE,
     issue_token,
+    read_token,
     session_cookie_options,
+    token_of,
     viewer_of,
 )
 from handoff_component.service.bodies import Login, json_body
@@ -25,25 +29,41 @@ blueprint = Blueprint("auth")
 async def login(request: Request) -> HTTPResponse:
     body = Login.from_dict(json_body(request))
     ctx = request.app.ctx
+    # The TCP peer, or the client a configured proxy names (settings.proxies_count).
     address = request.remote_addr or request.ip
-    await ctx.login_limiter.check(body.username, address)
+    reservation = await ctx.login_limiter.reserve(body.username, address)
     try:
         attendant = await ctx.attendants.authenticate(body.username, body.password)
     except Unauthorized:
-        await ctx.login_limiter.failed(body.username, address)
+        raise  # the reserved failure stays counted
+    except BaseException:
+        await ctx.login_limiter.release(reservation)  # not a wrong guess: busy, or a fault
         raise
-    await ctx.login_limiter.succeeded(body.username)
+    await ctx.login_limiter.succeeded(reservation)
     ttl = ctx.settings.session_ttl.total_seconds()
-    token = issue_token(ctx.settings.signing_key_for_sessions(), attendant["id"], ttl)
+    session_id = await ctx.sessions.open(attendant["id"])
+    token = issue_token(
+        ctx.settings.signing_key_for_sessions(), attendant["id"], ttl, session_id=session_id
+    )
     response = json({"token": token, "expires_in": int(ttl), "attendant": attendant})
     response.cookies[SESSION_COOKIE] = token
-    for key, value in session_cookie_options(ttl, request.scheme == "https").items():
+    secure = ctx.settings.cookie_is_secure(request.scheme)
+    for key, value in session_cookie_options(ttl, secure).items():
         response.cookies[SESSION_COOKIE][key] = value
     return response
 
 
 @blueprint.post("/api/auth/logout")
 async def logout(request: Request) -> HTTPResponse:
+    """Ends this session on every replica (its token stops working) and clears the cookie."""
+    token = token_of(request)
+    if token:
+        try:
+            session = read_token(request.app.ctx.settings.signing_key_for_sessions(), token)
+        except Unauthorized:
+            pass  # forged or expired: nothing to end, the cookie is cleared all the same
+        else:
+            await request.app.ctx.sessions.close(session.attendant_id, session.session_id)
     response = json({"signed_out": True})
     response.cookies[SESSION_COOKIE] = ""
     response.cookies[SESSION_COOKIE]["max-age"] = 0

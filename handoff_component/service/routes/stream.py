@@ -3,24 +3,33 @@
 `GET /api/stream` answers `text/event-stream`; each event is `event: <type>` plus `data: <json>`
 (the ticket, and the message or note when there is one). A comment line every
 `keepalive` seconds keeps proxies (and Sanic's response timeout) from closing an idle stream.
+
+A stream sends what its attendant may see *now*, not what they could see when it opened: when
+their teams or role change, or their session is revoked (sign-out, password change,
+deactivation), the bus says `access.changed` (on PostgreSQL, relayed from any replica) and the
+stream re-reads its viewer from the session. Each event is checked against the current viewer
+again as it is sent. A revoked or expired session ends the stream with `event: session.ended`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import cast
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
-from handoff_component.service.auth import viewer_of
-from handoff_component.service.notifications import STREAM_ENDED, TicketEvent
+from handoff_component.service.auth import session_of
+from handoff_component.service.errors import Unauthorized
+from handoff_component.service.notifications import ACCESS_CHANGED, STREAM_ENDED, TicketEvent
 
 blueprint = Blueprint("stream")
 
 # A comment line this often keeps proxies and browsers from closing an idle stream.
 KEEPALIVE_SECONDS = 15.0
+SESSION_ENDED = "event: session.ended\ndata: {}\n\n"
 
 
 def encode(event: TicketEvent, event_id: int) -> str:
@@ -30,10 +39,12 @@ def encode(event: TicketEvent, event_id: int) -> str:
 
 @blueprint.get("/api/stream")
 async def stream(request: Request) -> HTTPResponse | None:
-    viewer = await viewer_of(request)
+    session = session_of(request)
+    sessions = request.app.ctx.sessions
+    viewer = await sessions.viewer(session.attendant_id, session.session_id)
     bus = request.app.ctx.bus
     keepalive = request.app.ctx.stream_keepalive_seconds
-    async with bus.subscribe(viewer) as queue:
+    async with bus.subscribe(viewer) as subscription:
         response = await request.respond(
             content_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
@@ -41,14 +52,31 @@ async def stream(request: Request) -> HTTPResponse | None:
         await response.send(f": connected as attendant {viewer.attendant_id}\n\n")
         event_id = 0
         while _connected(request):
+            left = session.expires - time.time()
+            if left <= 0:
+                await response.send(SESSION_ENDED)
+                break
             try:
-                event = await asyncio.wait_for(queue.get(), timeout=keepalive)
+                event = await asyncio.wait_for(
+                    subscription.queue.get(), timeout=min(keepalive, left)
+                )
             except asyncio.TimeoutError:
                 await response.send(": keepalive\n\n")
                 continue
             if event is STREAM_ENDED:
                 await response.send(": this replica may have missed changes; reconnect\n\n")
                 break
+            if event.type == ACCESS_CHANGED:
+                try:
+                    subscription.viewer = await sessions.viewer(
+                        session.attendant_id, session.session_id
+                    )
+                except Unauthorized:
+                    await response.send(SESSION_ENDED)
+                    break
+                continue
+            if not subscription.wants(event):
+                continue  # queued before a change of access that hides it
             event_id += 1
             await response.send(encode(event, event_id))
     return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
+from handoff_component.service.access import Viewer
 from handoff_component.service.auth import supervisor_of, viewer_of
 from handoff_component.service.bodies import (
     AttendantBody,
@@ -15,7 +16,6 @@ from handoff_component.service.bodies import (
     team_patch,
 )
 from handoff_component.service.errors import Forbidden
-from handoff_component.service.notifications import Viewer
 
 blueprint = Blueprint("teams")
 
