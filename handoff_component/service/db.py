@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 def normalise_url(url: str) -> str:
@@ -69,8 +73,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+# An execution option of the write transactions: on SQLite they begin IMMEDIATE (see `write`).
+WRITE_OPTION = "handoff_write"
+
+
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    if connection.get_execution_options().get(WRITE_OPTION):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
 
 
 def alembic_config(connection: Connection | None = None) -> Any:
@@ -98,12 +109,32 @@ async def migrate(engine: AsyncEngine) -> None:
         await connection.run_sync(_upgrade)
 
 
+# PostgreSQL's "try again" answers: a deadlock the server broke, a serialization failure.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether `error` is a transaction PostgreSQL aborted only to let another one through."""
+    if not isinstance(error, sa_exc.DBAPIError):
+        return False
+    original = error.orig
+    for candidate in (original, getattr(original, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if code in RETRYABLE_SQLSTATES:
+            return True
+    return False
+
+
 class Database:
     """The engine plus the write discipline each backend needs.
 
-    SQLite allows one writer at a time and fails a deferred transaction that upgrades to a write
-    lock while another writer commits, so in-process writes are serialised by a lock. PostgreSQL
-    writers lock ticket rows with `SELECT ... FOR UPDATE` instead, which works across replicas.
+    SQLite allows one writer at a time. A deferred transaction that reads and then writes fails at
+    once (SQLITE_BUSY, no waiting) when another connection took the write lock in between, so
+    every write transaction here begins IMMEDIATE: it takes the write lock first, waiting up to
+    `busy_timeout` (30 s) for another process to let go, and in-process writers queue on a lock
+    before that. PostgreSQL writers lock rows with `SELECT ... FOR UPDATE` instead, which works
+    across replicas; `transaction` retries the rare transaction PostgreSQL aborts to break a
+    deadlock or a serialization conflict.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -121,8 +152,27 @@ class Database:
             async with self.engine.begin() as connection:
                 yield connection
             return
-        async with self._write_lock, self.engine.begin() as connection:
-            yield connection
+        async with self._write_lock, self.engine.connect() as connection:
+            await connection.execution_options(**{WRITE_OPTION: True})
+            async with connection.begin():
+                yield connection
+
+    async def transaction(
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, attempts: int = 4
+    ) -> T:
+        """`work` in one write transaction, run again (from the start) if PostgreSQL aborted it
+        to break a deadlock or a serialization conflict; `work` must not act outside the
+        database before it returns (publish after), since a retry repeats it."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.write() as connection:
+                    return await work(connection)
+            except sa_exc.DBAPIError as error:
+                if attempt == attempts or not is_retryable(error):
+                    raise
+                logger.info("transaction retried after %s (attempt %d)", error.orig, attempt)
+                await asyncio.sleep(0.01 * attempt)
+        raise AssertionError("unreachable")
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -34,7 +34,8 @@ from handoff_component.contract import (
 )
 from handoff_component.core import ticket_lifecycle as lifecycle
 from handoff_component.core.ticket_lifecycle import Actor, Status, TicketState, TransitionRecord
-from handoff_component.service import conversations
+from handoff_component.service import access, conversations
+from handoff_component.service.access import Viewer
 from handoff_component.service.db import Database
 from handoff_component.service.errors import BadRequest, Conflict, NotFound
 from handoff_component.service.models import (
@@ -48,7 +49,7 @@ from handoff_component.service.models import (
     transitions,
     webhook_deliveries,
 )
-from handoff_component.service.notifications import TicketEvent, TicketEventBus, Viewer
+from handoff_component.service.notifications import TicketEvent, TicketEventBus
 from handoff_component.service.settings import Settings
 
 MAX_PAGE_SIZE = 200
@@ -148,6 +149,25 @@ def state_of(row: Any) -> TicketState:
         handed_back=bool(row.handed_back),
         reopen_count=row.reopen_count,
     )
+
+
+@dataclass(frozen=True)
+class RowTicket:
+    """A ticket row as the access rules read it (`access.Held`)."""
+
+    row: Any
+
+    @property
+    def team_id(self) -> int | None:
+        return self.row.team_id
+
+    @property
+    def assignee_id(self) -> int | None:
+        return self.row.assignee_id
+
+    @property
+    def state(self) -> TicketState:
+        return state_of(self.row)
 
 
 def _columns_of(state: TicketState, now: datetime) -> dict[str, Any]:
@@ -372,7 +392,8 @@ class TicketStore:
         decide any race with another replica), its timeline record and the transcript.
         """
         now = self.settings.clock()
-        async with self.db.write() as conn:
+
+        async def work(conn: AsyncConnection) -> tuple[dict[str, Any], bool]:
             existing = await self._existing_ticket(conn, request)
             view = None if existing is not None else await self._create_ticket(conn, request, now)
             if view is None:
@@ -385,8 +406,14 @@ class TicketStore:
                     raise Conflict("the ticket could not be created; retry", field=None)
                 await self._append_messages(conn, ticket_id, request.transcript)
                 return await self._view(conn, ticket_id), False
-        self._publish("ticket.created", view)
-        return view, True
+            return view, True
+
+        # Retried whole if PostgreSQL breaks a deadlock with a customer message reopening a
+        # closed ticket of the same conversation at the same moment.
+        view, created = await self.db.transaction(work)
+        if created:
+            self._publish("ticket.created", view)
+        return view, created
 
     async def _create_ticket(
         self, conn: AsyncConnection, request: HandoffRequest, now: datetime
@@ -552,12 +579,19 @@ class TicketStore:
         *,
         reply: NewReply | None = None,
         note: str | None = None,
+        viewer: Viewer | None = None,
     ) -> ActionOutcome:
-        """Apply one lifecycle action, with the reply or note it carries, in one transaction."""
+        """Apply one lifecycle action, with the reply or note it carries, in one transaction.
+
+        `viewer` (None: the service itself) must be allowed the action on the ticket as it is
+        now, under its lock, not as a route saw it a moment earlier: a claim or a reply racing
+        a transfer is judged against the ticket the transfer left.
+        """
         now = self.settings.clock()
         message = note_row = None
         async with self.db.write() as conn:
             row = await self._locked_row(conn, ticket_id)
+            access.require(viewer, action.name, RowTicket(row))
             before = state_of(row)
             state, record = lifecycle.apply(before, action, actor, now)
             try:
@@ -629,17 +663,35 @@ class TicketStore:
             self._publish("note.created", view, {"note": note_row})
         return ActionOutcome(ticket=view, record=record, message=message, note=note_row)
 
-    async def check(self, ticket_id: int, action: lifecycle.Action, actor: Actor) -> None:
-        """Raise `InvalidTransition` if `action` is not allowed now; changes nothing.
+    async def check(
+        self,
+        ticket_id: int,
+        action: lifecycle.Action,
+        actor: Actor,
+        viewer: Viewer | None = None,
+    ) -> None:
+        """Raise `Forbidden` or `InvalidTransition` if `action` is not allowed now; changes
+        nothing.
 
         Used before a side effect on Rasa's side (resume, pause), so an action that would be
-        refused anyway does not touch the conversation.
+        refused anyway does not touch the conversation; `act` checks again when it writes.
         """
+        row = await self._current_row(ticket_id)
+        access.require(viewer, action.name, RowTicket(row))
+        lifecycle.apply(state_of(row), action, actor, self.settings.clock())
+
+    async def authorized(self, ticket_id: int, viewer: Viewer, action: str) -> dict[str, Any]:
+        """The ticket as it is now, if `viewer` may do `action` (typing, retry) to it."""
+        row = await self._current_row(ticket_id)
+        access.require(viewer, action, RowTicket(row))
+        return ticket_view(row)
+
+    async def _current_row(self, ticket_id: int) -> Any:
         async with self.db.read() as conn:
             row = (await conn.execute(_ticket_select().where(tickets.c.id == ticket_id))).first()
         if row is None:
             raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
-        lifecycle.apply(state_of(row), action, actor, self.settings.clock())
+        return row
 
     async def open_ticket_of(self, conversation_id: str) -> int | None:
         async with self.db.read() as conn:
@@ -681,10 +733,14 @@ class TicketStore:
 
     async def append_events(self, batch: EventBatch) -> EventOutcome:
         """Mirror customer and bot messages into their conversation's ticket, each exactly once."""
-        outcome = EventOutcome()
-        published: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         reopen_window = self.settings.reopen_window
-        async with self.db.write() as conn:
+
+        async def work(
+            conn: AsyncConnection,
+        ) -> tuple[EventOutcome, list[tuple[str, dict[str, Any], dict[str, Any]]]]:
+            outcome = EventOutcome()
+            published: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+            await self._lock_conversations(conn, {e.sender_id for e in batch.events})
             for event in batch.events:
                 if event.event == "user":
                     await self._customer_event(conn, event, reopen_window, outcome, published)
@@ -699,9 +755,28 @@ class TicketStore:
                 # rebuilt by the next message, not worth a WAL flush that Rasa's own tracker
                 # commits on the same server would queue behind. Ticket data stays synchronous.
                 await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            return outcome, published
+
+        outcome, published = await self.db.transaction(work)
         for kind, view, extra in published:
             self._publish(kind, view, extra)
         return outcome
+
+    async def _lock_conversations(self, conn: AsyncConnection, conversation_ids: set[str]) -> None:
+        """Lock every ticket of these conversations up front, in one fixed order.
+
+        Batches from two replicas that touch the same conversations in different orders would
+        otherwise each hold one ticket and wait for the other's (a deadlock PostgreSQL breaks by
+        failing one of them). SQLite's write transaction is exclusive already.
+        """
+        if not self.db.locks_rows or not conversation_ids:
+            return
+        await conn.execute(
+            select(tickets.c.id)
+            .where(tickets.c.conversation_id.in_(sorted(conversation_ids)))
+            .order_by(tickets.c.conversation_id, tickets.c.id)
+            .with_for_update()
+        )
 
     async def _ticket_for_customer(self, conn: AsyncConnection, conversation_id: str) -> Any:
         """The open ticket, or the latest closed one (which the message may reopen)."""
@@ -737,23 +812,46 @@ class TicketStore:
         except lifecycle.InvalidTransition:
             outcome.ignored += 1  # closed and handed back, or past the window: the bot answers
             return
+        if record.changed_status and await self._has_event(conn, row.id, event):
+            outcome.duplicates += 1  # replayed: it reopened (or woke) the ticket the first time
+            return
+        view_row: Any = row
+        if record.changed_status:
+            columns = _columns_of(state, now)
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(
+                        update(tickets).where(tickets.c.id == row.id).values(**columns)
+                    )
+            except IntegrityError:
+                # A new handoff opened another ticket of this conversation while this message
+                # came to reopen the closed one: the open ticket is the conversation's now, and
+                # the message goes there.
+                open_row = await self._ticket_for_customer(conn, event.sender_id)
+                if open_row is None or open_row.status == Status.CLOSED.value:
+                    raise
+                return await self._customer_event(conn, event, reopen_window, outcome, published)
+            await self._record(conn, row.id, record)
+            if record.from_status == Status.CLOSED:
+                outcome.reopened += 1
+            view_row = SimpleNamespace(**{**row._mapping, **columns})
         inserted = await self._insert_event_message(conn, row.id, event, "customer")
         if inserted is None:
             outcome.duplicates += 1
             return
         outcome.appended += 1
-        view_row: Any = row
-        if record.changed_status:
-            columns = _columns_of(state, now)
-            await conn.execute(update(tickets).where(tickets.c.id == row.id).values(**columns))
-            await self._record(conn, row.id, record)
-            if record.from_status == Status.CLOSED:
-                outcome.reopened += 1
-            view_row = SimpleNamespace(**{**row._mapping, **columns})
         view = ticket_view(view_row)
         if record.changed_status:
             published.append(("ticket.updated", view, {"action": record.action}))
         published.append(("message.created", view, {"message": inserted}))
+
+    async def _has_event(self, conn: AsyncConnection, ticket_id: int, event: BrokerEvent) -> bool:
+        found = await conn.execute(
+            select(messages.c.id).where(
+                messages.c.ticket_id == ticket_id, messages.c.event_id == event.identity
+            )
+        )
+        return found.first() is not None
 
     async def _insert_event_message(
         self, conn: AsyncConnection, ticket_id: int, event: BrokerEvent, author: str
@@ -868,11 +966,9 @@ class TicketStore:
             conditions.append(tickets.c.conversation_id == filters.conversation_id)
         if filters.rule:
             conditions.append(tickets.c.rule == filters.rule)
-        if not viewer.is_supervisor:
-            visible = [tickets.c.assignee_id == viewer.attendant_id]
-            if viewer.team_ids:
-                visible.append(tickets.c.team_id.in_(sorted(viewer.team_ids)))
-            conditions.append(or_(*visible))
+        visible = access.visibility_clause(viewer)
+        if visible is not None:
+            conditions.append(visible)
         if filters.cursor:
             priority, created_at, last_id = decode_cursor(filters.cursor)
             conditions.append(
@@ -903,11 +999,9 @@ class TicketStore:
 
     async def count_by_status(self, viewer: Viewer) -> dict[str, int]:
         query = select(tickets.c.status, func.count()).group_by(tickets.c.status)
-        if not viewer.is_supervisor:
-            visible = [tickets.c.assignee_id == viewer.attendant_id]
-            if viewer.team_ids:
-                visible.append(tickets.c.team_id.in_(sorted(viewer.team_ids)))
-            query = query.where(or_(*visible))
+        visible = access.visibility_clause(viewer)
+        if visible is not None:
+            query = query.where(visible)
         async with self.db.read() as conn:
             counts = dict((await conn.execute(query)).all())
         return {status.value: int(counts.get(status.value, 0)) for status in Status}

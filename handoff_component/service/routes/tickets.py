@@ -16,6 +16,7 @@ from sanic.response import HTTPResponse, json
 from handoff_component import contract
 from handoff_component.core import ticket_lifecycle as lifecycle
 from handoff_component.core.ticket_lifecycle import Actor
+from handoff_component.service.access import Viewer
 from handoff_component.service.auth import supervisor_of, viewer_of
 from handoff_component.service.bodies import (
     MAX_ID,
@@ -40,7 +41,6 @@ from handoff_component.service.errors import (
     Forbidden,
     ServiceUnavailable,
 )
-from handoff_component.service.notifications import Viewer
 from handoff_component.service.tickets import NewReply, TicketFilter
 
 blueprint = Blueprint("tickets")
@@ -112,6 +112,8 @@ def _filters(request: Request, viewer: Viewer) -> TicketFilter:
 
 
 async def _ticket_for(request: Request, ticket_id: int) -> tuple[Viewer, dict[str, Any]]:
+    """The viewer and the ticket, if they may see it (a quick refusal: each action is judged
+    again by the store, on the locked row, when it writes)."""
     viewer = await viewer_of(request)
     ticket = await request.app.ctx.tickets.get(ticket_id)
     if not viewer.sees(_team_id(ticket), _assignee_id(ticket)):
@@ -125,11 +127,6 @@ def _team_id(ticket: dict[str, Any]) -> int | None:
 
 def _assignee_id(ticket: dict[str, Any]) -> int | None:
     return ticket["assignee"]["id"] if ticket["assignee"] else None
-
-
-def _require_owner(viewer: Viewer, ticket: dict[str, Any], doing: str) -> None:
-    if not viewer.is_supervisor and _assignee_id(ticket) != viewer.attendant_id:
-        raise Forbidden(f"only the ticket's assignee or a supervisor may {doing}")
 
 
 @blueprint.get("/api/tickets")
@@ -154,13 +151,12 @@ async def ticket_detail(request: Request, ticket_id: int) -> HTTPResponse:
 @blueprint.post("/api/tickets/<ticket_id:int>/claim")
 async def claim(request: Request, ticket_id: int) -> HTTPResponse:
     EmptyBody.from_dict(json_body(request, allow_empty=True))
-    viewer, ticket = await _ticket_for(request, ticket_id)
-    if not viewer.is_supervisor and _team_id(ticket) not in viewer.team_ids:
-        raise Forbidden("only members of the ticket's team (or supervisors) may claim it")
+    viewer, _ticket = await _ticket_for(request, ticket_id)
     outcome = await request.app.ctx.tickets.act(
         ticket_id,
         lifecycle.Claim(str(viewer.attendant_id)),
         Actor.attendant(viewer.attendant_id),
+        viewer=viewer,
     )
     return json({"ticket": outcome.ticket})
 
@@ -168,15 +164,17 @@ async def claim(request: Request, ticket_id: int) -> HTTPResponse:
 @blueprint.post("/api/tickets/<ticket_id:int>/reply")
 async def reply(request: Request, ticket_id: int) -> HTTPResponse:
     body = ReplyBody.from_dict(json_body(request))
-    viewer, ticket = await _ticket_for(request, ticket_id)
-    _require_owner(viewer, ticket, "reply")
+    viewer, _ticket = await _ticket_for(request, ticket_id)
     ctx = request.app.ctx
     first_delivery = "pending" if ctx.connector.configured else NOT_CONFIGURED
+    # Stored only if the viewer still holds the ticket when the reply commits; a transfer
+    # committed first wins, and then nothing reaches the customer.
     outcome = await ctx.tickets.act(
         ticket_id,
         lifecycle.Reply(),
         Actor.attendant(viewer.attendant_id),
         reply=NewReply(body.text, body.attachments, viewer.attendant_id, first_delivery),
+        viewer=viewer,
     )
     assert outcome.message is not None
     message = await _deliver(request, outcome.ticket, outcome.message)
@@ -214,9 +212,9 @@ async def _deliver(
 @blueprint.post("/api/tickets/<ticket_id:int>/messages/<message_id:int>/retry")
 async def retry_delivery(request: Request, ticket_id: int, message_id: int) -> HTTPResponse:
     EmptyBody.from_dict(json_body(request, allow_empty=True))
-    viewer, ticket = await _ticket_for(request, ticket_id)
-    _require_owner(viewer, ticket, "retry a reply")
+    viewer, _ticket = await _ticket_for(request, ticket_id)
     ctx = request.app.ctx
+    ticket = await ctx.tickets.authorized(ticket_id, viewer, "retry")
     message = await ctx.tickets.message(ticket_id, message_id)
     if message["author"] != "attendant":
         raise BadRequest("only attendants' replies are delivered by the service")
@@ -233,8 +231,8 @@ async def retry_delivery(request: Request, ticket_id: int, message_id: int) -> H
 @blueprint.post("/api/tickets/<ticket_id:int>/typing")
 async def typing(request: Request, ticket_id: int) -> HTTPResponse:
     body = TypingBody.from_dict(json_body(request))
-    viewer, ticket = await _ticket_for(request, ticket_id)
-    _require_owner(viewer, ticket, "type")
+    viewer, _ticket = await _ticket_for(request, ticket_id)
+    ticket = await request.app.ctx.tickets.authorized(ticket_id, viewer, "typing")
     if ticket["status"] == "closed":
         raise BadRequest("the ticket is closed")
     command = contract.TypingCommand(
@@ -265,7 +263,7 @@ async def transfer(request: Request, ticket_id: int) -> HTTPResponse:
         await ctx.teams.get(body.team_id)
         action = lifecycle.TransferToTeam(str(body.team_id))
     outcome = await ctx.tickets.act(
-        ticket_id, action, Actor.attendant(viewer.attendant_id), note=body.note
+        ticket_id, action, Actor.attendant(viewer.attendant_id), note=body.note, viewer=viewer
     )
     return json({"ticket": outcome.ticket, "note": outcome.note})
 
@@ -275,7 +273,11 @@ async def add_note(request: Request, ticket_id: int) -> HTTPResponse:
     body = NoteBody.from_dict(json_body(request))
     viewer, _ticket = await _ticket_for(request, ticket_id)
     outcome = await request.app.ctx.tickets.act(
-        ticket_id, lifecycle.Note(), Actor.attendant(viewer.attendant_id), note=body.text
+        ticket_id,
+        lifecycle.Note(),
+        Actor.attendant(viewer.attendant_id),
+        note=body.text,
+        viewer=viewer,
     )
     return json({"ticket": outcome.ticket, "note": outcome.note}, status=201)
 
@@ -283,11 +285,9 @@ async def add_note(request: Request, ticket_id: int) -> HTTPResponse:
 @blueprint.post("/api/tickets/<ticket_id:int>/close")
 async def close(request: Request, ticket_id: int) -> HTTPResponse:
     EmptyBody.from_dict(json_body(request, allow_empty=True))
-    viewer, ticket = await _ticket_for(request, ticket_id)
-    if _assignee_id(ticket) is not None:
-        _require_owner(viewer, ticket, "close it")
+    viewer, _ticket = await _ticket_for(request, ticket_id)
     outcome = await request.app.ctx.tickets.act(
-        ticket_id, lifecycle.Close(), Actor.attendant(viewer.attendant_id)
+        ticket_id, lifecycle.Close(), Actor.attendant(viewer.attendant_id), viewer=viewer
     )
     return json({"ticket": outcome.ticket})
 
@@ -297,13 +297,13 @@ async def resume_bot(request: Request, ticket_id: int) -> HTTPResponse:
     """Close (if open) and hand the conversation back to the bot at once."""
     EmptyBody.from_dict(json_body(request, allow_empty=True))
     viewer, ticket = await _ticket_for(request, ticket_id)
-    if _assignee_id(ticket) is not None:
-        _require_owner(viewer, ticket, "resume the bot")
-    # Refuse early (409) before telling Rasa anything.
-    await request.app.ctx.tickets.check(ticket_id, lifecycle.ResumeBot(), Actor.attendant(0))
+    # Refuse early (403, 409) before telling Rasa anything.
+    await request.app.ctx.tickets.check(
+        ticket_id, lifecycle.ResumeBot(), Actor.attendant(0), viewer
+    )
     sent = await _command(request, ticket, contract.CONNECTOR_RESUME_PATH, "resume_bot")
     outcome = await request.app.ctx.tickets.act(
-        ticket_id, lifecycle.ResumeBot(), Actor.attendant(viewer.attendant_id)
+        ticket_id, lifecycle.ResumeBot(), Actor.attendant(viewer.attendant_id), viewer=viewer
     )
     return json({"ticket": outcome.ticket, "connector": sent.to_dict()})
 
@@ -312,12 +312,12 @@ async def resume_bot(request: Request, ticket_id: int) -> HTTPResponse:
 async def reopen(request: Request, ticket_id: int) -> HTTPResponse:
     EmptyBody.from_dict(json_body(request, allow_empty=True))
     viewer, ticket = await _ticket_for(request, ticket_id)
-    await request.app.ctx.tickets.check(ticket_id, lifecycle.Reopen(), Actor.attendant(0))
+    await request.app.ctx.tickets.check(ticket_id, lifecycle.Reopen(), Actor.attendant(0), viewer)
     sent = CommandResult(NOT_CONFIGURED)
     if ticket["handed_back"]:
         sent = await _command(request, ticket, contract.CONNECTOR_PAUSE_PATH, "reopen")
     outcome = await request.app.ctx.tickets.act(
-        ticket_id, lifecycle.Reopen(), Actor.attendant(viewer.attendant_id)
+        ticket_id, lifecycle.Reopen(), Actor.attendant(viewer.attendant_id), viewer=viewer
     )
     return json({"ticket": outcome.ticket, "connector": sent.to_dict()})
 
