@@ -342,3 +342,16 @@ def test_the_service_believes_forwarded_headers_from_exactly_the_shipped_proxy(
         assert "proxy_set_header X-Forwarded-Proto $forwarded_proto;" in body
     assert settings.proxies_count == 1
     assert settings.cookie_is_secure("http") is True  # Secure even if the proxy says http
+
+
+def test_slow_and_flooding_attendant_clients_are_bounded_at_the_proxy() -> None:
+    """The service's own per-address bound sees only nginx, so nginx bounds each client."""
+    from handoff_component.service.settings import Settings
+
+    config = (DEPLOY / "nginx.conf").read_text()
+    attendants = config[config.index("listen 8081;") :]
+
+    assert re.search(r"limit_conn_zone \$binary_remote_addr zone=attendant_clients:", config)
+    assert re.search(r"limit_conn attendant_clients \d+;", attendants)
+    assert re.search(r"client_body_timeout \d+s;", attendants)
+    assert Settings.from_env(_filled(EXAMPLE)).max_connections_per_address == 0

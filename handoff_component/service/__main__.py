@@ -113,7 +113,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from handoff_component.service.app import DEMO_WARNING, create_app
+    from handoff_component.service.app import DEMO_WARNING, create_app, server_options
     from handoff_component.service.seed import DemoSeedRefused, read_seed, refuse_demo_seed
     from handoff_component.service.settings import InsecureConfiguration
 
@@ -135,6 +135,7 @@ def serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         access_log=False,
         motd=False,
+        **server_options(app),
     )
     return 0
 

@@ -21,7 +21,8 @@ from handoff_component.contract import ContractError
 from handoff_component.core.ticket_lifecycle import InvalidTransition
 from handoff_component.service.attendants import AttendantStore
 from handoff_component.service.automation import Automation, run_forever
-from handoff_component.service.bodies import check_path_ids
+from handoff_component.service.bodies import check_path_ids, check_query_text
+from handoff_component.service.connections import BoundedHttpProtocol
 from handoff_component.service.connector_client import ConnectorClient
 from handoff_component.service.conversations import ConversationStore
 from handoff_component.service.db import Database, create_engine, migrate
@@ -97,6 +98,7 @@ def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
         app.blueprint(module.blueprint)
     app.blueprint(inbox_routes.blueprint)
     app.register_middleware(check_path_ids, "request")
+    app.register_middleware(check_query_text, "request")
     app.register_middleware(check_csrf, "request")
     app.register_middleware(add_security_headers, "response")
 
@@ -109,15 +111,18 @@ def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
 
     @app.after_server_start
     async def start_background(app: Sanic, _loop: Any) -> None:
+        # Two loops, so a team webhook that never answers cannot hold back the safety net,
+        # inactivity closes and hand-backs (and the other way round).
         if settings.run_background_tasks:
-            app.ctx.background = asyncio.get_running_loop().create_task(
-                run_forever(app.ctx.automation, app.ctx.webhooks, settings)
-            )
+            loop = asyncio.get_running_loop()
+            app.ctx.background = [
+                loop.create_task(run_forever(app.ctx.automation, settings)),
+                loop.create_task(app.ctx.webhooks.run_forever()),
+            ]
 
     @app.before_server_stop
     async def stop_background(app: Sanic, _loop: Any) -> None:
-        task = getattr(app.ctx, "background", None)
-        if task is not None:
+        for task in getattr(app.ctx, "background", []):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -128,6 +133,11 @@ def create_app(settings: Settings, *, seed_file: str | None = None) -> Sanic:
 
     app.error_handler.add(Exception, _error_response)
     return app
+
+
+def server_options(app: Sanic) -> dict[str, Any]:
+    """What `app.run` / `app.create_server` need besides host and port: the bounded protocol."""
+    return {"protocol": BoundedHttpProtocol}
 
 
 async def start(ctx: SimpleNamespace, seed_file: str | None = None) -> None:

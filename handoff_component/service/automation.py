@@ -31,7 +31,6 @@ from handoff_component.service.connector_client import FAILED, ConnectorClient
 from handoff_component.service.retention import purge_expired
 from handoff_component.service.settings import Settings
 from handoff_component.service.tickets import TicketStore
-from handoff_component.service.webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
 
@@ -164,20 +163,18 @@ class Automation:
                 pass  # claimed in the meantime
 
 
-async def run_forever(automation: Automation, webhooks: WebhookSender, settings: Settings) -> None:
-    """The background loop started by the app; a failing pass is logged and retried next tick."""
-    webhook_every = max(settings.webhook_interval_seconds, 0.05)
-    automation_every = max(settings.automation_interval_seconds, 0.05)
-    loop = asyncio.get_running_loop()
-    next_automation = loop.time()
+async def run_forever(automation: Automation, settings: Settings) -> None:
+    """The automation loop the app starts; a failing pass is logged and retried next tick.
+
+    Team webhooks have a loop of their own (`WebhookSender.run_forever`): a team endpoint that
+    never answers must not hold back the safety net, inactivity closes or hand-backs.
+    """
+    every = max(settings.automation_interval_seconds, 0.05)
     while True:
         try:
-            await webhooks.deliver_due()
-            if loop.time() >= next_automation:
-                await automation.run_once()
-                next_automation = loop.time() + automation_every
+            await automation.run_once()
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception("background pass failed; retrying")
-        await asyncio.sleep(min(webhook_every, automation_every))
+            logger.exception("automation pass failed; retrying")
+        await asyncio.sleep(every)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from sanic import Request
 
@@ -42,6 +43,32 @@ def check_path_ids(request: Request) -> None:
             raise NotFound(f"{name} {value} does not exist", field=name)
 
 
+def check_query_text(request: Request) -> None:
+    """Request middleware: a query parameter no database can hold (NUL, a lone surrogate) is a
+    400 naming it, before any route reads it (PostgreSQL refused it with a 500)."""
+    for name, values in request.args.items():
+        for value in values:
+            try:
+                check_storable_text(value, name)
+            except ContractError as error:
+                raise BadRequest(f"{name} {error.message}", field=name) from None
+
+
+def path_text(request: Request, name: str) -> str:
+    """A text segment of the path, percent-decoded once (sanic matches the raw path).
+
+    `GET /api/conversations/a%20b/export` is the conversation `a b`; a literal `a%20b` is sent
+    as `a%2520b`. Invalid UTF-8 or unstorable text is no conversation of ours: 404.
+    """
+    raw = request.match_info[name]
+    try:
+        text = unquote(raw, errors="strict")
+        check_storable_text(text, name)
+    except (UnicodeDecodeError, ContractError):
+        raise NotFound(f"{name} {raw!r} does not exist", field=name) from None
+    return text
+
+
 def json_body(request: Request, *, allow_empty: bool = False) -> Any:
     """The parsed JSON body, or a 4xx that says what is wrong with it."""
     limit = request.app.ctx.settings.max_body_bytes
@@ -59,6 +86,8 @@ def json_body(request: Request, *, allow_empty: bool = False) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequest(f"the body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise BadRequest("the body is JSON nested too deeply to read") from None
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,14 @@ class Settings:
     webhook_timeout_seconds: float = 5.0
     session_ttl: timedelta = timedelta(hours=12)
     max_body_bytes: int = 1_000_000
+    # A request's headers and body must have arrived this long after its first byte, however
+    # steadily they trickle (connections.py); 0 turns the bound off.
+    request_deadline_seconds: float = 30.0
+    # Open connections one peer address may hold (0: no limit). Behind a proxy every
+    # connection is the proxy's: there the proxy limits clients, and this is set high or to 0.
+    max_connections_per_address: int = 100
+    # Team webhooks in flight at once; each attempt is bounded by webhook_timeout_seconds.
+    webhook_concurrency: int = 8
     signature_max_skew_seconds: int = 300
     default_team: str | None = None
     # The trigger rules Rasa's HandoffPolicy was trained with, shown on the Inbox's rules page.
@@ -210,6 +218,12 @@ class Settings:
             values["automation_interval_seconds"] = float(
                 env["HANDOFF_AUTOMATION_INTERVAL_SECONDS"]
             )
+        if env.get("HANDOFF_REQUEST_DEADLINE_SECONDS"):
+            values["request_deadline_seconds"] = float(env["HANDOFF_REQUEST_DEADLINE_SECONDS"])
+        if env.get("HANDOFF_MAX_CONNECTIONS_PER_ADDRESS"):
+            values["max_connections_per_address"] = int(env["HANDOFF_MAX_CONNECTIONS_PER_ADDRESS"])
+        if env.get("HANDOFF_WEBHOOK_TIMEOUT_SECONDS"):
+            values["webhook_timeout_seconds"] = float(env["HANDOFF_WEBHOOK_TIMEOUT_SECONDS"])
         if env.get("HANDOFF_RETENTION_DAYS"):
             values["retention_days"] = float(env["HANDOFF_RETENTION_DAYS"])
         if env.get("HANDOFF_LOGIN_MAX_FAILURES"):

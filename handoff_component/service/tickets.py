@@ -264,13 +264,34 @@ def encode_cursor(row: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_CURSOR_LENGTH = 200
+
+
 def decode_cursor(cursor: str) -> tuple[int, datetime, int]:
+    """The keyset a cursor names; `BadRequest` for anything this service could not have issued.
+
+    A cursor comes from the client, so every part is checked before it reaches a query: a
+    priority of the column's range, an aware timestamp, an id of the column's range.
+    """
+    refused = BadRequest("cursor is not one this service issued", field="cursor")
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH:
+        raise refused
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         priority, created_at, ticket_id = json.loads(base64.urlsafe_b64decode(padded))
-        return int(priority), datetime.fromisoformat(created_at), int(ticket_id)
-    except (ValueError, TypeError) as error:
-        raise BadRequest("cursor is not one this service issued", field="cursor") from error
+        moment = datetime.fromisoformat(created_at)
+        moment.astimezone(timezone.utc)  # an aware time that exists in UTC
+    except (ValueError, TypeError, OverflowError, RecursionError) as error:
+        raise refused from error
+    valid = (
+        all(type(n) is int for n in (priority, ticket_id))
+        and priority in PRIORITY_NAME
+        and 0 < ticket_id <= 2**31 - 1
+        and moment.tzinfo is not None
+    )
+    if not valid:
+        raise refused
+    return priority, moment, ticket_id
 
 
 def _event_time(timestamp: float) -> datetime:

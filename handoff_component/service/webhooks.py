@@ -3,12 +3,16 @@
 A row is retried with exponential backoff until the team's endpoint answers 2xx or the attempts
 run out (then it stays `failed`, visible in /api/metrics); an answer that says the request itself
 is wrong (a 4xx other than 408, 425 and 429: `handoff_component.signed_http`) fails it at once.
+Deliveries run in a loop of their own, apart from the automation, several at once
+(`webhook_concurrency`), each bounded by `webhook_timeout_seconds`: a team whose endpoint never
+answers delays neither the other teams' webhooks beyond that timeout nor any ticket's safety net.
 The body is signed with the team's webhook secret (or the service secret) in the same way Rasa's
 calls are, so the receiver can use `handoff_component.contract.verify`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -57,9 +61,29 @@ class WebhookSender:
                     .limit(batch_size)
                 )
             ).all()
-        for row in rows:
-            await self._attempt(row)
+        slots = asyncio.Semaphore(max(1, self.settings.webhook_concurrency))
+
+        async def attempt(row: Any) -> None:
+            async with slots:
+                await self._attempt(row)
+
+        outcomes = await asyncio.gather(*(attempt(row) for row in rows), return_exceptions=True)
+        for row, outcome in zip(rows, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                logger.error("webhook %s: attempt failed: %r", row.id, outcome)
         return len(rows)
+
+    async def run_forever(self) -> None:
+        """The delivery loop the app starts; a failing round is logged and retried."""
+        every = max(self.settings.webhook_interval_seconds, 0.05)
+        while True:
+            try:
+                await self.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("webhook delivery round failed; retrying")
+            await asyncio.sleep(every)
 
     async def _lease(self, row: Any) -> bool:
         """Take the row for this attempt, so two replicas never post the same delivery at once."""

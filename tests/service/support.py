@@ -17,7 +17,7 @@ import aiohttp
 from sanic import Sanic
 
 from handoff_component import contract
-from handoff_component.service.app import create_app
+from handoff_component.service.app import create_app, server_options
 from handoff_component.service.settings import Settings
 from scripts.local_services import pg_execute
 from scripts.stack import free_port
@@ -344,7 +344,11 @@ async def start_service(settings: Settings, seed_file: str | None = None) -> tup
     app = create_app(settings, seed_file=seed_file)
     port = free_port()
     server = await app.create_server(
-        host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False
+        host="127.0.0.1",
+        port=port,
+        return_asyncio_server=True,
+        access_log=False,
+        **server_options(app),
     )
     # create_server already listens; the listeners run now, before any test request is sent.
     await server.startup()

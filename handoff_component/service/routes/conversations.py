@@ -7,6 +7,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from handoff_component.service.auth import supervisor_of
+from handoff_component.service.bodies import path_text
 from handoff_component.service.errors import BadRequest
 from handoff_component.service.export import export_conversation
 
@@ -47,7 +48,7 @@ async def export(request: Request, conversation_id: str) -> HTTPResponse:
     data = await export_conversation(
         ctx.db,
         ctx.tickets,
-        conversation_id,
+        path_text(request, "conversation_id"),
         requested_by=viewer.attendant_id,
         now=ctx.settings.clock().isoformat(),
     )
