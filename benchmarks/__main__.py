@@ -23,6 +23,7 @@ def runs(quick: bool, model: Path) -> list[list[str]]:
         ["bench_scorer_inputs.py", *(["--lengths", "1000,10000"] if quick else [])],
         ["bench_scorer.py", "--model", str(model), *(["--messages", "500"] if quick else [])],
         ["bench_rules.py"],
+        ["bench_adapters.py", *(["--quick"] if quick else [])],
         ["bench_service.py", *(["--quick"] if quick else [])],
         ["bench_handoff.py", *(["--handoffs", "30", "--turns", "30"] if quick else [])],
         ["bench_overhead.py", *(["--quick"] if quick else [])],

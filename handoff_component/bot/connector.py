@@ -15,6 +15,7 @@ a reply that silently goes nowhere.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -39,6 +40,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from handoff_component.bot.customer_channels import (
+    SEND_TIMEOUT_S,
     ChannelRefused,
     ChannelUnavailable,
     customer_channel,
@@ -205,6 +207,8 @@ class HandoffConnector(InputChannel):
             data = json.loads(request.body or b"")
         except ValueError as error:
             raise CommandError(400, "malformed_json", f"body is not JSON: {error}") from error
+        except RecursionError as error:
+            raise CommandError(400, "malformed_json", "body is JSON nested too deeply") from error
         try:
             return command_type.from_dict(data)
         except ContractError as error:
@@ -380,7 +384,15 @@ async def _send(customer: Any, send: Callable[[], Awaitable[Any]]) -> None:
     """One send to the platform; its refusal (422, kept for a manual retry) or failure (502,
     which the service retries) as a CommandError that names the platform's reason."""
     try:
-        await send()
+        # A platform that never answers must not hold the command (and the service waiting on
+        # it) for as long as its HTTP client would: past the bound it is a failure to retry.
+        await asyncio.wait_for(send(), timeout=SEND_TIMEOUT_S)
+    except asyncio.TimeoutError as slow:
+        raise CommandError(
+            502,
+            "channel_send_failed",
+            f"'{customer.name}' did not answer within {SEND_TIMEOUT_S:g} s",
+        ) from slow
     except ChannelRefused as refused:
         raise CommandError(422, "channel_refused", refused.reason, "channel") from refused
     except Exception as error:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from asyncio import AbstractEventLoop
@@ -128,7 +129,7 @@ class HandoffEventBroker(EventBroker):
             part = service_part(event, HANDOFF_REQUEST_SLOT)
             if part is None:
                 continue
-            items.append((EVENT, bounded_event(part)))
+            items.append((EVENT, capped(bounded_event(part))))
             request = _pending_handoff(event)
             if request is not None:
                 items.append((HANDOFF, request))
@@ -240,3 +241,55 @@ def _pending_handoff(event: dict[str, Any]) -> dict[str, Any] | None:
         value = event.get("value")
         return value if isinstance(value, dict) else None
     return None
+
+
+# The largest event kept whole. Customer text reaches Rasa unbounded: `bounded_event` cuts the
+# text to the contract's 10,000 characters, but a channel's metadata is whatever the customer's
+# client sent. An event over this is cut down to what the service reads (text, channel, the
+# scores), so it still fits the service's 1 MB body limit instead of being refused and set aside.
+MAX_EVENT_BYTES = 64_000
+_KEPT_WHEN_OVERSIZED = ("sender_id", "event", "timestamp", "text", "input_channel", "data")
+
+
+def capped(event: dict[str, Any]) -> dict[str, Any]:
+    """`event`, or what the service reads of it when it is over MAX_EVENT_BYTES.
+
+    Linear in the size of the event, and constant past the cap: a walk that stops once the
+    budget is spent, then at most one rebuild of its small parts.
+    """
+    if not _longer_than(event, MAX_EVENT_BYTES) and (
+        len(json.dumps(event, default=str).encode()) <= MAX_EVENT_BYTES
+    ):
+        return event
+    smaller = {key: event[key] for key in _KEPT_WHEN_OVERSIZED if key in event}
+    parse_data = event.get("parse_data")
+    if isinstance(parse_data, dict) and isinstance(parse_data.get("handoff"), dict):
+        smaller["parse_data"] = {"handoff": parse_data["handoff"]}  # the scores the ticket shows
+    if _longer_than(smaller, MAX_EVENT_BYTES // 2):
+        smaller.pop("data", None)
+    smaller["metadata"] = {"handoff_oversized_event": True}
+    return smaller
+
+
+def _longer_than(value: Any, budget: int) -> bool:
+    """Whether `value` holds more than `budget` characters of text, found without serialising
+    it: the walk stops as soon as the budget is spent, so a huge event costs no more than a
+    small one to recognise (each character is at least one byte of JSON)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            budget -= len(item)
+        elif isinstance(item, dict):
+            budget -= len(item)
+            for key, inner in item.items():
+                stack.append(key)
+                stack.append(inner)
+        elif isinstance(item, list | tuple):
+            budget -= len(item)
+            stack.extend(item)
+        else:
+            budget -= 1
+        if budget < 0:
+            return True
+    return False

@@ -64,7 +64,7 @@ class ServiceClient:
             raise ServiceUnavailable(f"{self.base_url}{path}: {error}") from error
         try:
             parsed: Any = json.loads(answer.text) if answer.text else None
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = answer.text
         result = ServiceResponse(answer.status, parsed)
         if answer.status >= 500:

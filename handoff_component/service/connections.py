@@ -30,7 +30,7 @@ class BoundedHttpProtocol(HttpProtocol):
     """Sanic's HTTP/1.1 protocol with a whole-request deadline and a per-address cap."""
 
     # Sanic's protocol classes have no instance dict.
-    __slots__ = ("address", "max_per_address", "receiving_since", "request_deadline")
+    __slots__ = ("address", "max_per_address", "receiving_since", "refused", "request_deadline")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -39,6 +39,7 @@ class BoundedHttpProtocol(HttpProtocol):
         self.max_per_address = int(settings.max_connections_per_address)
         self.receiving_since: float | None = None
         self.address: str | None = None
+        self.refused = False
 
     # -- per-address count ----------------------------------------------------------------------
 
@@ -55,6 +56,7 @@ class BoundedHttpProtocol(HttpProtocol):
         address = str(peer[0]) if isinstance(peer, tuple) and peer else None
         if address is not None and self.max_per_address > 0:
             if self._open_per_address[address] >= self.max_per_address:
+                self.refused = True
                 transport.close()  # refused before any request: nothing to answer
                 return
             self._open_per_address[address] += 1
@@ -62,6 +64,8 @@ class BoundedHttpProtocol(HttpProtocol):
         super().connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.refused:
+            return  # never set up as a connection: nothing to tear down
         if self.address is not None:
             self._open_per_address[self.address] -= 1
             if self._open_per_address[self.address] <= 0:
@@ -72,13 +76,13 @@ class BoundedHttpProtocol(HttpProtocol):
     # -- whole-request deadline -----------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        http = self._http
+        http = getattr(self, "_http", None)  # unset until the connection task starts
         if self.receiving_since is None and (http is None or http.stage is Stage.IDLE):
             self.receiving_since = monotonic()  # the first byte of a new request
         super().data_received(data)
 
     def _still_receiving(self) -> bool:
-        http = self._http
+        http = getattr(self, "_http", None)  # unset until the connection task starts
         if http is None:
             return False
         if http.stage is Stage.REQUEST:
@@ -87,7 +91,7 @@ class BoundedHttpProtocol(HttpProtocol):
         return http.stage is Stage.HANDLER and bool(http.request_body)
 
     def check_timeouts(self) -> None:
-        http = self._http
+        http = getattr(self, "_http", None)  # unset until the connection task starts
         if self._task and http is not None and self.request_deadline > 0:
             if self._still_receiving():
                 now = monotonic()

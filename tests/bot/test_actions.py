@@ -151,6 +151,45 @@ async def test_an_unreachable_service_is_admitted_and_the_request_kept_for_the_b
     assert events[-1]["event"] == "pause"
 
 
+async def test_a_service_that_never_answers_is_admitted_within_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow peer: the action waits HANDOFF_TIMEOUT_S, then keeps the request for the broker
+    (on Python 3.10 aiohttp's timeout is not the builtin TimeoutError: it escaped as a crash)."""
+    import asyncio
+
+    from aiohttp import web
+
+    arrived = asyncio.Event()
+
+    async def silent(request: web.Request) -> web.Response:
+        arrived.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never answers")
+
+    app = web.Application()
+    app.router.add_post("/api/handoffs", silent)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    monkeypatch.setenv("HANDOFF_SERVICE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HANDOFF_SECRET", SECRET)
+    monkeypatch.setenv("HANDOFF_TIMEOUT_S", "0.5")
+    dispatcher = CollectingDispatcher()
+    try:
+        events = await asyncio.wait_for(
+            ActionHandoff().run(dispatcher, fired("action-slow"), {}), timeout=20
+        )
+    finally:
+        await runner.cleanup()
+
+    assert arrived.is_set()
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_delayed"]
+    pending = [e["value"] for e in events if e.get("name") == "handoff_request"]
+    assert pending[0]["conversation_id"] == "action-slow"
+
+
 async def test_a_channel_without_auto_pause_alerts_the_team_and_keeps_the_bot(
     service_env: str,
 ) -> None:

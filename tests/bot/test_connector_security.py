@@ -216,3 +216,40 @@ def test_any_body_signed_or_not_gets_a_4xx_and_never_a_5xx(
     if not signed:
         assert answer.status_code == 401
     assert connector.handled == []
+
+
+@pytest.mark.parametrize("opener, closer", [(b"[", b"]"), (b'{"a":', b"}")])
+def test_signed_json_nested_too_deeply_is_a_400_not_a_crash(
+    connector: ConnectorServer, opener: bytes, closer: bytes
+) -> None:
+    depth = MAX_COMMAND_BYTES // (len(opener) + len(closer)) - 10
+    body = opener * depth + b"1" + closer * depth
+
+    answer = _post(connector, "reply", body, contract.signed_headers(SECRET, body))
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "malformed_json"
+    assert "nested too deeply" in answer.json()["error"]["message"]
+    assert connector.handled == []
+
+
+async def test_a_platform_that_never_answers_is_a_502_within_the_send_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slow peer on the customer's side: the connector gives the service a failure to retry
+    after the bound, instead of holding the command as long as the platform's client would."""
+    from handoff_component.bot import connector as connector_module
+
+    monkeypatch.setattr(connector_module, "SEND_TIMEOUT_S", 0.2)
+
+    class Customer:
+        name = "callback"
+
+    async def never() -> None:
+        await asyncio.Event().wait()
+
+    with pytest.raises(connector_module.CommandError) as failed:
+        await asyncio.wait_for(connector_module._send(Customer(), never), timeout=10)
+
+    assert failed.value.status == 502
+    assert "did not answer within 0.2 s" in failed.value.message

@@ -160,6 +160,40 @@ async def test_overlong_customer_text_is_truncated_to_the_contract_not_refused(
     assert len(text) == 10_000 and text.endswith("[...truncated]")
 
 
+async def test_an_oversized_customer_event_is_bounded_to_what_the_service_reads(
+    listener, tmp_path: Path
+) -> None:
+    """Customer text reaches Rasa unbounded (parse_data repeats it, a channel's metadata is the
+    client's): the event must still fit the service's body limit and carry the scores."""
+    from handoff_component.bot.event_broker import MAX_EVENT_BYTES
+    from handoff_component.contract import EventBatch
+
+    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"))
+    huge = "ü" * 1_000_000
+    broker.publish(
+        {
+            **user_event(1),
+            "text": huge,
+            "input_channel": "socketio",
+            "parse_data": {
+                "text": huge,
+                "entities": [{"value": huge}],
+                "handoff": {"sentiment": -1},
+            },
+            "metadata": {"client": huge},
+        }
+    )
+    await broker.deliver_pending()
+    await broker.close()
+
+    [event] = listener.events()
+    assert len(json.dumps(event).encode()) <= MAX_EVENT_BYTES
+    read = EventBatch.from_dict({"events": [event]}).events[0]
+    assert read.text is not None and read.text.startswith("üüü") and len(read.text) == 10_000
+    assert read.scores() == {"sentiment": -1.0}
+    assert read.input_channel == "socketio"
+
+
 async def test_unknown_options_in_endpoints_yml_are_named() -> None:
     from rasa.utils.endpoints import EndpointConfig
 

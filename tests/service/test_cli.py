@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -279,3 +281,46 @@ def test_database_urls_are_normalised_to_async_drivers() -> None:
     assert normalise_url("postgresql://u@h/d") == "postgresql+asyncpg://u@h/d"
     assert normalise_url("postgres://u@h/d") == "postgresql+asyncpg://u@h/d"
     assert normalise_url("sqlite:///.data/x.db") == "sqlite+aiosqlite:///.data/x.db"
+
+
+def test_the_served_process_cuts_off_tricklers_and_connection_floods(tmp_path: Path) -> None:
+    """The bounds of tests/service/test_slow_peers.py in the real process (uvloop, workers)."""
+    import socket
+
+    port = free_port()
+    env = _clean_env(
+        HANDOFF_SECRET=CLI_SECRET,
+        HANDOFF_SESSION_SECRET=CLI_SESSION_SECRET,
+        HANDOFF_REQUEST_DEADLINE_SECONDS="1",
+        HANDOFF_MAX_CONNECTIONS_PER_ADDRESS="2",
+    )
+    process = _start(tmp_path, ["--db", f"sqlite:///{tmp_path}/b.db", "--port", str(port)], env)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", process)
+        trickler = socket.create_connection(("127.0.0.1", port), timeout=15)
+        trickler.sendall(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n")
+        answer = b""
+        for byte in b'{"username": "' + b"a" * 80:
+            try:
+                trickler.sendall(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.2)  # the attack: one byte at a time
+            trickler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                answer += trickler.recv(4096)
+            trickler.setblocking(True)
+            if answer:
+                break
+        second = socket.create_connection(("127.0.0.1", port), timeout=15)
+        third = socket.create_connection(("127.0.0.1", port), timeout=15)
+        fourth = socket.create_connection(("127.0.0.1", port), timeout=15)
+        refused = fourth.recv(16)
+        for open_socket in (trickler, second, third, fourth):
+            open_socket.close()
+    finally:
+        output = _stop(process)
+
+    assert answer.startswith(b"HTTP/1.1 408"), (answer, output[-2000:])
+    assert refused == b""
+    assert "Traceback" not in output, output[-3000:]
