@@ -61,16 +61,21 @@ class WebhookSender:
                     .limit(batch_size)
                 )
             ).all()
+        # Teams in parallel, each team's deliveries in order (a transfer after its creation).
         slots = asyncio.Semaphore(max(1, self.settings.webhook_concurrency))
+        by_team: dict[int, list[Any]] = {}
+        for row in rows:
+            by_team.setdefault(row.team_id, []).append(row)
 
-        async def attempt(row: Any) -> None:
+        async def deliver_in_order(team_rows: list[Any]) -> None:
             async with slots:
-                await self._attempt(row)
+                for row in team_rows:
+                    try:
+                        await self._attempt(row)
+                    except Exception as error:
+                        logger.error("webhook %s: attempt failed: %r", row.id, error)
 
-        outcomes = await asyncio.gather(*(attempt(row) for row in rows), return_exceptions=True)
-        for row, outcome in zip(rows, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                logger.error("webhook %s: attempt failed: %r", row.id, outcome)
+        await asyncio.gather(*(deliver_in_order(team_rows) for team_rows in by_team.values()))
         return len(rows)
 
     async def run_forever(self) -> None:
