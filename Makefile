@@ -7,7 +7,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHON
 
-.PHONY: run test install browser venv lint format train models benchmark clean
+.PHONY: run test install browser venv lint format train models models-check benchmark clean
 
 run: install ## install, train if data/config/domain changed, start everything on 127.0.0.1
 	$(PY) -m scripts.run
@@ -41,6 +41,9 @@ train: install
 
 models: install ## retrain the learned scorers from ../shared/data (see scripts/DATA_CARD.md)
 	$(PY) -m scripts.train_scorers
+
+models-check: install ## retrain into a temporary file: fails unless it equals the shipped weights
+	$(PY) -m scripts.train_scorers --check
 
 lint: install ## ruff (lint and format) and mypy (types, the whole package: [tool.mypy])
 	$(VENV)/bin/ruff check .

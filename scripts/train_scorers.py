@@ -1,14 +1,18 @@
 """Train the learned scorers (frustration, sentiment, human request) and write their weights.
 
     .venv/bin/python -m scripts.train_scorers [--data ../shared/data] [--out PATH] [--seed 13]
-    make models
+    make models          # writes handoff_component/core/models/scorers.npz
+    make models-check    # trains again into a temporary file: it must equal the shipped one
 
 Reads the sets listed in `scripts/DATA_CARD.md` (public ones from `../shared/data`, this
 project's written text from `scripts/scorer_data/`), adds the compositions described below, fits
 one logistic regression per score over the features of `handoff_component.core.features`, picks
 each threshold on the dev split, prints dev and test figures, and writes
 `handoff_component/core/models/scorers.npz` (vocabulary, weights, thresholds, a summary of the
-data). Deterministic for a given seed and data: the same inputs give the same file.
+data). Deterministic: the same script, features, lexicons, written text and data give the same
+file, byte for byte (fixed seed, sorted vocabulary, single-threaded liblinear, zip entries
+without timestamps). The weights record a `recipe` digest of everything that shapes them
+(`recipe_digest()`): a test fails when one of those files changes without `make models`.
 
 Register balance: upset examples come mostly from Reddit and subtitles, calm ones mostly from
 task bots, so a model could learn the register instead of the emotion. Each register's classes
@@ -22,17 +26,21 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
+import io
 import json
 import random
 import sys
+import tempfile
 import time
+import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from handoff_component.core.features import features_of
+from handoff_component.core.features import features_of, has_words
 from scripts.scorer_datasets import (
     DEFAULT_DATA,
     TRAINABLE,
@@ -363,32 +371,21 @@ def choose_human_threshold(scores: np.ndarray, examples: Sequence[Example]) -> f
     return best
 
 
+def judged_logits(logits: np.ndarray, rows: Sequence[Example]) -> np.ndarray:
+    """The log-odds as the scorer gives them: a message without a word has frustration 0."""
+    gated = logits.copy()
+    for i, e in enumerate(rows):
+        if not has_words(e.text):
+            gated[i, 0] = -np.inf
+    return gated
+
+
 def choose_thresholds(logits: np.ndarray, dev: Sequence[Example]) -> dict[str, float]:
     """Both thresholds from the dev split's raw log-odds (frustration column 0, human column 3)."""
     return {
         "frustration": choose_frustration_threshold(sigmoid(logits[:, 0]), dev),
         "human_request": choose_human_threshold(sigmoid(logits[:, 3]), dev),
     }
-
-
-def recalibrate(path: Path, data: Path, seed: int) -> int:
-    """Choose the thresholds of an existing weights file again (same rules, same dev split)."""
-    from handoff_component.core.learned import LearnedScorers
-
-    with np.load(path, allow_pickle=False) as stored:
-        arrays = {name: stored[name] for name in stored.files}
-    metadata = json.loads(str(arrays["metadata"]))
-    model = LearnedScorers(
-        [str(n) for n in arrays["names"]], arrays["weights"], arrays["biases"],
-        {**metadata, "thresholds": {}},
-    )  # fmt: skip
-    dev = [e for e in all_examples(data, seed) if e.split == "dev"]
-    logits = np.array([model.reference_logits(features_of(e.text)) for e in dev])
-    metadata["thresholds"] = choose_thresholds(logits, dev)
-    print(f"thresholds chosen on dev: {metadata['thresholds']}")
-    arrays["metadata"] = np.array(json.dumps(metadata, sort_keys=True))
-    np.savez_compressed(path, **arrays)
-    return 0
 
 
 ENGLISH_WORDS = 8000
@@ -406,6 +403,80 @@ def common_english_words(train: Sequence[Example]) -> list[str]:
     return sorted(word for word, _ in counts.most_common(ENGLISH_WORDS))
 
 
+# Everything whose content shapes the weights besides ../shared/data (whose training texts are
+# summed up in `data_checksum`): the training code, the features and the lexicon models they
+# read, and this project's written text.
+RECIPE = (
+    "scripts/train_scorers.py",
+    "scripts/scorer_datasets.py",
+    "scripts/scorer_data",
+    "handoff_component/core/features.py",
+    "handoff_component/core/text.py",
+    "handoff_component/core/sentiment.py",
+    "handoff_component/core/vader.py",
+    "handoff_component/core/customer_service.py",
+    "handoff_component/core/profanity.py",
+    "handoff_component/core/human_request.py",
+    "handoff_component/core/language.py",
+    "handoff_component/core/lexicon",
+)
+
+
+def recipe_digest(root: Path = PROJECT_DIR) -> str:
+    """SHA-256 over the recipe's files (path and content, in path order; line endings as
+    stored). Recorded in the weights; `tests/core/test_learned_scorers.py` compares."""
+    digest = hashlib.sha256()
+    files: list[Path] = []
+    for name in RECIPE:
+        path = root / name
+        files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix != ".pyc")
+                     if path.is_dir() else [path])  # fmt: skip
+    for path in files:
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def write_weights(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """`np.savez_compressed`'s format (np.load reads it), but with fixed zip timestamps and
+    entry order, so the same arrays always give the same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(arrays):
+            entry = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            data = io.BytesIO()
+            np.lib.format.write_array(data, np.asanyarray(arrays[name]), allow_pickle=False)
+            archive.writestr(entry, data.getvalue(), compresslevel=9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check(data: Path, seed: int, c: float) -> int:
+    """Train again into a temporary file and compare it with the shipped weights, byte for byte."""
+    with tempfile.TemporaryDirectory() as folder:
+        fresh = Path(folder) / "scorers.npz"
+        status = train_weights(data, fresh, seed, c)
+        if status:
+            return status
+        shipped, produced = file_digest(OUT), file_digest(fresh)
+    print(f"shipped  {OUT.relative_to(PROJECT_DIR)}  sha256 {shipped}")
+    print(f"produced by the script now               sha256 {produced}")
+    if shipped != produced:
+        print("DIFFERENT: the shipped weights are not what the committed script produces; "
+              "run `make models` and commit the result")  # fmt: skip
+        return 1
+    print("identical: the shipped weights are what the committed script produces")
+    return 0
+
+
 def summarize(examples: Iterable[Example]) -> dict[str, dict[str, int]]:
     table: dict[str, dict[str, int]] = collections.defaultdict(lambda: collections.Counter())
     for e in examples:
@@ -420,19 +491,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--c", type=float, default=4.0, help="inverse L2 strength")
     parser.add_argument(
-        "--recalibrate",
+        "--check",
         action="store_true",
-        help="only choose the thresholds of the existing --out file again",
+        help="train into a temporary file and compare it with the shipped weights",
     )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
         print(f"{args.data} not found: the public training sets are needed (see the data card)")
         return 2
-    if args.recalibrate:
-        return recalibrate(args.out, args.data, args.seed)
+    if args.check:
+        return check(args.data, args.seed, args.c)
+    return train_weights(args.data, args.out, args.seed, args.c)
+
+
+def train_weights(data: Path, out: Path, seed: int, c: float) -> int:
     started = time.perf_counter()
-    examples = all_examples(args.data, args.seed)
-    train = [e for e in examples if e.split == "train"]
+    recipe = recipe_digest()  # before reading anything: what this run is trained from
+    examples = all_examples(data, seed)
+    # A message without a word is never judged (core/features.has_words): nothing to learn.
+    train = [e for e in examples if e.split == "train" and has_words(e.text)]
     dev = [e for e in examples if e.split == "dev"]
     test = [e for e in examples if e.split == "test"]
     print(f"examples: train {len(train)}, dev {len(dev)}, test {len(test)}", flush=True)
@@ -457,10 +534,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     biases = np.zeros(len(HEADS))
     for k, head in enumerate(HEADS):
         labels = [label_of(e, head) for e in train]
-        weights[:, k], biases[k] = fit_head(train_x, labels, registers, boosts, args.c, args.seed)
+        weights[:, k], biases[k] = fit_head(train_x, labels, registers, boosts, c, seed)
         print(f"  fitted {head} ({time.perf_counter() - started:.0f} s)", flush=True)
 
-    thresholds = choose_thresholds(dev_x @ weights + biases, dev)
+    thresholds = choose_thresholds(judged_logits(dev_x @ weights + biases, dev), dev)
     print(f"thresholds chosen on dev: {thresholds}")
 
     english_words = common_english_words(train)
@@ -469,25 +546,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"features kept (|weight| >= {KEEP_WEIGHT} in a head): {len(kept_names)}")
     metadata = {
         "version": 1,
-        "seed": args.seed,
-        "c": args.c,
+        "seed": seed,
+        "c": c,
+        "recipe": recipe,
         "heads": list(HEADS),
         "thresholds": thresholds,
         "trained_on": summarize(train),
         "licences": TRAINABLE,
         "data_checksum": zlib.crc32("\n".join(sorted(e.text for e in train)).encode()),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        args.out,
-        names=np.array(kept_names),
-        weights=weights[keep].astype(np.float16),
-        biases=biases.astype(np.float32),
-        metadata=np.array(json.dumps(metadata, sort_keys=True)),
-        english_words=np.array(english_words),
+    write_weights(
+        out,
+        {
+            "names": np.array(kept_names),
+            "weights": weights[keep].astype(np.float16),
+            "biases": biases.astype(np.float32),
+            "metadata": np.array(json.dumps(metadata, sort_keys=True)),
+            "english_words": np.array(english_words),
+        },
     )
-    size = args.out.stat().st_size
-    print(f"wrote {args.out} ({size / 1e6:.2f} MB) in {time.perf_counter() - started:.0f} s")
+    size = out.stat().st_size
+    print(f"wrote {out} ({size / 1e6:.2f} MB, sha256 {file_digest(out)}) "
+          f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
     return 0
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "Features",
     "cues_of",
     "features_of",
+    "has_words",
     "lexicon_cues",
     "tokens_of",
     "word_count_bucket",
@@ -44,6 +45,7 @@ _LINK = re.compile(r"(?:https?://|www\.)\S+")
 _HANDLE = re.compile(r"@\w+")
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+|[!?]+|[^\w\s]")
 _LETTER = re.compile(r"[^\W\d_]")
+_WORD = re.compile(r"[^\W\d_]{2}")
 CHAR_NGRAM_SIZES = (3, 4)
 # Letters inside one word that get letter features: longer "words" (a pasted hash, a run of one
 # key) add nothing but cost.
@@ -116,6 +118,16 @@ def cues_of(text: str, tokens: list[str]) -> list[str]:
     if text.count("?") >= 3:
         cues.append("m|many_questions")
     return cues
+
+
+def has_words(text: str) -> bool:
+    """Whether the message has a word of two or more letters: what feelings are judged on.
+
+    "!", "???", ".", "k", "42", "😡" carry too little to say a customer is upset (a lone "!"
+    scored 0.94 before this rule); their frustration and learned sentiment are 0 with a
+    `no_words` signal, and training never sees them.
+    """
+    return _WORD.search(text) is not None
 
 
 def tokens_of(text: str) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES
 from handoff_component.core.complexity import SHORT_MESSAGE_TOKENS, score_complexity
+from handoff_component.core.features import has_words
 from handoff_component.core.frustration import lexicon_frustration
 from handoff_component.core.human_request import HumanRequestModel
 from handoff_component.core.language import LanguageGuess, LanguageGuesser
@@ -46,6 +47,7 @@ HUMAN_REQUEST_LANGUAGES = ("es", "pt", "de", "fr")
 HEAD_CHARACTERS = 3000
 TAIL_CHARACTERS = 1000
 MAX_SCORED_CHARACTERS = HEAD_CHARACTERS + TAIL_CHARACTERS
+NO_WORDS = "no word of two or more letters: not judged"
 # Signals kept per score in the parse data (the rest are summed into one `others` signal).
 MAX_SIGNALS = 12
 
@@ -357,6 +359,14 @@ class TurnScorer:
             signals["frustration"] = list(angry.signals)
             signals["human_request"] = [*intent_signals, *phrase_signals]
             sentiment, frustration = lexical.score, angry.score
+        if not has_words(text):
+            # Punctuation, digits, emoji or one letter: nothing to judge a customer's mood on.
+            unjudged = Signal("no_words", 0.0, NO_WORDS)
+            signals["frustration"] = [unjudged]
+            frustration = 0.0
+            if self._learned_only:  # the lexicon model keeps VADER's reading of emoji
+                signals["sentiment"] = [unjudged]
+                sentiment = 0.0
         human = min(1.0, max(0.0, 1.0 - (1.0 - intent) * (1.0 - phrase)))
         return sentiment, frustration, human
 

@@ -8,6 +8,7 @@ request for a person, docs/rules.md).
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from handoff_component.core.features import features_of
 from handoff_component.core.learned import LearnedScorers, ModelFileError
 from handoff_component.core.scoring import ScoringOptions, TurnScorer
+from scripts.train_scorers import recipe_digest, write_weights
 
 SCORER = TurnScorer(ScoringOptions(model="learned"))
 ANGRY = 0.7
@@ -103,6 +105,56 @@ def test_the_signals_add_up_to_the_score() -> None:
     total = sum(s.weight for s in scored.signals["frustration"])
 
     assert scored.frustration == pytest.approx(1 / (1 + math.exp(-total)), abs=1e-4)
+
+
+# --- messages too small to judge -------------------------------------------------------------
+
+NO_WORD_MESSAGES = [
+    "!", "!!!", "!!!!!!!!!!", "?", "???", "?????", "?!", ".", "...", "-_-",  # punctuation only
+    "k", "a", "I", "k.", "I'm",  # one letter
+    "😡", "😡😡😡", "🤬!", "🙂", ":(", ">:(",  # emoji and emoticons only
+    "123", "42!", "0000000", "12345!!!", "£20??",  # numbers
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("model", ["learned", "lexicon"])
+@pytest.mark.parametrize("text", NO_WORD_MESSAGES)
+def test_a_message_without_a_word_is_never_frustrated(text: str, model: str) -> None:
+    """A lone "!" used to score 0.94: punctuation, digits, emoji or one letter say too little."""
+    result = TurnScorer(ScoringOptions(model=model)).score(text)
+
+    assert result.frustration == 0.0
+    assert [s.name for s in result.signals["frustration"]] == ["no_words"]
+
+
+@pytest.mark.parametrize("text", NO_WORD_MESSAGES)
+def test_learned_sentiment_of_a_message_without_a_word_is_neutral(text: str) -> None:
+    """("k" read +0.70.) The lexicon model keeps VADER's reading of emoji and emoticons."""
+    assert scores(text)["sentiment"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["aaaaaaa", "AAAAAAAAAA", "zzzzzz", "noooooo", "hmmmmmm", "okkkkkk",  # repeated letters
+     "ok", "hello", "yes", "no", "NO", "thanks", "refund", "help", "HELP", "card", "why",
+     "still", "again", "what", "hi", "hey!", "hello???", "anyone?", "ok!!!"],  # one word
+)  # fmt: skip
+def test_one_calm_word_or_a_run_of_one_letter_is_not_frustration(text: str) -> None:
+    assert scores(text)["frustration"] < ANGRY
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Lu", "Ll", "Lt", "Lm", "Lo")), max_size=60
+    )
+    | st.text(alphabet="!?.,;:-*#@$%&0123456789 😡🤬🙂 abk", max_size=60)
+)
+def test_no_generated_message_without_two_letters_in_a_row_is_frustrated(text: str) -> None:
+    result = SCORER.score(text)
+
+    if not re.search(r"[^\W\d_]{2}", text):
+        assert result.frustration in (0.0, None)
 
 
 # --- sentiment ---------------------------------------------------------------------------------
@@ -270,6 +322,24 @@ def test_a_missing_or_foreign_weights_file_is_a_clear_error(tmp_path) -> None:
     np.savez(foreign, something=np.zeros(3))
     with pytest.raises(ModelFileError, match="not a scorer weights file"):
         LearnedScorers.load(foreign)
+
+
+def test_the_shipped_weights_were_trained_from_the_committed_recipe() -> None:
+    """The training code, the features, the lexicons and the written text are those the weights
+    were trained from. If this fails, run `make models` (and `make models-check`) and commit
+    the new weights with the change."""
+    assert LearnedScorers.load().metadata["recipe"] == recipe_digest()
+
+
+def test_writing_the_same_weights_twice_gives_the_same_bytes(tmp_path) -> None:
+    arrays = {"names": np.array(["w|a", "w|b"]), "weights": np.ones((2, 4), dtype=np.float16)}
+
+    write_weights(tmp_path / "one.npz", arrays)
+    write_weights(tmp_path / "two.npz", dict(reversed(arrays.items())))
+
+    assert (tmp_path / "one.npz").read_bytes() == (tmp_path / "two.npz").read_bytes()
+    with np.load(tmp_path / "one.npz", allow_pickle=False) as loaded:
+        assert loaded["names"].tolist() == ["w|a", "w|b"]
 
 
 def test_the_weights_file_records_its_training_data_and_thresholds() -> None:
