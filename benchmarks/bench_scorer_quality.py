@@ -211,6 +211,38 @@ def frustration_report(models: Models, sets: dict[str, list[Example]]) -> None:
           "'r%|f' = both (recall | false alarms per 1,000)")  # fmt: skip
 
 
+THRESHOLD_SWEEP = (0.5, 0.6, 0.7, 0.8, 0.9)
+CALM_TASK_SETS = ("banking77 test", "hwu64", "snips", "nlupp banking", "nlupp hotels", "multidogo",
+                  "rasa_helpdesk", "composed calm")  # fmt: skip
+UPSET_SETS = ("goemotions", "goemotions anger+disgust", "xed", "tweeteval_emotion",
+              "written turns", "composed upset")  # fmt: skip
+
+
+def threshold_report(models: Models, sets: dict[str, list[Example]]) -> None:
+    """The learned frustration at other thresholds: what docs/rules.md recommends from."""
+    print("\nLearned frustration at other thresholds (test parts): false alarms per 1,000 calm "
+          "turns | recall on upset")  # fmt: skip
+    calm = [name for name in CALM_TASK_SETS if name in sets]
+    upset = [name for name in UPSET_SETS if name in sets]
+    print(f"  {'>=':>5s} " + " ".join(f"{name[:13]:>13s}" for name in calm) + "  |  "
+          + " ".join(f"{name[:13]:>13s}" for name in upset))  # fmt: skip
+    scored = {
+        name: [(value(models.of(e.text)[0].frustration, 0.0), e.frustration) for e in sets[name]
+               if e.frustration is not None]
+        for name in calm + upset
+    }  # fmt: skip
+    for cut in THRESHOLD_SWEEP:
+        cells = []
+        for name in calm:
+            rows = [s for s, y in scored[name] if y == 0]
+            cells.append(f"{1000 * sum(s >= cut for s in rows) / max(1, len(rows)):13.1f}")
+        cells.append(" |")
+        for name in upset:
+            rows = [s for s, y in scored[name] if y == 1]
+            cells.append(f"{sum(s >= cut for s in rows) / max(1, len(rows)):13.0%}")
+        print(f"  {cut:5.2f} " + " ".join(cells))
+
+
 def human_report(models: Models, sets: dict[str, list[Example]]) -> None:
     print(f"\nHuman request on text alone, asks for a person at >= {HUMAN_CUT}")
     print(f"  {'set':34s} {'n':>6s} {'asks':>5s}   {'learned F1/P/R or false alarms':>32s}"
@@ -265,6 +297,7 @@ def main() -> int:
     print_split(models.learned, {k: v for k, v in sets.items()})
     sentiment_report(models, english)
     frustration_report(models, english)
+    threshold_report(models, english)
     human_report(models, sets)
     xsid = {k: v for k, v in sets.items() if k.startswith("xsid")}
     language_report(models, {k: v for k, v in english.items() if "xsid" not in k} | xsid)
