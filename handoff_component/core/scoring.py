@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from handoff_component.contract.domain import DEFAULT_HUMAN_REQUEST_INTENTS
 from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES
 from handoff_component.core.complexity import SHORT_MESSAGE_TOKENS, score_complexity
 from handoff_component.core.features import has_words
@@ -68,7 +69,7 @@ class ScoringOptions:
     model: str = "learned"
     extra_lexicon_files: tuple[str, ...] = ()
     customer_service_rules: bool = True
-    human_request_intents: tuple[str, ...] = ("human_handoff", "request_human")
+    human_request_intents: tuple[str, ...] = DEFAULT_HUMAN_REQUEST_INTENTS
     fallback_intent: str = "nlu_fallback"
     ambiguity_margin: float = 0.1
     long_message_tokens: int = 40

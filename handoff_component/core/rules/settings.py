@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from handoff_component.contract.domain import (
+    DEFAULT_FALLBACK_INTENTS,
+    DEFAULT_HUMAN_REQUEST_INTENTS,
+)
 from handoff_component.core.rules.text import IGNORED_WORDS, fold
 
 
@@ -19,9 +23,10 @@ class RuleSettings:
     rephrase_window: int = 3
     rephrase_min_words: int = 1
     rephrase_ignore_words: tuple[str, ...] = ()
-    fallback_intents: tuple[str, ...] = ("nlu_fallback",)
+    fallback_intents: tuple[str, ...] = DEFAULT_FALLBACK_INTENTS
     fallback_actions: tuple[str, ...] = ("action_default_fallback", "action_two_stage_fallback")
-    human_request_intents: tuple[str, ...] = ("request_human",)
+    # The same defaults as the scorer's option of that name (contract/domain.py).
+    human_request_intents: tuple[str, ...] = DEFAULT_HUMAN_REQUEST_INTENTS
     extra_channels: tuple[str, ...] = ()
     # The built-in ignored words plus `rephrase_ignore_words`, folded like messages are.
     ignored_words: frozenset[str] = field(init=False, compare=False, repr=False)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from handoff_component.contract.domain import DEFAULT_HUMAN_REQUEST_INTENTS
 from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES, SCORE_RANGES
 from handoff_component.core.rules.settings import RuleSettings
 
@@ -67,7 +68,7 @@ class ConversationView:
 def scores_from_parse_data(
     parse_data: Mapping[str, Any] | None,
     intent: str | None,
-    human_request_intents: Collection[str] = ("request_human",),
+    human_request_intents: Collection[str] = DEFAULT_HUMAN_REQUEST_INTENTS,
 ) -> dict[str, float]:
     """The known scores of one message.
 
