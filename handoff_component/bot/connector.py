@@ -22,7 +22,7 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.shared.core.events import (
@@ -59,6 +59,7 @@ from handoff_component.contract import (
     ReplyCommand,
     ResumeCommand,
     SignatureError,
+    TypingAnswer,
     TypingCommand,
     verify,
 )
@@ -224,8 +225,9 @@ class HandoffConnector(InputChannel):
         """
         input_channel = configured_channel(app, command.channel)
         tracker = await app.ctx.agent.processor.get_tracker(command.conversation_id)
-        customer = self._customer(input_channel, command.conversation_id, tracker)
-        refusal = customer.refusal_before_sending(last_customer_message_at(tracker))
+        latest = await latest_customer_message(app.ctx.agent, tracker)
+        customer = self._customer(input_channel, command.conversation_id, latest)
+        refusal = customer.refusal_before_sending(latest.timestamp if latest else None)
         if refusal is not None:
             raise CommandError(422, "channel_refused", refusal, "channel")
         text = self.reply_format.format(attendant=command.attendant_name, text=command.text)
@@ -255,14 +257,13 @@ class HandoffConnector(InputChannel):
         """Show or hide a typing indicator, where the customer's channel has one."""
         input_channel = configured_channel(app, command.channel)
         tracker = await app.ctx.agent.processor.get_tracker(command.conversation_id)
-        customer = self._customer(input_channel, command.conversation_id, tracker)
+        latest = await latest_customer_message(app.ctx.agent, tracker)
+        customer = self._customer(input_channel, command.conversation_id, latest)
         try:
             reason = await customer.typing(command.typing)
         except Exception as error:
             reason = f"sending the typing indicator through '{command.channel}' failed: {error}"
-        if reason is None:
-            return {"delivered": True}
-        return {"delivered": False, "reason": reason}
+        return TypingAnswer(delivered=reason is None, reason=reason).to_dict()
 
     async def pause(self, app: Any, command: PauseCommand) -> dict[str, Any]:
         """Pause the bot for a supervisor's takeover or a ticket reopened by the customer."""
@@ -299,12 +300,14 @@ class HandoffConnector(InputChannel):
         notice = await self._say(app, command.conversation_id, command.channel, response_name)
         return {"resumed": not tracker.is_paused(), **notice}
 
-    def _customer(self, input_channel: InputChannel, recipient: str, tracker: Any) -> Any:
+    def _customer(
+        self, input_channel: InputChannel, recipient: str, latest: UserUttered | None
+    ) -> Any:
         try:
             return customer_channel(
                 input_channel,
                 recipient,
-                lambda: latest_customer_metadata(tracker),
+                lambda: latest.metadata if latest is not None else None,
                 human_agent_tag=self.human_agent_tag,
             )
         except ChannelUnavailable as error:
@@ -324,11 +327,12 @@ class HandoffConnector(InputChannel):
         try:
             input_channel = configured_channel(app, channel)
             tracker = await agent.processor.get_tracker(conversation_id)
-            customer = self._customer(input_channel, conversation_id, tracker)
+            latest = await latest_customer_message(agent, tracker)
+            customer = self._customer(input_channel, conversation_id, latest)
             message = await agent.processor.nlg.generate(response_name, tracker, customer.name)
             if not message or not message.get("text"):
                 return {"notice": None}
-            refusal = customer.refusal_before_sending(last_customer_message_at(tracker))
+            refusal = customer.refusal_before_sending(latest.timestamp if latest else None)
             if refusal is not None:
                 raise CommandError(422, "channel_refused", refusal, "channel")
             for part in customer.text_parts(message["text"]):
@@ -357,16 +361,22 @@ def configured_channel(app: Any, channel: str) -> InputChannel:
     return match
 
 
-def last_customer_message_at(tracker: Any) -> float | None:
-    """When the customer last wrote (a platform's messaging window counts from then)."""
-    latest = tracker.get_last_event_for(UserUttered)
-    return latest.timestamp if latest is not None else None
+async def latest_customer_message(agent: Any, tracker: Any) -> UserUttered | None:
+    """The customer's latest message: a platform's messaging window counts from it, and the
+    channel's metadata (Slack's channel and thread) is on it.
 
-
-def latest_customer_metadata(tracker: Any) -> dict[str, Any] | None:
-    """The metadata Rasa's channel attached to the customer's latest message."""
+    The tracker Rasa hands out holds only the current session, and a hand-back starts a new one
+    before its notice is sent: then the message is in an earlier session (read from the store,
+    only in that case). Without this the hand-back on WhatsApp was refused as if the customer
+    had never written, and on Slack it went to the user instead of where they wrote.
+    """
     latest = tracker.get_last_event_for(UserUttered)
-    return getattr(latest, "metadata", None) if latest is not None else None
+    if latest is not None:
+        return cast(UserUttered, latest)
+    full = await agent.tracker_store.retrieve_full_tracker(tracker.sender_id)
+    # Every event, not the applied ones: a session start clears those.
+    earlier = [e for e in (full.events if full is not None else []) if isinstance(e, UserUttered)]
+    return earlier[-1] if earlier else None
 
 
 async def append_events(app: Any, conversation_id: str, events: list[Event]) -> Any:

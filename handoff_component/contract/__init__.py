@@ -34,6 +34,7 @@ from handoff_component.contract.commands import (
     PauseCommand,
     ReplyCommand,
     ResumeCommand,
+    TypingAnswer,
     TypingCommand,
 )
 from handoff_component.contract.errors import ContractError, SignatureError
@@ -132,6 +133,7 @@ __all__ = [
     "ResumeCommand",
     "SignatureError",
     "TranscriptMessage",
+    "TypingAnswer",
     "TypingCommand",
     "bounded_event",
     "check_storable_text",

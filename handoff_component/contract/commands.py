@@ -79,6 +79,30 @@ class TypingCommand:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class TypingAnswer:
+    """The connector's answer to a TypingCommand: whether the customer's channel showed the
+    indicator, and if not, why (Twilio and Slack have none; a platform may refuse it). The
+    attendant learns it from the service's answer, instead of typing to a channel that shows
+    nothing."""
+
+    delivered: bool
+    reason: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Any) -> TypingAnswer:
+        reader = Reader(data)
+        answer = cls(
+            delivered=reader.boolean("delivered"),
+            reason=reader.string("reason", required=False, max_length=2000),
+        )
+        reader.done()
+        return answer
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 PAUSE_REASONS = ("takeover", "reopen")
 RESUME_REASONS = ("resume_bot", "closed", "inactivity", "unclaimed")
 

@@ -32,6 +32,7 @@ class CommandResult:
     status: str
     attempts: int = 0
     error: str | None = None
+    answer: Any = None  # the connector's JSON answer when it took the command (else None)
 
     @property
     def ok(self) -> bool:
@@ -89,7 +90,7 @@ class ConnectorClient:
                 error = f"connector unreachable at {url}: {exc}"
             else:
                 if answer.ok:
-                    return CommandResult(DELIVERED, attempt)
+                    return CommandResult(DELIVERED, attempt, answer=_json_or_none(answer.text))
                 error = f"connector answered {answer.status}: {_reason(answer.text)}"
                 if answer.refused:
                     break  # the connector refused the command itself: retrying won't help
@@ -97,6 +98,13 @@ class ConnectorClient:
                 await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         logger.warning("connector command %s failed: %s", path, error)
         return CommandResult(FAILED, attempt, error)
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def _reason(answer: str) -> str:

@@ -327,3 +327,17 @@ def test_a_malformed_handoff_answer_names_its_field(body: dict, field: str) -> N
         contract.HandoffAnswer.from_dict(body)
 
     assert raised.value.field == field
+
+
+def test_a_typing_answer_says_whether_the_channel_showed_it_and_why_not() -> None:
+    from handoff_component.contract import TypingAnswer
+
+    shown = TypingAnswer.from_dict({"delivered": True, "reason": None})
+    not_shown = TypingAnswer.from_dict({"delivered": False, "reason": "no typing indicator"})
+
+    assert shown == TypingAnswer(True) and shown.to_dict() == {"delivered": True, "reason": None}
+    assert TypingAnswer.from_dict(not_shown.to_dict()) == not_shown
+    with pytest.raises(ContractError, match="delivered"):
+        TypingAnswer.from_dict({"reason": "no typing indicator"})
+    with pytest.raises(ContractError, match="shown"):
+        TypingAnswer.from_dict({"delivered": True, "shown": True})

@@ -244,7 +244,17 @@ async def typing(request: Request, ticket_id: int) -> HTTPResponse:
     sent = await request.app.ctx.connector.send(contract.CONNECTOR_TYPING_PATH, command)
     if sent.status == FAILED:
         raise BadGateway(sent.error or "the connector did not take the typing indicator")
-    return json({"connector": sent.to_dict()}, status=202)
+    return json({"connector": sent.to_dict(), "typing": _typing_answer(sent)}, status=202)
+
+
+def _typing_answer(sent: CommandResult) -> dict[str, Any] | None:
+    """Whether the customer's channel showed the indicator, and why not (the connector says)."""
+    if not sent.ok or sent.answer is None:
+        return None
+    try:
+        return contract.TypingAnswer.from_dict(sent.answer).to_dict()
+    except contract.ContractError:
+        return None
 
 
 @blueprint.post("/api/tickets/<ticket_id:int>/transfer")
