@@ -58,6 +58,43 @@ def bot_stack(
 
 
 @pytest.fixture(scope="session")
+def platforms(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """Local stand-ins of Meta's Graph API, Twilio, Telegram and Slack behind one gateway."""
+    from scripts.stack import Ports
+    from tests.e2e.platforms.local_platforms import start_local_platforms
+
+    local = start_local_platforms(tmp_path_factory.mktemp("platforms"), Ports.free())
+    try:
+        yield local
+    finally:
+        local.close()
+
+
+@pytest.fixture(scope="session")
+def platform_stack(
+    trained_model: Path, platforms, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator:
+    """One stack for every messaging-platform test (tests/e2e and tests/browser): Rasa with
+    Messenger, Instagram, Twilio, Telegram and Slack configured against the stand-ins, under the
+    network guard. Started once per session, since a Rasa start is most of such a test's time."""
+    from scripts.stack import Stack
+    from tests.e2e.platforms.local_platforms import CREDENTIALS
+
+    stack = Stack(
+        model=trained_model,
+        ports=platforms.ports,
+        data_dir=tmp_path_factory.mktemp("platform-stack"),
+        credentials=CREDENTIALS,
+        extra_env=platforms.env(),
+    )
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
 def demo_attendant() -> tuple[str, str]:
     """A support attendant from the example seed (service.yml): username and password."""
     return ("ana", "demo-password-ana")

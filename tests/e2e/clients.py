@@ -9,6 +9,7 @@ import asyncio
 import json
 import queue
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -169,7 +170,8 @@ class Attendant:
         """Wait until the conversation has a ticket; return its detail."""
 
         async def find() -> dict | None:
-            listing = await self.call("GET", f"/api/tickets?conversation_id={conversation_id}")
+            query = urllib.parse.urlencode({"conversation_id": conversation_id})
+            listing = await self.call("GET", f"/api/tickets?{query}")
             tickets = listing.get("tickets", [])
             return tickets[0] if tickets else None
 
@@ -193,6 +195,7 @@ class Attendant:
 
 def tracker_of(rasa_url: str, conversation_id: str) -> dict[str, Any]:
     """The conversation's tracker, as Rasa's HTTP API gives it (every event, all sessions)."""
-    url = f"{rasa_url}/conversations/{conversation_id}/tracker?include_events=ALL"
+    sender = urllib.parse.quote(conversation_id, safe="")
+    url = f"{rasa_url}/conversations/{sender}/tracker?include_events=ALL"
     with urllib.request.urlopen(url, timeout=60) as response:
         return json.loads(response.read())

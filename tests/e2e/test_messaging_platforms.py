@@ -1,15 +1,16 @@
 """The handoff on the platforms bots really run on, through Rasa's own channel code.
 
-One stack (Rasa, action server, service) for the whole module, with Messenger (`facebook`),
-Instagram (the plugin's `instagram`), WhatsApp through Twilio (`twilio`), Telegram (the
-plugin's `telegram`) and Slack (`slack`) configured in tests/e2e/platforms/credentials.yml and
-pointed at local stand-ins of each platform's API (tests/e2e/platforms/). Each journey is the
-customer's: they write on their platform, the bot answers, a rule hands over, the attendant's
-typing, text and image arrive in the platform's format, what the customer writes meanwhile
-reaches the ticket, the hand-back arrives and the bot answers again. A platform's refusal (an
-expired window, a revoked token, a blocked bot) is a failed delivery with the platform's reason,
-and a retry works once the platform would accept it. No process looks up or connects to any
-host beyond 127.0.0.1 (a network guard in every process records and refuses it).
+One stack (Rasa, action server, service: the session's `platform_stack` of tests/conftest.py,
+shared with the Inbox's browser test of refusals), with Messenger (`facebook`), Instagram (the
+plugin's `instagram`), WhatsApp through Twilio (`twilio`), Telegram (the plugin's `telegram`)
+and Slack (`slack`) configured in tests/e2e/platforms/credentials.yml and pointed at local
+stand-ins of each platform's API (tests/e2e/platforms/). Each journey is the customer's: they
+write on their platform, the bot answers, a rule hands over, the attendant's typing, text and
+image arrive in the platform's format, what the customer writes meanwhile reaches the ticket,
+the hand-back arrives and the bot answers again. A platform's refusal (an expired window, a
+revoked token, a blocked bot) is a failed delivery with the platform's reason, and a retry works
+once the platform would accept it. No process looks up or connects to any host beyond 127.0.0.1
+(a network guard in every process records and refuses it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,13 +30,12 @@ from tests.e2e.clients import Attendant, tracker_of
 from tests.e2e.platforms.customers import (
     MessengerCustomer,
     PlatformCustomer,
+    SlackCustomer,
+    TelegramCustomer,
+    WhatsAppCustomer,
+    rasa_remembers_older,
 )
-from tests.e2e.platforms.local_platforms import (
-    CREDENTIALS,
-    NETGUARD_DIR,
-    LocalPlatforms,
-    start_local_platforms,
-)
+from tests.e2e.platforms.local_platforms import NETGUARD_DIR, LocalPlatforms
 from tests.e2e.platforms.recording import Sent
 
 pytestmark = pytest.mark.e2e
@@ -46,36 +45,6 @@ HANDOFF_TEXT = "colleague"
 HANDBACK_TEXT = "back with the Northwind assistant"
 IMAGE = {"url": "https://cdn.northwind.example/labels/55120.png", "mime_type": "image/png"}
 DAY_S = 24 * 3600
-
-
-@pytest.fixture(scope="module")
-def platforms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatforms]:
-    from scripts.stack import Ports
-
-    ports = Ports.free()
-    local = start_local_platforms(tmp_path_factory.mktemp("platforms"), ports)
-    try:
-        yield local
-    finally:
-        local.close()
-
-
-@pytest.fixture(scope="module")
-def platform_stack(trained_model: Path, platforms: LocalPlatforms, tmp_path_factory) -> Iterator:
-    from scripts.stack import Stack
-
-    stack = Stack(
-        model=trained_model,
-        ports=platforms.ports,
-        data_dir=tmp_path_factory.mktemp("platform-stack"),
-        credentials=CREDENTIALS,
-        extra_env=platforms.env(),
-    )
-    stack.start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture
@@ -242,6 +211,259 @@ async def test_a_messenger_webhook_with_a_forged_signature_reaches_no_conversati
     )
 
     assert (status, body) == (200, "not validated")  # Rasa's facebook channel's answer
+    tracker = await asyncio.to_thread(tracker_of, platform_stack.rasa_url, customer.conversation_id)
+    assert [e for e in tracker["events"] if e["event"] == "user"] == []
+
+
+# --- Instagram ----------------------------------------------------------------------------
+
+
+async def test_an_instagram_customer_is_handed_to_an_attendant_and_back(
+    platforms, platform_stack, attendant
+) -> None:
+    customer = MessengerCustomer(platforms.graph, platforms.instagram, new_id("igsid-"))
+
+    journey = await live_a_handoff(customer, attendant)
+
+    assert journey.ticket["channel"] == "instagram"  # the plugin's channel, by its own name
+    assert journey.reply.text == f"{attendant.profile['display_name']}: Hello!"
+    assert journey.reply.raw["recipient"] == {"id": customer.recipient}
+    assert journey.image.raw["message"] == {
+        "attachment": {"type": "image", "payload": {"url": IMAGE["url"]}}
+    }
+    assert journey.typing["typing"] == {"delivered": True, "reason": None}
+    typing = customer.sent.of(customer.recipient, ("typing_on",))
+    assert typing and typing[-1].raw["sender_action"] == "typing_on"
+    assert_stayed_on_this_machine(platforms, platform_stack, "graph.facebook.com")
+
+
+async def test_an_instagram_reply_with_a_revoked_token_is_refused_with_metas_reason_and_retried(
+    platforms, platform_stack, attendant
+) -> None:
+    customer = MessengerCustomer(platforms.graph, platforms.instagram, new_id("igsid-"))
+    ticket = await hand_over(customer, attendant)
+    token = platforms.instagram.access_token
+    platforms.graph.revoked.add(token)  # Meta answers 400, error 190, to every call
+
+    async def token_renewed() -> None:
+        platforms.graph.revoked.discard(token)
+
+    try:
+        await failed_then_retried(
+            attendant, ticket["id"], "Let me check that for you.", token_renewed,
+            "Instagram refused the message: Invalid OAuth access token - Cannot parse access "
+            "token (code 190)",
+        )  # fmt: skip
+    finally:
+        platforms.graph.revoked.discard(token)
+
+    delivered = await customer.next(("text",))
+    assert delivered.text == f"{attendant.profile['display_name']}: Let me check that for you."
+
+
+# --- WhatsApp through Twilio --------------------------------------------------------------
+
+
+def whatsapp_customer(platforms: LocalPlatforms) -> WhatsAppCustomer:
+    return WhatsAppCustomer(platforms.twilio, f"+1555{uuid.uuid4().int % 10**7:07d}")
+
+
+async def test_a_whatsapp_customer_is_handed_to_an_attendant_and_back(
+    platforms, platform_stack, attendant
+) -> None:
+    customer = whatsapp_customer(platforms)
+
+    journey = await live_a_handoff(customer, attendant)
+
+    number = platforms.twilio.account.number
+    assert journey.ticket["channel"] == "twilio"
+    assert journey.reply.text == f"{attendant.profile['display_name']}: Hello!"
+    assert journey.reply.raw["To"] == [customer.recipient]
+    assert journey.reply.raw["From"] == [number]
+    assert journey.image.raw["MediaUrl"] == [IMAGE["url"]]
+    assert journey.handback.raw["From"] == [number]
+    # Twilio has no typing indicator: the attendant is told, nothing is sent.
+    assert journey.typing["typing"] == {
+        "delivered": False,
+        "reason": "Twilio's Messaging API has no typing indicator (for SMS or WhatsApp)",
+    }
+    assert customer.sent.of(customer.recipient, ("typing_on",)) == []
+    assert_stayed_on_this_machine(platforms, platform_stack, "api.twilio.com")
+
+
+async def test_a_whatsapp_reply_after_24_hours_is_refused_before_twilio_would_drop_it(
+    platforms, platform_stack, attendant
+) -> None:
+    customer = whatsapp_customer(platforms)
+    ticket = await hand_over(customer, attendant)
+    quiet_s = 25 * 3600
+    rasa_remembers_older(platform_stack, customer.conversation_id, quiet_s)
+    platforms.twilio.customer_went_quiet(customer.recipient, quiet_s)
+    sent_before = len(customer.sent.of(customer.recipient))
+
+    async def customer_writes_again() -> None:
+        await customer.say("hello? anyone there?")
+        await attendant.wait_for_ticket(
+            ticket["id"], lambda t: "hello? anyone there?" in [m["text"] for m in t["messages"]]
+        )
+
+    stored = await failed_then_retried(
+        attendant, ticket["id"], "Sorry for the wait!", customer_writes_again,
+        "WhatsApp takes a free-form message only within 24 hours of the customer's last message",
+    )  # fmt: skip
+
+    assert "error 63016" in stored["delivery_error"]
+    delivered = await customer.next(("text",))
+    assert delivered.text == f"{attendant.profile['display_name']}: Sorry for the wait!"
+    # Refused before sending: Twilio never got the message it would have accepted and dropped.
+    assert len(customer.sent.of(customer.recipient)) == sent_before + 1
+    assert [s for s in customer.sent.of(customer.recipient) if not s.accepted] == []
+
+
+async def test_a_twilio_reply_with_a_bad_auth_token_is_refused_with_twilios_reason_and_retried(
+    platforms, platform_stack, attendant
+) -> None:
+    customer = whatsapp_customer(platforms)
+    ticket = await hand_over(customer, attendant)
+    platforms.twilio.suspended = True  # every call answered 401, error 20003
+
+    async def token_fixed() -> None:
+        platforms.twilio.suspended = False
+
+    try:
+        await failed_then_retried(
+            attendant, ticket["id"], "Your refund is on its way.", token_fixed,
+            "Twilio refused the message: ",
+        )  # fmt: skip
+    finally:
+        platforms.twilio.suspended = False
+
+    delivered = await customer.next(("text",))
+    assert delivered.text == f"{attendant.profile['display_name']}: Your refund is on its way."
+
+
+# --- Telegram -----------------------------------------------------------------------------
+
+
+def telegram_customer(platforms: LocalPlatforms) -> TelegramCustomer:
+    return TelegramCustomer(platforms.telegram, 100_000_000 + uuid.uuid4().int % 10**8)
+
+
+async def test_a_telegram_customer_is_handed_to_an_attendant_and_back(
+    platforms, platform_stack, attendant
+) -> None:
+    customer = telegram_customer(platforms)
+
+    journey = await live_a_handoff(customer, attendant)
+
+    assert journey.ticket["channel"] == "telegram"
+    assert journey.reply.text == f"{attendant.profile['display_name']}: Hello!"
+    assert journey.reply.raw["chat_id"] == customer.recipient
+    assert journey.image.raw["photo"] == IMAGE["url"]
+    assert journey.typing["typing"] == {"delivered": True, "reason": None}
+    typing = customer.sent.of(customer.recipient, ("typing_on",))
+    assert typing and typing[-1].raw["action"] == "typing"
+    # Rasa registered its webhook with the secret Telegram then sends with every update.
+    registered = platforms.telegram.webhooks_set[-1]
+    assert registered["url"] == platforms.telegram_webhook_url
+    assert registered["secret_token"] == platforms.telegram_secret_token
+    assert_stayed_on_this_machine(platforms, platform_stack, "")
+
+
+async def test_a_telegram_reply_to_a_customer_who_blocked_the_bot_is_refused_and_retried(
+    platforms, platform_stack, attendant
+) -> None:
+    customer = telegram_customer(platforms)
+    ticket = await hand_over(customer, attendant)
+    platforms.telegram.bot.blocked_by.add(customer.recipient)  # 403 to every send
+
+    async def customer_unblocks_the_bot() -> None:
+        platforms.telegram.bot.blocked_by.discard(customer.recipient)
+
+    await failed_then_retried(
+        attendant, ticket["id"], "Are you still there?", customer_unblocks_the_bot,
+        "Telegram refused the message: ",
+    )  # fmt: skip
+
+    delivered = await customer.next(("text",))
+    assert delivered.text == f"{attendant.profile['display_name']}: Are you still there?"
+    refusals = [s for s in customer.sent.of(customer.recipient) if not s.accepted]
+    assert [s.error for s in refusals] == ["Forbidden: bot was blocked by the user"]
+
+
+async def test_a_telegram_update_without_the_secret_token_reaches_no_conversation(
+    platforms, platform_stack
+) -> None:
+    customer = telegram_customer(platforms)
+
+    status, _ = await asyncio.to_thread(
+        platforms.telegram.customer_writes, customer.chat_id, "I want a human", "forged"
+    )
+
+    assert status == 403
+    tracker = await asyncio.to_thread(tracker_of, platform_stack.rasa_url, customer.conversation_id)
+    assert [e for e in tracker["events"] if e["event"] == "user"] == []
+
+
+# --- Slack --------------------------------------------------------------------------------
+
+
+def slack_customer(platforms: LocalPlatforms) -> SlackCustomer:
+    return SlackCustomer(platforms.slack, "U" + uuid.uuid4().hex[:10].upper())
+
+
+async def test_a_slack_customer_is_handed_to_an_attendant_and_back(
+    platforms, platform_stack, attendant
+) -> None:
+    customer = slack_customer(platforms)
+
+    journey = await live_a_handoff(customer, attendant)
+
+    assert journey.ticket["channel"] == "slack"
+    assert journey.reply.text == f"{attendant.profile['display_name']}: Hello!"
+    # The attendant writes where the customer wrote: the app's direct messages with them.
+    assert journey.reply.raw["channel"] == customer.dm_channel
+    assert journey.image.url == IMAGE["url"]
+    assert journey.handback.raw["channel"] == customer.dm_channel
+    assert journey.typing["typing"] == {
+        "delivered": False,
+        "reason": "Slack's Web API has no typing indicator for apps",
+    }
+    assert_stayed_on_this_machine(platforms, platform_stack, "slack.com")
+
+
+async def test_a_slack_reply_with_a_revoked_token_is_refused_with_slacks_reason_and_retried(
+    platforms, platform_stack, attendant
+) -> None:
+    customer = slack_customer(platforms)
+    ticket = await hand_over(customer, attendant)
+    platforms.slack.revoked = True  # every call answered {"ok": false, "error": "token_revoked"}
+
+    async def token_reinstalled() -> None:
+        platforms.slack.revoked = False
+
+    try:
+        await failed_then_retried(
+            attendant, ticket["id"], "I have found your order.", token_reinstalled,
+            "Slack refused the message: token_revoked",
+        )  # fmt: skip
+    finally:
+        platforms.slack.revoked = False
+
+    delivered = await customer.next(("text",))
+    assert delivered.text == f"{attendant.profile['display_name']}: I have found your order."
+
+
+async def test_a_slack_event_with_a_forged_signature_reaches_no_conversation(
+    platforms, platform_stack
+) -> None:
+    customer = slack_customer(platforms)
+
+    status, _ = await asyncio.to_thread(
+        platforms.slack.customer_writes, customer.recipient, "I want a human", "forged-secret"
+    )
+
+    assert status == 401 or status == 400, status
     tracker = await asyncio.to_thread(tracker_of, platform_stack.rasa_url, customer.conversation_id)
     assert [e for e in tracker["events"] if e["event"] == "user"] == []
 

@@ -7,8 +7,12 @@ Rasa sent back is read from the stand-in's log, in the platform's own format.
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass
+from typing import Any
 
 from tests.e2e.platforms.meta import MetaAccount, MetaGraph
 from tests.e2e.platforms.recording import CONTENT, Sent, SentLog
@@ -27,9 +31,13 @@ class PlatformCustomer:
     def _say(self, text: str) -> tuple[int, str]:
         raise NotImplementedError
 
-    async def say(self, text: str) -> None:
-        status, body = await asyncio.to_thread(self._say, text)
+    def writes(self, text: str) -> None:
+        """`say` for a test without an event loop (the browser tests)."""
+        status, body = self._say(text)
         assert status == 200, f"the webhook answered {status}: {body}"
+
+    async def say(self, text: str) -> None:
+        await asyncio.to_thread(self.writes, text)
 
     async def next(self, kinds: Iterable[str] = CONTENT, accepted: bool | None = True) -> Sent:
         return await asyncio.to_thread(self.sent.next, self.recipient, tuple(kinds), 60.0, accepted)
@@ -85,3 +93,21 @@ class SlackCustomer(PlatformCustomer):
     @property
     def dm_channel(self) -> str:
         return self.slack.dm_channel(self.recipient)
+
+
+def rasa_remembers_older(stack: Any, conversation_id: str, seconds: float) -> None:
+    """As if the whole conversation in Rasa's tracker store had happened `seconds` earlier: what
+    a day of silence leaves there (the stack's SQL tracker store on SQLite). Every event moves,
+    since Rasa finds the current session by its start's timestamp."""
+    with closing(sqlite3.connect(stack.data_dir / "tracker.db", timeout=30)) as db, db:
+        rows = db.execute(
+            "SELECT id, data FROM events WHERE sender_id = ?", (conversation_id,)
+        ).fetchall()
+        assert rows, f"no event of {conversation_id} in the tracker store"
+        for row_id, data in rows:
+            event = json.loads(data)
+            event["timestamp"] -= seconds
+            db.execute(
+                "UPDATE events SET data = ?, timestamp = ? WHERE id = ?",
+                (json.dumps(event), event["timestamp"], row_id),
+            )
