@@ -7,13 +7,23 @@ export const CHANNELS = {
   facebook: { label: "Messenger", icon: "messenger" },
   instagram: { label: "Instagram", icon: "instagram" },
   telegram: { label: "Telegram", icon: "telegram" },
-  twilio: { label: "SMS", icon: "phone" },
-  slack: { label: "Slack", icon: "hash" },
+  twilio: { label: "Twilio (SMS, WhatsApp)", icon: "phone" },
+  slack: { label: "Slack", icon: "slack" },
   rocketchat: { label: "Rocket.Chat", icon: "hash" },
   webexteams: { label: "Webex", icon: "hash" },
 };
 
-export const channelOf = (name) => CHANNELS[name] || { label: name, icon: "web" };
+/** How a channel reads; Twilio carries SMS and WhatsApp, told apart by the sender id
+ *  (Rasa's twilio channel names a WhatsApp customer `whatsapp:+15551234567`). */
+export function channelOf(name, conversationId = "") {
+  if (name === "twilio" && conversationId) {
+    return String(conversationId).startsWith("whatsapp:") ? TWILIO_WHATSAPP : TWILIO_SMS;
+  }
+  return CHANNELS[name] || { label: name, icon: "web" };
+}
+
+const TWILIO_WHATSAPP = { label: "WhatsApp", icon: "whatsapp" };
+const TWILIO_SMS = { label: "SMS", icon: "phone" };
 
 export const STATUS_LABELS = {
   open: "Open",

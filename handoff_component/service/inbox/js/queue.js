@@ -19,7 +19,7 @@ export function queueQuery(filter, teamId) {
 }
 
 function row(ticket, app) {
-  const channel = channelOf(ticket.channel);
+  const channel = channelOf(ticket.channel, ticket.conversation_id);
   const wait = waiting(ticket, app.targetFor(ticket));
   const unread = app.unread.get(ticket.id) || 0;
   const summary = ticket.summary?.reason || ticket.reason;

@@ -51,7 +51,7 @@ async function refreshLive() {
 }
 
 function liveRow(conversation) {
-  const channel = channelOf(conversation.channel || "");
+  const channel = channelOf(conversation.channel || "", conversation.conversation_id);
   return h(
     "li",
     { dataset: { conversation: conversation.conversation_id } },

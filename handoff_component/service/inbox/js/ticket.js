@@ -156,7 +156,7 @@ function fact(label, ...value) {
 }
 
 function facts(ticket, app) {
-  const channel = channelOf(ticket.channel);
+  const channel = channelOf(ticket.channel, ticket.conversation_id);
   const wait = waiting(ticket, app.targetFor(ticket));
   return [
     fact("Status", h("span", { class: `status status-${ticket.status}` }, STATUS_LABELS[ticket.status] || ticket.status)),
@@ -276,8 +276,8 @@ export function renderTicket(app) {
   const can = permissions(ticket, app.me);
   $("#ticket-title").textContent = `Ticket #${ticket.id}`;
   fill($("#ticket-subtitle"), 
-    icon(channelOf(ticket.channel).icon),
-    ` ${channelOf(ticket.channel).label} · ${ticket.conversation_id}`,
+    icon(channelOf(ticket.channel, ticket.conversation_id).icon),
+    ` ${channelOf(ticket.channel, ticket.conversation_id).label} · ${ticket.conversation_id}`,
   );
   const status = $("#ticket-status");
   status.className = `badge status status-${ticket.status}`;
