@@ -221,7 +221,10 @@ def test_the_example_bot_rules_file_is_valid() -> None:
         "legal_chargeback",
     } <= names
     assert {"support", "billing", "legal"} <= {rule.team for rule in ruleset.rules}
-    assert {"default", "socketio", "rest", "callback", "facebook"} <= set(ruleset.safety_nets)
+    assert {"default", "socketio", "rest", "callback"} <= set(ruleset.safety_nets)
+    platforms = {"facebook", "instagram", "twilio", "telegram", "slack"}  # each its own window
+    assert platforms <= set(ruleset.safety_nets)
+    assert platforms <= set(next(r for r in ruleset.rules if r.name == "angry_sentiment").channels)
 
 
 # --- mistakes ------------------------------------------------------------------------------------
