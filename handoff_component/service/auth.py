@@ -12,14 +12,17 @@ the Inbox page and its EventSource.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sanic import Request
+from sanic.response import HTTPResponse
 
 from handoff_component import contract
 from handoff_component.service.access import Viewer
@@ -101,6 +104,39 @@ async def supervisor_of(request: Request) -> Viewer:
     viewer = await viewer_of(request)
     if not viewer.is_supervisor:
         raise Forbidden("only supervisors may do this")
+    return viewer
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[HTTPResponse | None]])
+
+
+def signed_in(handler: Handler) -> Handler:
+    """The route answers signed-in attendants only: their session is checked before the handler
+    runs, so before any body or query is read (an anonymous caller gets 401, never a complaint
+    about a field). The handler finds the caller in `current_viewer(request)`."""
+
+    @functools.wraps(handler)
+    async def checked(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse | None:
+        request.ctx.viewer = await viewer_of(request)
+        return await handler(request, *args, **kwargs)
+
+    return checked  # type: ignore[return-value]  # same signature, wrapped
+
+
+def supervisors_only(handler: Handler) -> Handler:
+    """As `signed_in`, and the caller must be a supervisor (403 otherwise)."""
+
+    @functools.wraps(handler)
+    async def checked(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse | None:
+        request.ctx.viewer = await supervisor_of(request)
+        return await handler(request, *args, **kwargs)
+
+    return checked  # type: ignore[return-value]  # same signature, wrapped
+
+
+def current_viewer(request: Request) -> Viewer:
+    """The caller `signed_in` or `supervisors_only` checked for this request."""
+    viewer: Viewer = request.ctx.viewer
     return viewer
 
 

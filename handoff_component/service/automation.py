@@ -111,10 +111,10 @@ class Automation:
         now = self.settings.clock()
         for ticket_id in await self.store.due_for_hand_back(now, self.settings.reopen_window):
             ticket = await self.store.get(ticket_id)
-            reason = "inactivity" if ticket["resolution"] == "inactivity" else "closed"
+            reason = "inactivity" if ticket.resolution == "inactivity" else "closed"
             command = contract.ResumeCommand(
-                conversation_id=ticket["conversation_id"],
-                channel=ticket["channel"],
+                conversation_id=ticket.conversation_id,
+                channel=ticket.channel,
                 ticket_id=ticket_id,
                 reason=reason,
             )
@@ -145,8 +145,8 @@ class Automation:
         for ticket_id, limit in await self.store.due_for_unclaimed(self.settings.clock()):
             ticket = await self.store.get(ticket_id)
             command = contract.ResumeCommand(
-                conversation_id=ticket["conversation_id"],
-                channel=ticket["channel"],
+                conversation_id=ticket.conversation_id,
+                channel=ticket.channel,
                 ticket_id=ticket_id,
                 reason="unclaimed",
             )

@@ -42,7 +42,13 @@ from handoff_component.service.db import is_sqlite, normalise_url
 from handoff_component.service.errors import NotFound
 from handoff_component.service.models import notes
 from handoff_component.service.notifications import TicketEvent, TicketEventBus
-from handoff_component.service.tickets import TicketStore, note_view
+from handoff_component.service.tickets import (
+    Note,
+    TicketStore,
+    message_json,
+    note_json,
+    ticket_json,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -306,15 +312,15 @@ class EventRelay:
         self, ticket_id: int, refs: dict[str, int], inline: dict[str, Any]
     ) -> dict[str, Any]:
         """An event too big for NOTIFY, rebuilt from the database (the ticket as it is now)."""
-        data: dict[str, Any] = {"ticket": await self.store.get(ticket_id), **inline}
+        data: dict[str, Any] = {"ticket": ticket_json(await self.store.get(ticket_id)), **inline}
         if "message" in refs:
-            data["message"] = await self.store.message(ticket_id, refs["message"])
+            data["message"] = message_json(await self.store.message(ticket_id, refs["message"]))
         if "note" in refs:
             async with self.store.db.read() as conn:
                 row = (await conn.execute(select(notes).where(notes.c.id == refs["note"]))).first()
             if row is None:
                 raise NotFound(f"note {refs['note']} does not exist")
-            data["note"] = note_view(row)
+            data["note"] = note_json(Note.from_row(row))
         return data
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from handoff_component.service.db import Database
 from handoff_component.service.errors import NotFound
 from handoff_component.service.models import conversations, tickets
-from handoff_component.service.tickets import TicketStore
+from handoff_component.service.tickets import TicketStore, detail_json
 
 logger = logging.getLogger(__name__)
 
@@ -65,5 +65,5 @@ async def export_conversation(
             if live is not None
             else None
         ),
-        "tickets": [await store.detail(ticket_id) for ticket_id in ticket_ids],
+        "tickets": [detail_json(await store.detail(ticket_id)) for ticket_id in ticket_ids],
     }

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
-from tests.service.support import RunningService
+from handoff_component.service.tickets import detail_json
+from tests.service.support import RunningService, open_stream, read_events
 
 # (method, path under /api/tickets/{id}, body); {message} is a reply's id on the ticket.
 TICKET_ROUTES = [
@@ -24,7 +26,7 @@ TICKET_ROUTES = [
 
 
 async def _state(service: RunningService, ticket_id: int) -> dict[str, Any]:
-    detail = await service.ctx.tickets.detail(ticket_id)
+    detail = detail_json(await service.ctx.tickets.detail(ticket_id))
     return {
         "status": detail["status"],
         "team": detail["team"],
@@ -84,3 +86,40 @@ async def test_another_teams_canned_replies_are_refused(service: RunningService)
 
     assert (read.status, write.status) == (403, 403)
     assert await service.table_count("canned_replies") == 0
+
+
+async def test_each_viewer_is_told_what_they_may_do_with_a_ticket(service: RunningService) -> None:
+    """`allowed_actions` is the access rules' answer for whoever asks, the same on every route
+    and on the live stream, so the Inbox shows the buttons the service would accept."""
+    ana = await service.attendant("ana", teams=["support"])
+    bruno = await service.attendant("bruno", teams=["support"])
+    sam = await service.attendant("sam", role="supervisor")
+    ticket_id = (await service.handoff("conv-1")).body["ticket"]["id"]
+
+    before = await bruno.get(f"/api/tickets/{ticket_id}")
+    stream = await open_stream(service, bruno.token)
+    claimed = await ana.post(f"/api/tickets/{ticket_id}/claim")
+    events = await asyncio.wait_for(
+        read_events(stream, lambda seen: any(e["event"] == "ticket.updated" for e in seen)),
+        timeout=15,
+    )
+    stream.close()
+    listed = await bruno.get("/api/tickets")
+    as_holder = await ana.get(f"/api/tickets/{ticket_id}")
+    as_supervisor = await sam.get(f"/api/tickets/{ticket_id}")
+
+    assert before.body["ticket"]["allowed_actions"] == [
+        "claim",
+        "transfer",
+        "note",
+        "close",
+        "resume_bot",
+    ]
+    holder_may = ["reply", "transfer", "note", "close", "resume_bot"]
+    assert claimed.body["ticket"]["allowed_actions"] == holder_may
+    assert as_holder.body["ticket"]["allowed_actions"] == holder_may
+    assert as_supervisor.body["ticket"]["allowed_actions"] == holder_may
+    # A team-mate of the holder may only add a note while Ana holds it.
+    assert listed.body["tickets"][0]["allowed_actions"] == ["note"]
+    updated = next(e for e in events if e["event"] == "ticket.updated")
+    assert updated["data"]["ticket"]["allowed_actions"] == ["note"]

@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 
 from handoff_component import contract
+from handoff_component.service.tickets import detail_json, ticket_json
 from tests.local_http import serving
 from tests.service.support import (
     SECRET,
@@ -46,9 +47,9 @@ async def test_an_unanswered_ticket_closes_after_the_inactivity_limit(
 
     assert early.closed == 0
     assert due.closed == 1
-    closed = await service.ctx.tickets.get(ticket["id"])
+    closed = ticket_json(await service.ctx.tickets.get(ticket["id"]))
     assert (closed["status"], closed["resolution"]) == ("closed", "inactivity")
-    timeline = (await service.ctx.tickets.detail(ticket["id"]))["timeline"]
+    timeline = (detail_json(await service.ctx.tickets.detail(ticket["id"])))["timeline"]
     assert timeline[-1]["actor"] == {"kind": "system", "id": "inactivity"}
 
 
@@ -61,7 +62,7 @@ async def test_a_customer_answer_stops_the_inactivity_clock(service: RunningServ
     result = await service.ctx.automation.run_once()
 
     assert result.closed == 0
-    assert (await service.ctx.tickets.get(ticket["id"]))["status"] == "in_progress"
+    assert (ticket_json(await service.ctx.tickets.get(ticket["id"])))["status"] == "in_progress"
 
 
 async def test_the_bot_resumes_when_the_reopen_window_ends(
@@ -83,7 +84,7 @@ async def test_the_bot_resumes_when_the_reopen_window_ends(
     assert inside.handed_back == 0
     assert rasa_down.hand_back_failed == 1
     assert handed.handed_back == 1
-    assert (await service.ctx.tickets.get(ticket["id"]))["handed_back"] is True
+    assert (ticket_json(await service.ctx.tickets.get(ticket["id"])))["handed_back"] is True
     assert connector.commands == [
         (
             "resume",
@@ -113,13 +114,13 @@ async def test_an_unclaimed_ticket_goes_back_to_the_bot_after_its_safety_net_tim
     due = await service.ctx.automation.run_once()
 
     assert (early.unclaimed, rasa_down.unclaimed, due.unclaimed) == (0, 0, 1)
-    closed = await service.ctx.tickets.get(ticket["id"])
+    closed = ticket_json(await service.ctx.tickets.get(ticket["id"]))
     assert (closed["status"], closed["resolution"], closed["handed_back"]) == (
         "closed",
         "unclaimed",
         True,
     )
-    assert (await service.ctx.tickets.get(untimed["id"]))["status"] == "open"
+    assert (ticket_json(await service.ctx.tickets.get(untimed["id"])))["status"] == "open"
     resumes = [body for path, body in connector.commands if path == "resume"]
     assert resumes[-1] == {
         "conversation_id": "conv-1",
@@ -141,7 +142,7 @@ async def test_a_claimed_ticket_is_not_handed_back_as_unclaimed(
     result = await service.ctx.automation.run_once()
 
     assert result.unclaimed == 0
-    assert (await service.ctx.tickets.get(ticket["id"]))["status"] == "in_progress"
+    assert (ticket_json(await service.ctx.tickets.get(ticket["id"])))["status"] == "in_progress"
 
 
 # --- the live stream ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from handoff_component import contract
 from handoff_component.service.models import tickets
+from handoff_component.service.tickets import detail_json
 from tests.service.support import RunningService, at_once, user_event
 
 TRIES = 40
@@ -44,7 +45,7 @@ async def _open_ids(service: RunningService, conversation: str) -> list[int]:
 
 
 async def _ticket(service: RunningService, ticket_id: int) -> dict[str, Any]:
-    return dict(await service.ctx.tickets.detail(ticket_id))
+    return dict(detail_json(await service.ctx.tickets.detail(ticket_id)))
 
 
 async def test_a_claim_racing_a_transfer_never_leaves_a_ticket_with_an_outsider(

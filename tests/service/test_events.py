@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handoff_component import contract
+from handoff_component.service.tickets import detail_json, message_json, ticket_json
 from tests.service.support import RunningService, bot_event, user_event
 
 
@@ -14,7 +15,7 @@ async def _claimed_ticket(service: RunningService, conversation: str = "conv-1")
 
 
 async def _thread(service: RunningService, ticket_id: int) -> list[tuple[str, str]]:
-    detail = await service.ctx.tickets.detail(ticket_id)
+    detail = detail_json(await service.ctx.tickets.detail(ticket_id))
     return [(m["author"], m["text"]) for m in detail["messages"]]
 
 
@@ -74,11 +75,13 @@ async def test_a_customer_answer_brings_the_ticket_back_in_progress(
 ) -> None:
     ana, ticket = await _claimed_ticket(service)
     await ana.post(f"/api/tickets/{ticket['id']}/reply", {"text": "Let me check"})
-    assert (await service.ctx.tickets.get(ticket["id"]))["status"] == "awaiting_response"
+    assert (ticket_json(await service.ctx.tickets.get(ticket["id"])))[
+        "status"
+    ] == "awaiting_response"
 
     await service.events([user_event("thanks", 20, "conv-1")])
 
-    assert (await service.ctx.tickets.get(ticket["id"]))["status"] == "in_progress"
+    assert (ticket_json(await service.ctx.tickets.get(ticket["id"])))["status"] == "in_progress"
 
 
 async def test_events_of_conversations_without_tickets_are_accepted_and_ignored(
@@ -106,7 +109,7 @@ async def test_a_customer_message_within_the_window_reopens_the_ticket(
     reply = await service.events([user_event("one more thing", 30, "conv-1")])
 
     assert reply.body["reopened"] == 1
-    reopened = await service.ctx.tickets.get(ticket["id"])
+    reopened = ticket_json(await service.ctx.tickets.get(ticket["id"]))
     assert (reopened["status"], reopened["reopen_count"]) == ("in_progress", 1)
     assert reopened["assignee"]["id"] == ana.id
 
@@ -121,7 +124,7 @@ async def test_after_the_window_the_bot_answers_and_the_ticket_stays_closed(
     reply = await service.events([user_event("hello again", 30, "conv-1")])
 
     assert reply.body["ignored"] == 1
-    assert (await service.ctx.tickets.get(ticket["id"]))["status"] == "closed"
+    assert (ticket_json(await service.ctx.tickets.get(ticket["id"])))["status"] == "closed"
 
 
 async def test_the_echo_of_an_attendant_reply_confirms_it_instead_of_copying_it(
@@ -139,7 +142,7 @@ async def test_the_echo_of_an_attendant_reply_confirms_it_instead_of_copying_it(
     thread = await _thread(service, ticket["id"])
     assert thread.count(("attendant", "Refund done")) == 1
     assert ("bot", "Refund done") not in thread
-    message = await service.ctx.tickets.message(ticket["id"], message_id)
+    message = message_json(await service.ctx.tickets.message(ticket["id"], message_id))
     assert message["delivery"] == "delivered"
 
 
@@ -174,7 +177,7 @@ async def test_each_customer_message_keeps_its_own_scores(service: RunningServic
         ]
     )
 
-    detail = await service.ctx.tickets.detail(ticket["id"])
+    detail = detail_json(await service.ctx.tickets.detail(ticket["id"]))
     scores = {m["text"]: m["scores"] for m in detail["messages"] if m["text"] in
               ("angry", "button", "bot says")}  # fmt: skip
     assert scores == {"angry": {"sentiment": -0.7, "complexity": 0.2}, "button": None,

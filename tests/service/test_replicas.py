@@ -23,6 +23,7 @@ from handoff_component import contract
 from handoff_component.service import event_relay
 from handoff_component.service.automation import AUTOMATION_LOCK_KEY
 from handoff_component.service.notifications import TicketEvent
+from handoff_component.service.tickets import ticket_json
 from tests.local_http import Served, serve
 from tests.service.support import (
     PASSWORD,
@@ -311,7 +312,7 @@ async def test_an_automation_pass_runs_on_one_replica_at_a_time(
             },
         )
     ]
-    assert (await b.ctx.tickets.get(ticket))["handed_back"] is True
+    assert (ticket_json(await b.ctx.tickets.get(ticket)))["handed_back"] is True
 
 
 async def test_concurrent_automation_passes_resume_the_bot_once(

@@ -13,6 +13,7 @@ from handoff_component import contract
 from handoff_component.service.errors import TooManyRequests
 from handoff_component.service.models import login_failures
 from handoff_component.service.ratelimit import LoginLimiter
+from handoff_component.service.tickets import ticket_json
 from tests.service.support import (
     PASSWORD,
     SECRET,
@@ -106,7 +107,7 @@ async def test_a_cookie_post_from_another_site_is_refused(
 
     assert reply.status == 403
     assert "cross-site request refused" in reply.body["error"]["message"]
-    assert (await service.ctx.tickets.get(ticket_id))["status"] == "open"
+    assert (ticket_json(await service.ctx.tickets.get(ticket_id)))["status"] == "open"
 
 
 @pytest.mark.parametrize("header", ["Origin", "Referer"])

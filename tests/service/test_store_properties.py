@@ -27,7 +27,13 @@ from handoff_component.service.db import Database, create_engine, migrate
 from handoff_component.service.errors import Conflict
 from handoff_component.service.models import teams, tickets
 from handoff_component.service.notifications import TicketEventBus
-from handoff_component.service.tickets import NewReply, TicketStore, state_of
+from handoff_component.service.tickets import (
+    NewReply,
+    TicketStore,
+    detail_json,
+    state_of,
+    ticket_json,
+)
 from tests.service.support import TABLES, FakeClock, make_settings
 
 CONVERSATIONS = ["c0", "c1", "c2"]
@@ -137,7 +143,8 @@ class StoreMachine(RuleBasedStateMachine):
             reason="why",
             team=team,
         )
-        view, created = self.run(self.store.open_handoff(request))
+        opened, created = self.run(self.store.open_handoff(request))
+        view = ticket_json(opened)
         if idempotency_key in self.keys:
             expected_id: int | None = self.keys[idempotency_key]
         else:
@@ -308,7 +315,7 @@ class StoreMachine(RuleBasedStateMachine):
     @invariant()
     def no_message_is_lost_or_doubled(self) -> None:
         for ticket in self.tickets.values():
-            detail = self.run(self.store.detail(ticket.id))
+            detail = detail_json(self.run(self.store.detail(ticket.id)))
             thread = [(m["author"], m["text"]) for m in detail["messages"]]
             assert thread == ticket.thread
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from handoff_component.service.tickets import message_json, ticket_json
 from tests.service.support import FakeConnector, RunningService
 
 
@@ -377,7 +378,7 @@ async def test_a_reply_rasa_did_not_take_is_kept_undelivered_and_can_be_retried(
 
     failed = await ana.post(f"/api/tickets/{ticket['id']}/reply", {"text": "Are you there?"})
     message = failed.body["error"]["stored_message"]
-    stored = await service.ctx.tickets.message(ticket["id"], message["id"])
+    stored = message_json(await service.ctx.tickets.message(ticket["id"], message["id"]))
     connector.fail_with = None
     retried = await ana.post(f"/api/tickets/{ticket['id']}/messages/{message['id']}/retry")
 
@@ -401,7 +402,7 @@ async def test_resume_tells_rasa_first_and_changes_nothing_if_rasa_is_down(
     connector.fail_with = 500
 
     down = await ana.post(f"/api/tickets/{ticket['id']}/resume")
-    still = await service.ctx.tickets.get(ticket["id"])
+    still = ticket_json(await service.ctx.tickets.get(ticket["id"]))
     connector.fail_with = None
     up = await ana.post(f"/api/tickets/{ticket['id']}/resume")
 

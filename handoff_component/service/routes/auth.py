@@ -13,11 +13,12 @@ from sanic.response import HTTPResponse, json
 
 from handoff_component.service.auth import (
     SESSION_COOKIE,
+    current_viewer,
     issue_token,
     read_token,
     session_cookie_options,
+    signed_in,
     token_of,
-    viewer_of,
 )
 from handoff_component.service.bodies import Login, json_body
 from handoff_component.service.errors import Unauthorized
@@ -72,6 +73,7 @@ async def logout(request: Request) -> HTTPResponse:
 
 
 @blueprint.get("/api/me")
+@signed_in
 async def me(request: Request) -> HTTPResponse:
-    viewer = await viewer_of(request)
+    viewer = current_viewer(request)
     return json({"attendant": await request.app.ctx.attendants.get(viewer.attendant_id)})

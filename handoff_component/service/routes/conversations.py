@@ -6,7 +6,7 @@ from __future__ import annotations
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from handoff_component.service.auth import supervisor_of
+from handoff_component.service.auth import current_viewer, supervisors_only
 from handoff_component.service.bodies import path_text
 from handoff_component.service.errors import BadRequest
 from handoff_component.service.export import export_conversation
@@ -30,8 +30,8 @@ def _bounded_int(request: Request, name: str, default: int, low: int, high: int)
 
 
 @blueprint.get("/api/conversations")
+@supervisors_only
 async def live_conversations(request: Request) -> HTTPResponse:
-    await supervisor_of(request)
     unknown = sorted(set(request.args) - PARAMETERS)
     if unknown:
         raise BadRequest(f"unknown query parameter {unknown[0]!r}", field=unknown[0])
@@ -42,8 +42,9 @@ async def live_conversations(request: Request) -> HTTPResponse:
 
 
 @blueprint.get("/api/conversations/<conversation_id:str>/export")
+@supervisors_only
 async def export(request: Request, conversation_id: str) -> HTTPResponse:
-    viewer = await supervisor_of(request)
+    viewer = current_viewer(request)
     ctx = request.app.ctx
     data = await export_conversation(
         ctx.db,

@@ -21,7 +21,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, raw, redirect
 
 from handoff_component.core.rules import RuleSet, RulesFileError, load_ruleset
-from handoff_component.service.auth import viewer_of
+from handoff_component.service.auth import signed_in
 from handoff_component.service.errors import NotFound, ServiceUnavailable
 
 blueprint = Blueprint("inbox")
@@ -168,6 +168,6 @@ def _load_rules(request: Request) -> dict[str, Any]:
 
 
 @blueprint.get("/api/rules")
+@signed_in
 async def trigger_rules(request: Request) -> HTTPResponse:
-    await viewer_of(request)
     return json(_load_rules(request))

@@ -6,7 +6,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, text
 
 from handoff_component.service import metrics
-from handoff_component.service.auth import viewer_of
+from handoff_component.service.auth import signed_in
 from handoff_component.service.errors import BadRequest
 
 blueprint = Blueprint("metrics")
@@ -31,8 +31,8 @@ def _period_hours(request: Request) -> float:
 
 
 @blueprint.get("/api/metrics")
+@signed_in
 async def sla(request: Request) -> HTTPResponse:
-    await viewer_of(request)
     ctx = request.app.ctx
     since = metrics.since_from(ctx.settings.clock(), _period_hours(request))
     report = await metrics.sla_report(ctx.db, since)
@@ -41,8 +41,8 @@ async def sla(request: Request) -> HTTPResponse:
 
 
 @blueprint.get("/api/stats/rules")
+@signed_in
 async def rules(request: Request) -> HTTPResponse:
-    await viewer_of(request)
     ctx = request.app.ctx
     since = metrics.since_from(ctx.settings.clock(), _period_hours(request))
     return json({"since": since.isoformat(), "rules": await metrics.rule_stats(ctx.db, since)})

@@ -8,6 +8,7 @@ from sanic.response import HTTPResponse, json
 from handoff_component import contract
 from handoff_component.service.auth import verify_rasa
 from handoff_component.service.bodies import json_body
+from handoff_component.service.tickets import ticket_json
 
 blueprint = Blueprint("rasa")
 
@@ -18,7 +19,9 @@ async def open_handoff(request: Request) -> HTTPResponse:
     verify_rasa(request)
     handoff = contract.HandoffRequest.from_dict(json_body(request))
     ticket, created = await request.app.ctx.tickets.open_handoff(handoff)
-    return json(contract.HandoffAnswer.body(ticket, created), status=201 if created else 200)
+    return json(
+        contract.HandoffAnswer.body(ticket_json(ticket), created), status=201 if created else 200
+    )
 
 
 @blueprint.post(contract.SERVICE_EVENTS_PATH)

@@ -21,9 +21,11 @@ from typing import cast
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse
 
+from handoff_component.service.access import Viewer
 from handoff_component.service.auth import session_of
 from handoff_component.service.errors import Unauthorized
 from handoff_component.service.notifications import ACCESS_CHANGED, STREAM_ENDED, TicketEvent
+from handoff_component.service.tickets import ticket_from_json, ticket_json
 
 blueprint = Blueprint("stream")
 
@@ -32,8 +34,13 @@ KEEPALIVE_SECONDS = 15.0
 SESSION_ENDED = "event: session.ended\ndata: {}\n\n"
 
 
-def encode(event: TicketEvent, event_id: int) -> str:
-    data = json.dumps({"type": event.type, **event.data}, separators=(",", ":"))
+def encode(event: TicketEvent, event_id: int, viewer: Viewer | None = None) -> str:
+    """One SSE frame; the ticket in it says what *this* viewer may do with it
+    (`allowed_actions`), as the API's answers do."""
+    body = {"type": event.type, **event.data}
+    if isinstance(body.get("ticket"), dict):
+        body["ticket"] = ticket_json(ticket_from_json(body["ticket"]), viewer)
+    data = json.dumps(body, separators=(",", ":"))
     return f"id: {event_id}\nevent: {event.type}\ndata: {data}\n\n"
 
 
@@ -78,7 +85,7 @@ async def stream(request: Request) -> HTTPResponse | None:
             if not subscription.wants(event):
                 continue  # queued before a change of access that hides it
             event_id += 1
-            await response.send(encode(event, event_id))
+            await response.send(encode(event, event_id, subscription.viewer))
     return None
 
 

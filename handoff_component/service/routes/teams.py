@@ -6,7 +6,7 @@ from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
 from handoff_component.service.access import Viewer
-from handoff_component.service.auth import supervisor_of, viewer_of
+from handoff_component.service.auth import current_viewer, signed_in, supervisors_only
 from handoff_component.service.bodies import (
     AttendantBody,
     CannedReplyBody,
@@ -21,15 +21,15 @@ blueprint = Blueprint("teams")
 
 
 @blueprint.get("/api/teams")
+@signed_in
 async def list_teams(request: Request) -> HTTPResponse:
-    await viewer_of(request)
     return json({"teams": await request.app.ctx.teams.all()})
 
 
 @blueprint.post("/api/teams")
+@supervisors_only
 async def create_team(request: Request) -> HTTPResponse:
     body = TeamBody.from_dict(json_body(request))
-    await supervisor_of(request)
     team = await request.app.ctx.teams.create(
         name=body.name,
         display_name=body.display_name,
@@ -40,30 +40,30 @@ async def create_team(request: Request) -> HTTPResponse:
 
 
 @blueprint.get("/api/teams/<team_id:int>")
+@signed_in
 async def get_team(request: Request, team_id: int) -> HTTPResponse:
-    await viewer_of(request)
     return json({"team": await request.app.ctx.teams.get(team_id)})
 
 
 @blueprint.patch("/api/teams/<team_id:int>")
+@supervisors_only
 async def change_team(request: Request, team_id: int) -> HTTPResponse:
     values = team_patch(json_body(request))
-    await supervisor_of(request)
     if not values:
         return json({"team": await request.app.ctx.teams.get(team_id)})
     return json({"team": await request.app.ctx.teams.update(team_id, values)})
 
 
 @blueprint.get("/api/attendants")
+@signed_in
 async def list_attendants(request: Request) -> HTTPResponse:
-    await viewer_of(request)
     return json({"attendants": await request.app.ctx.attendants.all()})
 
 
 @blueprint.post("/api/attendants")
+@supervisors_only
 async def create_attendant(request: Request) -> HTTPResponse:
     body = AttendantBody.from_dict(json_body(request))
-    await supervisor_of(request)
     attendant = await request.app.ctx.attendants.create(
         username=body.username,
         display_name=body.display_name,
@@ -75,21 +75,21 @@ async def create_attendant(request: Request) -> HTTPResponse:
 
 
 @blueprint.get("/api/attendants/<attendant_id:int>")
+@signed_in
 async def get_attendant(request: Request, attendant_id: int) -> HTTPResponse:
-    await viewer_of(request)
     return json({"attendant": await request.app.ctx.attendants.get(attendant_id)})
 
 
 @blueprint.patch("/api/attendants/<attendant_id:int>")
+@supervisors_only
 async def change_attendant(request: Request, attendant_id: int) -> HTTPResponse:
     values, team_names = attendant_patch(json_body(request))
-    await supervisor_of(request)
     attendant = await request.app.ctx.attendants.update(attendant_id, values, team_names)
     return json({"attendant": attendant})
 
 
 async def _member_of(request: Request, team_id: int) -> Viewer:
-    viewer = await viewer_of(request)
+    viewer = current_viewer(request)
     await request.app.ctx.teams.get(team_id)
     if not viewer.is_supervisor and team_id not in viewer.team_ids:
         raise Forbidden("only the team's members and supervisors use its canned replies")
@@ -97,12 +97,14 @@ async def _member_of(request: Request, team_id: int) -> Viewer:
 
 
 @blueprint.get("/api/teams/<team_id:int>/canned-replies")
+@signed_in
 async def list_canned_replies(request: Request, team_id: int) -> HTTPResponse:
     await _member_of(request, team_id)
     return json({"canned_replies": await request.app.ctx.teams.canned_replies(team_id)})
 
 
 @blueprint.post("/api/teams/<team_id:int>/canned-replies")
+@signed_in
 async def add_canned_reply(request: Request, team_id: int) -> HTTPResponse:
     body = CannedReplyBody.from_dict(json_body(request))
     viewer = await _member_of(request, team_id)
@@ -113,6 +115,7 @@ async def add_canned_reply(request: Request, team_id: int) -> HTTPResponse:
 
 
 @blueprint.patch("/api/teams/<team_id:int>/canned-replies/<reply_id:int>")
+@signed_in
 async def change_canned_reply(request: Request, team_id: int, reply_id: int) -> HTTPResponse:
     body = CannedReplyBody.from_dict(json_body(request), partial=True)
     await _member_of(request, team_id)
@@ -122,6 +125,7 @@ async def change_canned_reply(request: Request, team_id: int, reply_id: int) -> 
 
 
 @blueprint.delete("/api/teams/<team_id:int>/canned-replies/<reply_id:int>")
+@signed_in
 async def remove_canned_reply(request: Request, team_id: int, reply_id: int) -> HTTPResponse:
     await _member_of(request, team_id)
     await request.app.ctx.teams.remove_canned_reply(team_id, reply_id)

@@ -16,8 +16,9 @@ from sanic.response import HTTPResponse, json
 from handoff_component import contract
 from handoff_component.core import ticket_lifecycle as lifecycle
 from handoff_component.core.ticket_lifecycle import Actor
+from handoff_component.service import access
 from handoff_component.service.access import Viewer
-from handoff_component.service.auth import supervisor_of, viewer_of
+from handoff_component.service.auth import current_viewer, signed_in, supervisors_only
 from handoff_component.service.bodies import (
     MAX_ID,
     EmptyBody,
@@ -38,10 +39,19 @@ from handoff_component.service.errors import (
     BadGateway,
     BadRequest,
     Conflict,
-    Forbidden,
     ServiceUnavailable,
 )
-from handoff_component.service.tickets import NewReply, TicketFilter
+from handoff_component.service.tickets import (
+    Message,
+    NewReply,
+    Note,
+    Ticket,
+    TicketFilter,
+    detail_json,
+    message_json,
+    note_json,
+    ticket_json,
+)
 
 blueprint = Blueprint("tickets")
 
@@ -111,44 +121,44 @@ def _filters(request: Request, viewer: Viewer) -> TicketFilter:
     )
 
 
-async def _ticket_for(request: Request, ticket_id: int) -> tuple[Viewer, dict[str, Any]]:
+async def _ticket_for(request: Request, ticket_id: int) -> tuple[Viewer, Ticket]:
     """The viewer and the ticket, if they may see it (a quick refusal: each action is judged
     again by the store, on the locked row, when it writes)."""
-    viewer = await viewer_of(request)
+    viewer = current_viewer(request)
     ticket = await request.app.ctx.tickets.get(ticket_id)
-    if not viewer.sees(_team_id(ticket), _assignee_id(ticket)):
-        raise Forbidden(f"ticket {ticket_id} belongs to a team you are not in")
+    access.require_sight(viewer, ticket, ticket_id)
     return viewer, ticket
 
 
-def _team_id(ticket: dict[str, Any]) -> int | None:
-    return ticket["team"]["id"] if ticket["team"] else None
-
-
-def _assignee_id(ticket: dict[str, Any]) -> int | None:
-    return ticket["assignee"]["id"] if ticket["assignee"] else None
-
-
 @blueprint.get("/api/tickets")
+@signed_in
 async def list_tickets(request: Request) -> HTTPResponse:
-    viewer = await viewer_of(request)
+    viewer = current_viewer(request)
     page = await request.app.ctx.tickets.list(viewer, _filters(request, viewer))
-    return json(page)
+    return json(
+        {
+            "tickets": [ticket_json(ticket, viewer) for ticket in page.tickets],
+            "next_cursor": page.next_cursor,
+        }
+    )
 
 
 @blueprint.get("/api/tickets/counts")
+@signed_in
 async def count_tickets(request: Request) -> HTTPResponse:
-    viewer = await viewer_of(request)
+    viewer = current_viewer(request)
     return json({"counts": await request.app.ctx.tickets.count_by_status(viewer)})
 
 
 @blueprint.get("/api/tickets/<ticket_id:int>")
+@signed_in
 async def ticket_detail(request: Request, ticket_id: int) -> HTTPResponse:
-    await _ticket_for(request, ticket_id)
-    return json({"ticket": await request.app.ctx.tickets.detail(ticket_id)})
+    viewer, _ticket = await _ticket_for(request, ticket_id)
+    return json({"ticket": detail_json(await request.app.ctx.tickets.detail(ticket_id), viewer)})
 
 
 @blueprint.post("/api/tickets/<ticket_id:int>/claim")
+@signed_in
 async def claim(request: Request, ticket_id: int) -> HTTPResponse:
     EmptyBody.from_dict(json_body(request, allow_empty=True))
     viewer, _ticket = await _ticket_for(request, ticket_id)
@@ -158,10 +168,11 @@ async def claim(request: Request, ticket_id: int) -> HTTPResponse:
         Actor.attendant(viewer.attendant_id),
         viewer=viewer,
     )
-    return json({"ticket": outcome.ticket})
+    return json({"ticket": ticket_json(outcome.ticket, viewer)})
 
 
 @blueprint.post("/api/tickets/<ticket_id:int>/reply")
+@signed_in
 async def reply(request: Request, ticket_id: int) -> HTTPResponse:
     body = ReplyBody.from_dict(json_body(request))
     viewer, _ticket = await _ticket_for(request, ticket_id)
@@ -178,66 +189,71 @@ async def reply(request: Request, ticket_id: int) -> HTTPResponse:
     )
     assert outcome.message is not None
     message = await _deliver(request, outcome.ticket, outcome.message)
-    if message["delivery"] == FAILED:
+    ticket = ticket_json(outcome.ticket, viewer)
+    if message.delivery == FAILED:
         raise BadGateway(
             "the reply is saved but Rasa's connector did not take it; retry delivery",
-            stored_message=message,
-            ticket=outcome.ticket,
+            stored_message=message_json(message),
+            ticket=ticket,
         )
-    return json({"ticket": outcome.ticket, "message": message}, status=201)
+    return json({"ticket": ticket, "message": message_json(message)}, status=201)
 
 
-async def _deliver(
-    request: Request, ticket: dict[str, Any], message: dict[str, Any]
-) -> dict[str, Any]:
+async def _deliver(request: Request, ticket: Ticket, message: Message) -> Message:
     ctx = request.app.ctx
     if not ctx.connector.configured:
         return message
-    attendant = await ctx.attendants.get(message["attendant_id"])
+    attendant = await ctx.attendants.get(message.attendant_id)
     command = contract.ReplyCommand(
-        conversation_id=ticket["conversation_id"],
-        channel=ticket["channel"],
-        ticket_id=ticket["id"],
-        message_id=message["id"],
-        text=message["text"],
+        conversation_id=ticket.conversation_id,
+        channel=ticket.channel,
+        ticket_id=ticket.id,
+        message_id=message.id,
+        text=message.text,
         attendant_name=attendant["display_name"],
-        attachments=[contract.Attachment(**a) for a in message["attachments"]],
+        attachments=[contract.Attachment(**a) for a in message.attachments],
     )
     sent = await ctx.connector.send(contract.CONNECTOR_REPLY_PATH, command)
-    return await ctx.tickets.set_delivery(
-        message["id"], DELIVERED if sent.ok else FAILED, sent.error, sent.attempts
+    delivered: Message = await ctx.tickets.set_delivery(
+        message.id, DELIVERED if sent.ok else FAILED, sent.error, sent.attempts
     )
+    return delivered
 
 
 @blueprint.post("/api/tickets/<ticket_id:int>/messages/<message_id:int>/retry")
+@signed_in
 async def retry_delivery(request: Request, ticket_id: int, message_id: int) -> HTTPResponse:
     EmptyBody.from_dict(json_body(request, allow_empty=True))
     viewer, _ticket = await _ticket_for(request, ticket_id)
     ctx = request.app.ctx
     ticket = await ctx.tickets.authorized(ticket_id, viewer, "retry")
     message = await ctx.tickets.message(ticket_id, message_id)
-    if message["author"] != "attendant":
+    if message.author != "attendant":
         raise BadRequest("only attendants' replies are delivered by the service")
-    if message["delivery"] == DELIVERED:
-        return json({"ticket": ticket, "message": message})
+    shown = ticket_json(ticket, viewer)
+    if message.delivery == DELIVERED:
+        return json({"ticket": shown, "message": message_json(message)})
     if not ctx.connector.configured:
         raise ServiceUnavailable("no connector URL is configured (HANDOFF_CONNECTOR_URL)")
     message = await _deliver(request, ticket, message)
-    if message["delivery"] == FAILED:
-        raise BadGateway("Rasa's connector still did not take the reply", stored_message=message)
-    return json({"ticket": ticket, "message": message})
+    if message.delivery == FAILED:
+        raise BadGateway(
+            "Rasa's connector still did not take the reply", stored_message=message_json(message)
+        )
+    return json({"ticket": shown, "message": message_json(message)})
 
 
 @blueprint.post("/api/tickets/<ticket_id:int>/typing")
+@signed_in
 async def typing(request: Request, ticket_id: int) -> HTTPResponse:
     body = TypingBody.from_dict(json_body(request))
     viewer, _ticket = await _ticket_for(request, ticket_id)
     ticket = await request.app.ctx.tickets.authorized(ticket_id, viewer, "typing")
-    if ticket["status"] == "closed":
+    if ticket.is_closed:
         raise BadRequest("the ticket is closed")
     command = contract.TypingCommand(
-        conversation_id=ticket["conversation_id"],
-        channel=ticket["channel"],
+        conversation_id=ticket.conversation_id,
+        channel=ticket.channel,
         ticket_id=ticket_id,
         typing=body.typing,
     )
@@ -258,6 +274,7 @@ def _typing_answer(sent: CommandResult) -> dict[str, Any] | None:
 
 
 @blueprint.post("/api/tickets/<ticket_id:int>/transfer")
+@signed_in
 async def transfer(request: Request, ticket_id: int) -> HTTPResponse:
     body = TransferBody.from_dict(json_body(request))
     viewer, _ticket = await _ticket_for(request, ticket_id)
@@ -275,10 +292,11 @@ async def transfer(request: Request, ticket_id: int) -> HTTPResponse:
     outcome = await ctx.tickets.act(
         ticket_id, action, Actor.attendant(viewer.attendant_id), note=body.note, viewer=viewer
     )
-    return json({"ticket": outcome.ticket, "note": outcome.note})
+    return json({"ticket": ticket_json(outcome.ticket, viewer), "note": _note(outcome.note)})
 
 
 @blueprint.post("/api/tickets/<ticket_id:int>/notes")
+@signed_in
 async def add_note(request: Request, ticket_id: int) -> HTTPResponse:
     body = NoteBody.from_dict(json_body(request))
     viewer, _ticket = await _ticket_for(request, ticket_id)
@@ -289,20 +307,24 @@ async def add_note(request: Request, ticket_id: int) -> HTTPResponse:
         note=body.text,
         viewer=viewer,
     )
-    return json({"ticket": outcome.ticket, "note": outcome.note}, status=201)
+    return json(
+        {"ticket": ticket_json(outcome.ticket, viewer), "note": _note(outcome.note)}, status=201
+    )
 
 
 @blueprint.post("/api/tickets/<ticket_id:int>/close")
+@signed_in
 async def close(request: Request, ticket_id: int) -> HTTPResponse:
     EmptyBody.from_dict(json_body(request, allow_empty=True))
     viewer, _ticket = await _ticket_for(request, ticket_id)
     outcome = await request.app.ctx.tickets.act(
         ticket_id, lifecycle.Close(), Actor.attendant(viewer.attendant_id), viewer=viewer
     )
-    return json({"ticket": outcome.ticket})
+    return json({"ticket": ticket_json(outcome.ticket, viewer)})
 
 
 @blueprint.post("/api/tickets/<ticket_id:int>/resume")
+@signed_in
 async def resume_bot(request: Request, ticket_id: int) -> HTTPResponse:
     """Close (if open) and hand the conversation back to the bot at once."""
     EmptyBody.from_dict(json_body(request, allow_empty=True))
@@ -315,28 +337,30 @@ async def resume_bot(request: Request, ticket_id: int) -> HTTPResponse:
     outcome = await request.app.ctx.tickets.act(
         ticket_id, lifecycle.ResumeBot(), Actor.attendant(viewer.attendant_id), viewer=viewer
     )
-    return json({"ticket": outcome.ticket, "connector": sent.to_dict()})
+    return json({"ticket": ticket_json(outcome.ticket, viewer), "connector": sent.to_dict()})
 
 
 @blueprint.post("/api/tickets/<ticket_id:int>/reopen")
+@signed_in
 async def reopen(request: Request, ticket_id: int) -> HTTPResponse:
     EmptyBody.from_dict(json_body(request, allow_empty=True))
     viewer, ticket = await _ticket_for(request, ticket_id)
     await request.app.ctx.tickets.check(ticket_id, lifecycle.Reopen(), Actor.attendant(0), viewer)
     sent = CommandResult(NOT_CONFIGURED)
-    if ticket["handed_back"]:
+    if ticket.handed_back:
         sent = await _command(request, ticket, contract.CONNECTOR_PAUSE_PATH, "reopen")
     outcome = await request.app.ctx.tickets.act(
         ticket_id, lifecycle.Reopen(), Actor.attendant(viewer.attendant_id), viewer=viewer
     )
-    return json({"ticket": outcome.ticket, "connector": sent.to_dict()})
+    return json({"ticket": ticket_json(outcome.ticket, viewer), "connector": sent.to_dict()})
 
 
 @blueprint.post("/api/takeovers")
+@supervisors_only
 async def takeover(request: Request) -> HTTPResponse:
     """A supervisor pauses a live conversation and opens a ticket on it, claimed by them."""
     body = TakeoverBody.from_dict(json_body(request))
-    viewer = await supervisor_of(request)
+    viewer = current_viewer(request)
     ctx = request.app.ctx
     if body.team_id is not None:
         await ctx.teams.get(body.team_id)
@@ -361,20 +385,18 @@ async def takeover(request: Request) -> HTTPResponse:
         supervisor_id=viewer.attendant_id,
         priority=body.priority,
     )
-    return json({"ticket": ticket, "connector": sent.to_dict()}, status=201)
+    return json({"ticket": ticket_json(ticket, viewer), "connector": sent.to_dict()}, status=201)
 
 
-async def _command(
-    request: Request, ticket: dict[str, Any], path: str, reason: str
-) -> CommandResult:
+async def _command(request: Request, ticket: Ticket, path: str, reason: str) -> CommandResult:
     command_type = {
         contract.CONNECTOR_PAUSE_PATH: contract.PauseCommand,
         contract.CONNECTOR_RESUME_PATH: contract.ResumeCommand,
     }[path]
     command = command_type(
-        conversation_id=ticket["conversation_id"],
-        channel=ticket["channel"],
-        ticket_id=ticket["id"],
+        conversation_id=ticket.conversation_id,
+        channel=ticket.channel,
+        ticket_id=ticket.id,
         reason=reason,
     )
     sent = await request.app.ctx.connector.send(path, command)
@@ -383,3 +405,7 @@ async def _command(
             f"Rasa's connector did not take the command; nothing changed: {sent.error}"
         )
     return sent
+
+
+def _note(note: Note | None) -> dict[str, Any] | None:
+    return note_json(note) if note is not None else None

@@ -3,21 +3,33 @@
 (`views.py`). Import the names from here."""
 
 from handoff_component.service.tickets.mirror import EventOutcome
+from handoff_component.service.tickets.model import (
+    AttendantRef,
+    Message,
+    Note,
+    TeamRef,
+    Ticket,
+    TicketDetail,
+    Transition,
+)
 from handoff_component.service.tickets.queries import (
     MAX_PAGE_SIZE,
     TicketFilter,
+    TicketPage,
     decode_cursor,
     encode_cursor,
 )
 from handoff_component.service.tickets.routing import ROUTE_CACHE_SECONDS, Route
 from handoff_component.service.tickets.rows import ACTIVE
-from handoff_component.service.tickets.states import RowTicket, state_of
+from handoff_component.service.tickets.states import state_of
 from handoff_component.service.tickets.store import ActionOutcome, NewReply, TicketStore
 from handoff_component.service.tickets.views import (
-    message_view,
-    note_view,
-    ticket_view,
-    transition_view,
+    detail_json,
+    message_json,
+    note_json,
+    ticket_from_json,
+    ticket_json,
+    transition_json,
 )
 
 __all__ = [
@@ -25,17 +37,26 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "ROUTE_CACHE_SECONDS",
     "ActionOutcome",
+    "AttendantRef",
     "EventOutcome",
+    "Message",
     "NewReply",
+    "Note",
     "Route",
-    "RowTicket",
+    "TeamRef",
+    "Ticket",
+    "TicketDetail",
     "TicketFilter",
+    "TicketPage",
     "TicketStore",
+    "Transition",
     "decode_cursor",
+    "detail_json",
     "encode_cursor",
-    "message_view",
-    "note_view",
+    "message_json",
+    "note_json",
     "state_of",
-    "ticket_view",
-    "transition_view",
+    "ticket_from_json",
+    "ticket_json",
+    "transition_json",
 ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select, text, update
@@ -18,9 +17,10 @@ from handoff_component.core import ticket_lifecycle as lifecycle
 from handoff_component.core.ticket_lifecycle import Actor, Status
 from handoff_component.service import conversations
 from handoff_component.service.models import messages, tickets
+from handoff_component.service.tickets.model import Message, Ticket
 from handoff_component.service.tickets.rows import StoreBase, event_time, ticket_select
-from handoff_component.service.tickets.states import columns_of, state_of
-from handoff_component.service.tickets.views import message_view, ticket_view
+from handoff_component.service.tickets.states import columns_of
+from handoff_component.service.tickets.views import message_json
 
 
 @dataclass
@@ -41,6 +41,10 @@ class EventOutcome:
         return dict(self.__dict__)
 
 
+# A live event to send once the transaction commits: its type, the ticket, the message.
+Published = tuple[str, Ticket, dict[str, Any]]
+
+
 class EventMirror(StoreBase):
     """`POST /api/events`: Rasa's tracker events into tickets."""
 
@@ -50,9 +54,9 @@ class EventMirror(StoreBase):
 
         async def work(
             conn: AsyncConnection,
-        ) -> tuple[EventOutcome, list[tuple[str, dict[str, Any], dict[str, Any]]]]:
+        ) -> tuple[EventOutcome, list[Published]]:
             outcome = EventOutcome()
-            published: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+            published: list[Published] = []
             await self._lock_conversations(conn, {e.sender_id for e in batch.events})
             for event in batch.events:
                 if event.event == "user":
@@ -71,8 +75,8 @@ class EventMirror(StoreBase):
             return outcome, published
 
         outcome, published = await self.db.transaction(work)
-        for kind, view, extra in published:
-            self._publish(kind, view, extra)
+        for kind, ticket, extra in published:
+            self._publish(kind, ticket, extra)
         return outcome
 
     async def _lock_conversations(self, conn: AsyncConnection, conversation_ids: set[str]) -> None:
@@ -91,7 +95,9 @@ class EventMirror(StoreBase):
             .with_for_update()
         )
 
-    async def _ticket_for_customer(self, conn: AsyncConnection, conversation_id: str) -> Any:
+    async def _ticket_for_customer(
+        self, conn: AsyncConnection, conversation_id: str
+    ) -> Ticket | None:
         """The open ticket, or the latest closed one (which the message may reopen)."""
         query = (
             ticket_select()
@@ -103,7 +109,8 @@ class EventMirror(StoreBase):
         )
         if self.db.locks_rows:
             query = query.with_for_update(of=tickets)
-        return (await conn.execute(query)).first()
+        row = (await conn.execute(query)).first()
+        return Ticket.from_row(row) if row is not None else None
 
     async def _customer_event(
         self,
@@ -111,52 +118,50 @@ class EventMirror(StoreBase):
         event: BrokerEvent,
         reopen_window: timedelta,
         outcome: EventOutcome,
-        published: list[tuple[str, dict[str, Any], dict[str, Any]]],
+        published: list[Published],
     ) -> None:
-        row = await self._ticket_for_customer(conn, event.sender_id)
-        if row is None:
+        ticket = await self._ticket_for_customer(conn, event.sender_id)
+        if ticket is None:
             outcome.ignored += 1
             return
         now = self.settings.clock()
         try:
             state, record = lifecycle.apply(
-                state_of(row), lifecycle.CustomerMessage(reopen_window), Actor.customer(), now
+                ticket.state, lifecycle.CustomerMessage(reopen_window), Actor.customer(), now
             )
         except lifecycle.InvalidTransition:
             outcome.ignored += 1  # closed and handed back, or past the window: the bot answers
             return
-        if record.changed_status and await self._has_event(conn, row.id, event):
+        if record.changed_status and await self._has_event(conn, ticket.id, event):
             outcome.duplicates += 1  # replayed: it reopened (or woke) the ticket the first time
             return
-        view_row: Any = row
         if record.changed_status:
             columns = columns_of(state, now)
             try:
                 async with conn.begin_nested():
                     await conn.execute(
-                        update(tickets).where(tickets.c.id == row.id).values(**columns)
+                        update(tickets).where(tickets.c.id == ticket.id).values(**columns)
                     )
             except IntegrityError:
                 # A new handoff opened another ticket of this conversation while this message
                 # came to reopen the closed one: the open ticket is the conversation's now, and
                 # the message goes there.
                 open_row = await self._ticket_for_customer(conn, event.sender_id)
-                if open_row is None or open_row.status == Status.CLOSED.value:
+                if open_row is None or open_row.is_closed:
                     raise
                 return await self._customer_event(conn, event, reopen_window, outcome, published)
-            await self._record(conn, row.id, record)
+            await self._record(conn, ticket.id, record)
             if record.from_status == Status.CLOSED:
                 outcome.reopened += 1
-            view_row = SimpleNamespace(**{**row._mapping, **columns})
-        inserted = await self._insert_event_message(conn, row.id, event, "customer")
+            ticket = ticket.moved_to(state, now)
+        inserted = await self._insert_event_message(conn, ticket.id, event, "customer")
         if inserted is None:
             outcome.duplicates += 1
             return
         outcome.appended += 1
-        view = ticket_view(view_row)
         if record.changed_status:
-            published.append(("ticket.updated", view, {"action": record.action}))
-        published.append(("message.created", view, {"message": inserted}))
+            published.append(("ticket.updated", ticket, {"action": record.action}))
+        published.append(("message.created", ticket, {"message": message_json(inserted)}))
 
     async def _has_event(self, conn: AsyncConnection, ticket_id: int, event: BrokerEvent) -> bool:
         found = await conn.execute(
@@ -168,8 +173,8 @@ class EventMirror(StoreBase):
 
     async def _insert_event_message(
         self, conn: AsyncConnection, ticket_id: int, event: BrokerEvent, author: str
-    ) -> dict[str, Any] | None:
-        """Append one Rasa message unless this ticket has it already; its view, or None."""
+    ) -> Message | None:
+        """Append one Rasa message unless this ticket has it already; the message, or None."""
         values = {
             "ticket_id": ticket_id,
             "event_id": event.identity,
@@ -186,14 +191,14 @@ class EventMirror(StoreBase):
         message_id = await self._insert_unless_conflict(conn, messages, values)
         if message_id is None:
             return None
-        return message_view(SimpleNamespace(id=message_id, **values))
+        return Message.from_row({"id": message_id, **values})
 
     async def _bot_event(
         self,
         conn: AsyncConnection,
         event: BrokerEvent,
         outcome: EventOutcome,
-        published: list[tuple[str, dict[str, Any], dict[str, Any]]],
+        published: list[Published],
     ) -> None:
         echoed = event.metadata.get(REPLY_METADATA_KEY)
         if echoed is not None:
@@ -218,7 +223,11 @@ class EventMirror(StoreBase):
             return
         outcome.appended += 1
         published.append(
-            ("message.created", await self._view(conn, ticket_id), {"message": inserted})
+            (
+                "message.created",
+                await self._ticket(conn, ticket_id),
+                {"message": message_json(inserted)},
+            )
         )
 
 

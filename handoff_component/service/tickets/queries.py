@@ -17,13 +17,8 @@ from handoff_component.service import access
 from handoff_component.service.access import Viewer
 from handoff_component.service.errors import BadRequest, NotFound
 from handoff_component.service.models import PRIORITY_NAME, messages, notes, tickets, transitions
+from handoff_component.service.tickets.model import Message, Note, Ticket, TicketDetail, Transition
 from handoff_component.service.tickets.rows import ACTIVE, StoreBase, ticket_select
-from handoff_component.service.tickets.views import (
-    message_view,
-    note_view,
-    ticket_view,
-    transition_view,
-)
 
 MAX_PAGE_SIZE = 200
 
@@ -75,17 +70,18 @@ def decode_cursor(cursor: str) -> tuple[int, datetime, int]:
     return priority, moment, ticket_id
 
 
+@dataclass(frozen=True)
+class TicketPage:
+    """One page of the Inbox's list, and the cursor of the next (None on the last)."""
+
+    tickets: list[Ticket]
+    next_cursor: str | None
+
+
 class TicketQueries(StoreBase):
     """The store's reads."""
 
-    async def get(self, ticket_id: int) -> dict[str, Any]:
-        async with self.db.read() as conn:
-            row = (await conn.execute(ticket_select().where(tickets.c.id == ticket_id))).first()
-        if row is None:
-            raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
-        return ticket_view(row)
-
-    async def detail(self, ticket_id: int) -> dict[str, Any]:
+    async def detail(self, ticket_id: int) -> TicketDetail:
         """The ticket with its thread, notes and timeline, as the Inbox's ticket page shows it."""
         async with self.db.read() as conn:
             row = (await conn.execute(ticket_select().where(tickets.c.id == ticket_id))).first()
@@ -104,14 +100,14 @@ class TicketQueries(StoreBase):
                 .where(transitions.c.ticket_id == ticket_id)
                 .order_by(transitions.c.id)
             )
-            return {
-                **ticket_view(row),
-                "messages": [message_view(m) for m in thread],
-                "notes": [note_view(n) for n in ticket_notes],
-                "timeline": [transition_view(t) for t in timeline],
-            }
+            return TicketDetail(
+                ticket=Ticket.from_row(row),
+                messages=[Message.from_row(m) for m in thread],
+                notes=[Note.from_row(n) for n in ticket_notes],
+                timeline=[Transition.from_row(t) for t in timeline],
+            )
 
-    async def list(self, viewer: Viewer, filters: TicketFilter) -> dict[str, Any]:
+    async def list(self, viewer: Viewer, filters: TicketFilter) -> TicketPage:
         """One page of the inbox, most urgent first, then oldest first; keyset-paginated."""
         query = ticket_select()
         conditions = []
@@ -160,10 +156,10 @@ class TicketQueries(StoreBase):
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         page = rows[:limit]
-        return {
-            "tickets": [ticket_view(r) for r in page],
-            "next_cursor": encode_cursor(page[-1]) if len(rows) > limit else None,
-        }
+        return TicketPage(
+            tickets=[Ticket.from_row(r) for r in page],
+            next_cursor=encode_cursor(page[-1]) if len(rows) > limit else None,
+        )
 
     async def count_by_status(self, viewer: Viewer) -> dict[str, int]:
         query = select(tickets.c.status, func.count()).group_by(tickets.c.status)
@@ -174,7 +170,7 @@ class TicketQueries(StoreBase):
             counts = dict((await conn.execute(query)).all())
         return {status.value: int(counts.get(status.value, 0)) for status in Status}
 
-    async def message(self, ticket_id: int, message_id: int) -> dict[str, Any]:
+    async def message(self, ticket_id: int, message_id: int) -> Message:
         async with self.db.read() as conn:
             row = (
                 await conn.execute(
@@ -185,7 +181,7 @@ class TicketQueries(StoreBase):
             ).first()
         if row is None:
             raise NotFound(f"message {message_id} of ticket {ticket_id} does not exist")
-        return message_view(row)
+        return Message.from_row(row)
 
     async def open_ticket_of(self, conversation_id: str) -> int | None:
         async with self.db.read() as conn:

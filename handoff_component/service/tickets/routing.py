@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from handoff_component.service.models import teams, webhook_deliveries
+from handoff_component.service.tickets.model import Ticket
 from handoff_component.service.tickets.rows import StoreBase
+from handoff_component.service.tickets.views import ticket_json
 
 ROUTE_CACHE_SECONDS = 5.0
 
@@ -65,7 +66,7 @@ class Routing(StoreBase):
         return route
 
     async def _queue_webhook(
-        self, conn: AsyncConnection, team_id: int | None, event: str, ticket: dict[str, Any]
+        self, conn: AsyncConnection, team_id: int | None, event: str, ticket: Ticket
     ) -> None:
         if team_id is None:
             return
@@ -79,7 +80,11 @@ class Routing(StoreBase):
             insert(webhook_deliveries).values(
                 team_id=team_id,
                 event=event,
-                payload={"event": event, "ticket": ticket, "occurred_at": now.isoformat()},
+                payload={
+                    "event": event,
+                    "ticket": ticket_json(ticket),
+                    "occurred_at": now.isoformat(),
+                },
                 status="pending",
                 attempts=0,
                 next_attempt_at=now,

@@ -21,7 +21,8 @@ from handoff_component.service.errors import NotFound
 from handoff_component.service.models import attendants, teams, tickets, transitions
 from handoff_component.service.notifications import TicketEvent, TicketEventBus
 from handoff_component.service.settings import Settings
-from handoff_component.service.tickets.views import ticket_view
+from handoff_component.service.tickets.model import Ticket
+from handoff_component.service.tickets.views import ticket_json
 
 ACTIVE = frozenset(s.value for s in lifecycle.ACTIVE_STATUSES)
 
@@ -58,18 +59,19 @@ class StoreBase:
         dialect = postgresql if self.db.dialect == "postgresql" else sqlite
         return dialect.insert(table).on_conflict_do_nothing()
 
-    async def _locked_row(self, conn: AsyncConnection, ticket_id: int) -> Any:
+    async def _locked(self, conn: AsyncConnection, ticket_id: int) -> Ticket:
+        """The ticket, its row locked (on PostgreSQL) until the transaction ends."""
         query = ticket_select().where(tickets.c.id == ticket_id)
         if self.db.locks_rows:
             query = query.with_for_update(of=tickets)
         row = (await conn.execute(query)).first()
         if row is None:
             raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
-        return row
+        return Ticket.from_row(row)
 
-    async def _view(self, conn: AsyncConnection, ticket_id: int) -> dict[str, Any]:
+    async def _ticket(self, conn: AsyncConnection, ticket_id: int) -> Ticket:
         row = (await conn.execute(ticket_select().where(tickets.c.id == ticket_id))).one()
-        return ticket_view(row)
+        return Ticket.from_row(row)
 
     async def _record(
         self, conn: AsyncConnection, ticket_id: int, record: TransitionRecord
@@ -106,29 +108,32 @@ class StoreBase:
             )
         ).scalar()
 
-    async def _current_row(self, ticket_id: int) -> Any:
+    async def get(self, ticket_id: int) -> Ticket:
+        """The ticket as it is now; `NotFound` if there is none of that id."""
         async with self.db.read() as conn:
             row = (await conn.execute(ticket_select().where(tickets.c.id == ticket_id))).first()
         if row is None:
             raise NotFound(f"ticket {ticket_id} does not exist", field="ticket_id")
-        return row
+        return Ticket.from_row(row)
 
     def _publish(
         self,
         kind: str,
-        view: dict[str, Any],
+        ticket: Ticket,
         extra: dict[str, Any] | None = None,
         *,
         previous_team_id: int | None = None,
         previous_assignee_id: int | None = None,
     ) -> None:
+        """Tell the live streams (after the commit). The bus carries JSON, as it crosses to other
+        replicas; each stream shows the ticket with its own viewer's `allowed_actions`."""
         self.bus.publish(
             TicketEvent(
                 type=kind,
-                ticket_id=view["id"],
-                team_id=view["team"]["id"] if view["team"] else None,
-                assignee_id=view["assignee"]["id"] if view["assignee"] else None,
-                data={"ticket": view, **(extra or {})},
+                ticket_id=ticket.id,
+                team_id=ticket.team_id,
+                assignee_id=ticket.assignee_id,
+                data={"ticket": ticket_json(ticket), **(extra or {})},
                 previous_team_id=previous_team_id,
                 previous_assignee_id=previous_assignee_id,
             )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,25 +24,6 @@ def state_of(row: Any) -> TicketState:
         handed_back=bool(row.handed_back),
         reopen_count=row.reopen_count,
     )
-
-
-@dataclass(frozen=True)
-class RowTicket:
-    """A ticket row as the access rules read it (`access.Held`)."""
-
-    row: Any
-
-    @property
-    def team_id(self) -> int | None:
-        return self.row.team_id
-
-    @property
-    def assignee_id(self) -> int | None:
-        return self.row.assignee_id
-
-    @property
-    def state(self) -> TicketState:
-        return state_of(self.row)
 
 
 def columns_of(state: TicketState, now: datetime) -> dict[str, Any]:

@@ -17,8 +17,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
-from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,11 +33,12 @@ from handoff_component.service.models import PRIORITY_RANK, messages, notes, tic
 from handoff_component.service.notifications import TicketEventBus
 from handoff_component.service.settings import Settings
 from handoff_component.service.tickets.mirror import EventMirror
+from handoff_component.service.tickets.model import Message, Note, Ticket
 from handoff_component.service.tickets.queries import TicketQueries
 from handoff_component.service.tickets.routing import Route, Routing
 from handoff_component.service.tickets.rows import event_time
-from handoff_component.service.tickets.states import RowTicket, columns_of, state_of
-from handoff_component.service.tickets.views import message_view, note_view, ticket_view
+from handoff_component.service.tickets.states import columns_of
+from handoff_component.service.tickets.views import message_json, note_json
 
 
 @dataclass
@@ -54,10 +53,12 @@ class NewReply:
 
 @dataclass
 class ActionOutcome:
-    ticket: dict[str, Any]
+    """The ticket after an action, its timeline record, and the reply or note it carried."""
+
+    ticket: Ticket
     record: TransitionRecord
-    message: dict[str, Any] | None = None
-    note: dict[str, Any] | None = None
+    message: Message | None = None
+    note: Note | None = None
 
 
 class TicketStore(EventMirror, TicketQueries, Routing):
@@ -67,7 +68,7 @@ class TicketStore(EventMirror, TicketQueries, Routing):
 
     # --- opening tickets ----------------------------------------------------------------------
 
-    async def open_handoff(self, request: HandoffRequest) -> tuple[dict[str, Any], bool]:
+    async def open_handoff(self, request: HandoffRequest) -> tuple[Ticket, bool]:
         """The ticket of a handoff: new (True), or the one this key or conversation already has.
 
         A second handoff of a conversation that already has an open ticket joins that ticket (its
@@ -78,10 +79,10 @@ class TicketStore(EventMirror, TicketQueries, Routing):
         """
         now = self.settings.clock()
 
-        async def work(conn: AsyncConnection) -> tuple[dict[str, Any], bool]:
+        async def work(conn: AsyncConnection) -> tuple[Ticket, bool]:
             existing = await self._existing_ticket(conn, request)
-            view = None if existing is not None else await self._create_ticket(conn, request, now)
-            if view is None:
+            ticket = None if existing is not None else await self._create_ticket(conn, request, now)
+            if ticket is None:
                 # The key or the conversation has a ticket: found by the look-up, or inserted by
                 # another replica since then (the unique indexes refused ours), found again.
                 ticket_id = (
@@ -90,21 +91,21 @@ class TicketStore(EventMirror, TicketQueries, Routing):
                 if ticket_id is None:
                     raise Conflict("the ticket could not be created; retry", field=None)
                 await self._append_messages(conn, ticket_id, request.transcript)
-                return await self._view(conn, ticket_id), False
-            return view, True
+                return await self._ticket(conn, ticket_id), False
+            return ticket, True
 
         # Retried whole if PostgreSQL breaks a deadlock with a customer message reopening a
         # closed ticket of the same conversation at the same moment.
-        view, created = await self.db.transaction(work)
+        ticket, created = await self.db.transaction(work)
         if created:
-            self._publish("ticket.created", view)
-        return view, created
+            self._publish("ticket.created", ticket)
+        return ticket, created
 
     async def _create_ticket(
         self, conn: AsyncConnection, request: HandoffRequest, now: datetime
-    ) -> dict[str, Any] | None:
-        """Insert a new handoff's ticket with its timeline record, transcript and webhook; its
-        view, or None when the unique indexes refused it (another replica was first)."""
+    ) -> Ticket | None:
+        """Insert a new handoff's ticket with its timeline record, transcript and webhook; the
+        ticket, or None when the unique indexes refused it (another replica was first)."""
         route = await self._route(conn, request.team)
         state, record = lifecycle.open_ticket(
             now,
@@ -138,12 +139,12 @@ class TicketStore(EventMirror, TicketQueries, Routing):
             )
         await self._record(conn, ticket_id, record)
         await self._append_messages(conn, ticket_id, request.transcript)
-        view = ticket_view(
-            SimpleNamespace(id=ticket_id, team_name=route.team_name, assignee_name=None, **values)
+        ticket = Ticket.from_row(
+            {**values, "id": ticket_id, "team_name": route.team_name, "assignee_name": None}
         )
         if route.has_webhook:
-            await self._queue_webhook(conn, route.team_id, "ticket.created", view)
-        return view
+            await self._queue_webhook(conn, route.team_id, "ticket.created", ticket)
+        return ticket
 
     async def _existing_ticket(self, conn: AsyncConnection, request: HandoffRequest) -> int | None:
         """The ticket of this idempotency key, else the conversation's open ticket."""
@@ -195,7 +196,7 @@ class TicketStore(EventMirror, TicketQueries, Routing):
         reason: str,
         supervisor_id: int,
         priority: str = "normal",
-    ) -> dict[str, Any]:
+    ) -> Ticket:
         """A ticket a supervisor opened on a live conversation, already claimed by them."""
         now = self.settings.clock()
         actor = Actor.attendant(supervisor_id)
@@ -233,10 +234,10 @@ class TicketStore(EventMirror, TicketQueries, Routing):
             ticket_id = result.inserted_primary_key[0]
             await self._record(conn, ticket_id, created)
             await self._record(conn, ticket_id, claimed)
-            view = await self._view(conn, ticket_id)
-            await self._queue_webhook(conn, team_id, "ticket.created", view)
-        self._publish("ticket.created", view)
-        return view
+            ticket = await self._ticket(conn, ticket_id)
+            await self._queue_webhook(conn, team_id, "ticket.created", ticket)
+        self._publish("ticket.created", ticket)
+        return ticket
 
     # --- attendant actions --------------------------------------------------------------------
 
@@ -257,11 +258,12 @@ class TicketStore(EventMirror, TicketQueries, Routing):
         a transfer is judged against the ticket the transfer left.
         """
         now = self.settings.clock()
-        message = note_row = None
+        message: Message | None = None
+        note_row: Note | None = None
         async with self.db.write() as conn:
-            row = await self._locked_row(conn, ticket_id)
-            access.require(viewer, action.name, RowTicket(row))
-            before = state_of(row)
+            ticket = await self._locked(conn, ticket_id)
+            access.require(viewer, action.name, ticket)
+            before = ticket.state
             state, record = lifecycle.apply(before, action, actor, now)
             try:
                 async with conn.begin_nested():
@@ -273,7 +275,7 @@ class TicketStore(EventMirror, TicketQueries, Routing):
             except IntegrityError:
                 # Reopening while the conversation already has another open ticket.
                 raise Conflict(
-                    f"conversation {row.conversation_id!r} already has an open ticket",
+                    f"conversation {ticket.conversation_id!r} already has an open ticket",
                     field="ticket_id",
                 ) from None
             await self._record(conn, ticket_id, record)
@@ -292,7 +294,7 @@ class TicketStore(EventMirror, TicketQueries, Routing):
                     )
                 )
                 message_id = result.inserted_primary_key[0]
-                message = message_view(
+                message = Message.from_row(
                     (await conn.execute(select(messages).where(messages.c.id == message_id))).one()
                 )
             if note is not None:
@@ -304,33 +306,33 @@ class TicketStore(EventMirror, TicketQueries, Routing):
                         created_at=now,
                     )
                 )
-                note_row = note_view(
+                note_row = Note.from_row(
                     (
                         await conn.execute(
                             select(notes).where(notes.c.id == result.inserted_primary_key[0])
                         )
                     ).one()
                 )
-            view = await self._view(conn, ticket_id)
+            after = await self._ticket(conn, ticket_id)
             transferred = isinstance(
                 action, lifecycle.TransferToTeam | lifecycle.TransferToAttendant
             )
-            if transferred and view["team"]:
-                await self._queue_webhook(conn, view["team"]["id"], "ticket.transferred", view)
+            if transferred and after.team_id is not None:
+                await self._queue_webhook(conn, after.team_id, "ticket.transferred", after)
         previous_team = int(before.team) if before.team else None
         previous_assignee = int(before.assignee) if before.assignee else None
         self._publish(
             "ticket.updated",
-            view,
+            after,
             {"action": record.action},
             previous_team_id=previous_team,
             previous_assignee_id=previous_assignee,
         )
         if message is not None:
-            self._publish("message.created", view, {"message": message})
+            self._publish("message.created", after, {"message": message_json(message)})
         if note_row is not None:
-            self._publish("note.created", view, {"note": note_row})
-        return ActionOutcome(ticket=view, record=record, message=message, note=note_row)
+            self._publish("note.created", after, {"note": note_json(note_row)})
+        return ActionOutcome(ticket=after, record=record, message=message, note=note_row)
 
     async def check(
         self,
@@ -345,19 +347,19 @@ class TicketStore(EventMirror, TicketQueries, Routing):
         Used before a side effect on Rasa's side (resume, pause), so an action that would be
         refused anyway does not touch the conversation; `act` checks again when it writes.
         """
-        row = await self._current_row(ticket_id)
-        access.require(viewer, action.name, RowTicket(row))
-        lifecycle.apply(state_of(row), action, actor, self.settings.clock())
+        ticket = await self.get(ticket_id)
+        access.require(viewer, action.name, ticket)
+        lifecycle.apply(ticket.state, action, actor, self.settings.clock())
 
-    async def authorized(self, ticket_id: int, viewer: Viewer, action: str) -> dict[str, Any]:
+    async def authorized(self, ticket_id: int, viewer: Viewer, action: str) -> Ticket:
         """The ticket as it is now, if `viewer` may do `action` (typing, retry) to it."""
-        row = await self._current_row(ticket_id)
-        access.require(viewer, action, RowTicket(row))
-        return ticket_view(row)
+        ticket = await self.get(ticket_id)
+        access.require(viewer, action, ticket)
+        return ticket
 
     async def set_delivery(
         self, message_id: int, delivery: str, error: str | None, attempts: int
-    ) -> dict[str, Any]:
+    ) -> Message:
         async with self.db.write() as conn:
             await conn.execute(
                 update(messages)
@@ -369,7 +371,7 @@ class TicketStore(EventMirror, TicketQueries, Routing):
                 )
             )
             row = (await conn.execute(select(messages).where(messages.c.id == message_id))).one()
-            view = await self._view(conn, row.ticket_id)
-        message = message_view(row)
-        self._publish("message.delivery", view, {"message": message})
+            ticket = await self._ticket(conn, row.ticket_id)
+        message = Message.from_row(row)
+        self._publish("message.delivery", ticket, {"message": message_json(message)})
         return message

@@ -27,7 +27,7 @@ export function stopTyping() {
 
 function onInput() {
   const ticket = app.detail;
-  if (!ticket || mode() !== "reply" || !permissions(ticket, app.me).reply) return;
+  if (!ticket || mode() !== "reply" || !permissions(ticket).reply) return;
   const now = Date.now();
   if (typing.ticketId !== ticket.id || now - typing.since > TYPING_REPEAT_MS) {
     typing.ticketId = ticket.id;

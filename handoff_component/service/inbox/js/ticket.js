@@ -127,7 +127,7 @@ const pair = (label, ...value) => h("div", { class: "pair" }, h("dt", {}, label)
 function summaryCard(ticket, app) {
   const summary = ticket.summary || {};
   const rule = app.rules.get(ticket.rule);
-  const firing = ticket.scores && ticket.scores.length ? ticket.scores[ticket.scores.length - 1] : null;
+  const firing = ticket.scores?.length ? ticket.scores[ticket.scores.length - 1] : null;
   const recent = ticket.scores || [];
   return [
     h("div", { class: "summary-head" },
@@ -137,7 +137,7 @@ function summaryCard(ticket, app) {
     h("dl", { class: "summary-facts" },
       rule ? pair("Rule", h("code", { class: "condition" }, rule.condition)) : null,
       firing ? pair("Scores when it fired", scoreChips(firing)) : null,
-      summary.topics && summary.topics.length
+      summary.topics?.length
         ? pair("Topics", summary.topics.map((t) => h("span", { class: "chip chip-topic" }, t)))
         : null,
       summary.last_bot_action ? pair("Last bot action", h("code", {}, summary.last_bot_action)) : null,
@@ -235,28 +235,34 @@ export function bindThread() {
   thread.addEventListener("scroll", () => {
     followThread = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 60;
   });
-  thread.addEventListener("load", () => followThread && (thread.scrollTop = thread.scrollHeight), true);
+  thread.addEventListener(
+    "load",
+    () => {
+      if (followThread) thread.scrollTop = thread.scrollHeight;
+    },
+    true,
+  );
 }
 
 export function followNewMessages() {
   followThread = true;
 }
 
-/** What the signed-in attendant may do with this ticket now (the lifecycle plus ownership). */
-export function permissions(ticket, me) {
+/**
+ * What the signed-in attendant may do with this ticket now. The service decides (the lifecycle
+ * and who holds the ticket, `service/access.py`) and says so in `allowed_actions`, in every
+ * answer and live event; the Inbox only enables the buttons it lists.
+ */
+export function permissions(ticket) {
   const allowed = new Set(ticket.allowed_actions);
-  const supervisor = me.role === "supervisor";
-  const owner = ticket.assignee && ticket.assignee.id === me.id;
-  const member = ticket.team && me.teams.some((t) => t.id === ticket.team.id);
-  const ownerOrFree = supervisor || owner || !ticket.assignee;
   return {
-    claim: allowed.has("claim") && (supervisor || member),
-    reply: allowed.has("reply") && (supervisor || owner),
+    claim: allowed.has("claim"),
+    reply: allowed.has("reply"),
     note: allowed.has("note"),
     transfer: allowed.has("transfer"),
-    close: allowed.has("close") && ownerOrFree,
+    close: allowed.has("close"),
     reopen: allowed.has("reopen"),
-    resume_bot: allowed.has("resume_bot") && ownerOrFree,
+    resume_bot: allowed.has("resume_bot"),
   };
 }
 
@@ -273,7 +279,7 @@ export function renderTicket(app) {
   $("#ticket").hidden = !ticket;
   $("#details").hidden = !ticket;
   if (!ticket) return;
-  const can = permissions(ticket, app.me);
+  const can = permissions(ticket);
   $("#ticket-title").textContent = `Ticket #${ticket.id}`;
   fill($("#ticket-subtitle"), 
     icon(channelOf(ticket.channel, ticket.conversation_id).icon),
