@@ -9,10 +9,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.orders import find_order
-from handoff_component import ActionHandoff, ActionSessionStartWithHandoff
+from handoff_component import ActionHandoff
 
 # The plugin's actions, registered with this action server by being imported here.
-__all__ = ["ActionCheckOrderStatus", "ActionHandoff", "ActionSessionStartWithHandoff"]
+__all__ = ["ActionCheckOrderStatus", "ActionHandoff"]
 
 
 class ActionCheckOrderStatus(Action):

@@ -9,15 +9,23 @@ Action subclass it has imported):
 paused across a session expiry while its ticket is open (Rasa's default one would un-pause it).
 
 Settings come from the environment, since the action server has no configuration file:
-`HANDOFF_SERVICE_URL` (the handoff service) and `HANDOFF_SECRET` (shared with it).
+`HANDOFF_SERVICE_URL` (the handoff service) and `HANDOFF_SECRET` (shared with it). The action's
+name is `settings.action_name` of the rules file the policy reads too (`HANDOFF_RULES_FILE`,
+default `handoff.yml` in the directory the action server runs in), so a bot that keeps an
+`action_handoff` of its own names ours once, for both processes. Another action registered
+under the same name stops the action server at start: rasa-sdk would let the later one win with
+nothing but an INFO line, and the policy's handoffs would run the wrong code.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
+import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -32,6 +40,7 @@ from handoff_component.contract import (
     event_identity,
     idempotency_key_for,
 )
+from handoff_component.contract.domain import HANDOFF_ACTION
 from handoff_component.contract.slots import (
     HANDOFF_ACTIVE_SLOT,
     HANDOFF_AUTO_PAUSE_SLOT,
@@ -53,17 +62,93 @@ logger = logging.getLogger(__name__)
 STORY_RULE = "story"
 
 
+_WARNED: set[str] = set()
+
+
+class HandoffActionError(RuntimeError):
+    """The handoff action cannot be registered: another action of the bot has its name, or
+    the rules file names it wrongly."""
+
+
+def configured_action_name(rules_file: str | Path | None = None) -> str:
+    """`settings.action_name` of the rules file (`HANDOFF_RULES_FILE`, default `handoff.yml`),
+    or `action_handoff` when the file or the setting is absent."""
+    path = Path(rules_file or os.environ.get("HANDOFF_RULES_FILE") or "handoff.yml")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError:
+        if str(path) in _WARNED:
+            return HANDOFF_ACTION
+        _WARNED.add(str(path))
+        logger.warning(
+            "%s not found (set HANDOFF_RULES_FILE): the handoff action is named '%s'",
+            path,
+            HANDOFF_ACTION,
+        )
+        return HANDOFF_ACTION
+    except yaml.YAMLError as error:
+        raise HandoffActionError(f"{path}: not readable YAML: {error}") from None
+    settings = data.get("settings") if isinstance(data, dict) else None
+    name = settings.get("action_name") if isinstance(settings, dict) else None
+    if name is None:
+        return HANDOFF_ACTION
+    if not isinstance(name, str) or not name.startswith("action_"):
+        raise HandoffActionError(
+            f"{path}: settings.action_name must be an action name such as "
+            f"action_handoff_to_human, got {name!r}"
+        )
+    return name
+
+
+def actions_named(name: str, exclude: type) -> list[type]:
+    """Every other imported Action subclass whose `name()` is `name` (what rasa-sdk would
+    register under it), asked without running its `__init__`."""
+    found: list[type] = []
+    pending = list(Action.__subclasses__())
+    seen: set[type] = set()
+    while pending:
+        cls = pending.pop()
+        if cls in seen:
+            continue
+        seen.add(cls)
+        pending.extend(cls.__subclasses__())
+        if issubclass(cls, exclude) or inspect.isabstract(cls):
+            continue
+        if cls.__module__.startswith(("rasa_sdk.", "rasa.")):
+            continue
+        try:
+            other = cls.name(object.__new__(cls))
+        except Exception:
+            continue
+        if other == name:
+            found.append(cls)
+    return sorted(found, key=lambda c: f"{c.__module__}.{c.__qualname__}")
+
+
 class ActionHandoff(Action):
     """Open a ticket for a human, tell the customer, and pause the bot."""
 
     def name(self) -> str:
-        return "action_handoff"
+        """The configured name; refuses (and so stops the action server's start) when another
+        action of the bot has it too."""
+        name = configured_action_name()
+        others = actions_named(name, ActionHandoff)
+        if others:
+            where = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in others)
+            raise HandoffActionError(
+                f"'{name}' is the handoff plugin's action, and {where} is registered under the "
+                f"same name too (rasa-sdk would run only one of them). Rename the bot's action, "
+                f"or give the plugin's another name: `settings: {{action_name: "
+                f"action_handoff_to_human}}` in handoff.yml, and list that name under `actions:` "
+                f"in the domain. `python -m handoff_component doctor` shows every collision."
+            )
+        return name
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         channel = tracker.get_latest_input_channel() or tracker.get_slot(HANDOFF_CHANNEL_SLOT)
-        request = handoff_request(tracker, channel or "unknown")
+        request = handoff_request(tracker, channel or "unknown", self.name())
         # The channel's safety net may say "alert the team but keep the bot talking".
         pause = tracker.get_slot(HANDOFF_AUTO_PAUSE_SLOT) is not False
         events: list[dict[str, Any]] = [
@@ -118,7 +203,9 @@ class ActionSessionStartWithHandoff(Action):
         return events
 
 
-def handoff_request(tracker: Tracker, channel: str) -> HandoffRequest:
+def handoff_request(
+    tracker: Tracker, channel: str, action_name: str = HANDOFF_ACTION
+) -> HandoffRequest:
     """The ticket request for this tracker: what fired, why, and everything said so far."""
     events = tracker.events
     trigger = next((e for e in reversed(events) if e.get("event") == "user"), None)
@@ -142,7 +229,7 @@ def handoff_request(tracker: Tracker, channel: str) -> HandoffRequest:
         priority=priority if priority in PRIORITIES else "normal",
         team=team,
         scores=[s for s in (turn_scores(e) for e in user_events[-10:]) if s],
-        summary=build_summary(events, str(reason)),
+        summary=build_summary(events, str(reason), action_name=action_name),
         transcript=transcript_of(tracker.sender_id, events),
         unclaimed_timeout_seconds=_positive(tracker.get_slot(HANDOFF_UNCLAIMED_TIMEOUT_SLOT)),
     )

@@ -29,6 +29,7 @@ from rasa.shared.core.constants import (
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
+    ConversationPaused,
     Event,
     SlotSet,
 )
@@ -38,11 +39,11 @@ from rasa.shared.exceptions import RasaException
 from rasa.shared.utils.io import raise_warning
 
 from handoff_component.bot.tracker_view import (
-    HANDOFF_ACTION,
     TurnMemo,
     conversation_view,
     newest_unanswered_message,
 )
+from handoff_component.contract.domain import HANDOFF_ACTION, PLUGIN_RESPONSES
 from handoff_component.contract.slots import (
     HANDOFF_ACTIVE_SLOT,
     HANDOFF_AUTO_PAUSE_SLOT,
@@ -51,6 +52,7 @@ from handoff_component.contract.slots import (
     HANDOFF_REASON_SLOT,
     HANDOFF_RULE_SLOT,
     HANDOFF_SCORE_SLOT,
+    HANDOFF_SLOTS,
     HANDOFF_TEAM_SLOT,
     HANDOFF_UNCLAIMED_TIMEOUT_SLOT,
 )
@@ -118,7 +120,12 @@ class HandoffPolicy(Policy):
             "rules_file": "handoff.yml",
             # Its top-level keys are accepted as channel names (custom connectors).
             "credentials_file": "credentials.yml",
-            "action_name": HANDOFF_ACTION,
+            # The action to predict. Unset: `settings.action_name` of the rules file, which the
+            # action server reads too; set here, it must say the same.
+            "action_name": None,
+            # Refuse to train when the domain lacks a slot or response the plugin uses (the
+            # customer would be told nothing, or cooldowns would reset at every hand-back).
+            "check_domain": True,
             # Mark predictions `is_no_user_prediction`, the only way to outrank an active
             # form's happy path (and end-to-end predictions). False: forms finish first.
             "outrank_forms": True,
@@ -143,15 +150,44 @@ class HandoffPolicy(Policy):
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         self.ruleset = ruleset
-        self._action = str(config.get("action_name") or HANDOFF_ACTION)
+        self._action = str(
+            config.get("action_name")
+            or (ruleset.settings.action_name if ruleset else HANDOFF_ACTION)
+        )
         self._failure_response = str(config.get("failure_response") or "")
         self._memo = TurnMemo(ruleset.settings) if ruleset else None
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Retrain (and re-validate) when only `handoff.yml` changed, which Rasa's graph cache
-        would otherwise not notice."""
-        return _rules_fingerprint({**cls.get_default_config(), **config})
+        would otherwise not notice.
+
+        Rasa fingerprints every node of the training graph before it trains any, so this is
+        also where a broken rules file stops `rasa train` within seconds instead of after the
+        NLU and the other policies have trained: the file's grammar, its channels and its
+        custom conditions are checked here; the intents and entities, which need the domain,
+        in `train`."""
+        full = {**cls.get_default_config(), **config}
+        path = Path(str(full.get("rules_file") or ""))
+        if not path.is_file():
+            raise HandoffRulesError(
+                f"{path}: the handoff rules file does not exist; set `rules_file` of "
+                "HandoffPolicy in config.yml (relative to where rasa runs)"
+            )
+        credentials = full.get("credentials_file")
+        known = KNOWN_CHANNELS | (
+            channels_from_credentials(credentials) if credentials else frozenset()
+        )
+        try:
+            text = path.read_text(encoding="utf-8")
+            parse_ruleset(text, str(path), known)
+        except (OSError, UnicodeDecodeError) as error:
+            raise HandoffRulesError(
+                f"{path}: cannot read the handoff rules file ({error})"
+            ) from None
+        except RulesFileError as error:
+            raise HandoffRulesError(f"Invalid handoff rules:\n{error}") from None
+        return _rules_fingerprint(full)
 
     # --- training ----------------------------------------------------------------------------
 
@@ -189,18 +225,20 @@ class HandoffPolicy(Policy):
             raise HandoffRulesError(
                 "Invalid handoff rules:\n" + "\n".join(str(p) for p in problems)
             )
+        configured = self.config.get("action_name")
+        if configured and configured != ruleset.settings.action_name:
+            raise HandoffRulesError(
+                f"HandoffPolicy's action_name '{configured}' differs from settings.action_name "
+                f"'{ruleset.settings.action_name}' of {source}, which the action server "
+                "registers: name it once, in the rules file, and drop it from config.yml"
+            )
+        self._action = str(configured or ruleset.settings.action_name)
         if self._action not in domain.action_names_or_texts:
             raise HandoffRulesError(
                 f"HandoffPolicy predicts '{self._action}', which is not in the domain: add it "
                 "under `actions:` in domain.yml"
             )
-        missing = [s for s in REQUIRED_SLOTS if s not in {slot.name for slot in domain.slots}]
-        if missing:
-            raise_warning(
-                f"HandoffPolicy sets the slots {', '.join(missing)}, which the domain lacks: "
-                "add them (type text/float, influence_conversation: false, no mappings "
-                "or `mappings: [{type: custom}]`)"
-            )
+        self._check_domain(domain)
         with self._model_storage.write_to(self._resource) as directory:
             (Path(directory) / STORED_RULES).write_text(text, encoding="utf-8")
             (Path(directory) / STORED_META).write_text(
@@ -210,6 +248,34 @@ class HandoffPolicy(Policy):
         self.ruleset = ruleset
         self._memo = TurnMemo(ruleset.settings)
         return self._resource
+
+    def _check_domain(self, domain: Domain) -> None:
+        """Every slot and response the plugin uses, or a training error naming them all."""
+        slots = {slot.name for slot in domain.slots}
+        missing_slots = [name for name in HANDOFF_SLOTS if name not in slots]
+        wanted = [r for r in PLUGIN_RESPONSES if r != "utter_handoff_failed"]
+        if self._failure_response:
+            wanted.append(self._failure_response)
+        missing_responses = [name for name in wanted if name not in domain.responses]
+        if not missing_slots and not missing_responses:
+            return
+        lines = []
+        if missing_slots:
+            lines.append(
+                f"slots {', '.join(missing_slots)} (each `influence_conversation: false`, "
+                "`mappings: [{type: custom}]`; types in docs/handoff.md)"
+            )
+        if missing_responses:
+            lines.append(f"responses {', '.join(missing_responses)}")
+        message = (
+            "The domain lacks what the handoff plugin uses: "
+            + "; ".join(lines)
+            + ". `python -m handoff_component init` writes them; "
+            "`python -m handoff_component doctor` lists them."
+        )
+        if self.config.get("check_domain", True):
+            raise HandoffRulesError(message)
+        raise_warning(message)
 
     @classmethod
     def load(
@@ -263,6 +329,22 @@ class HandoffPolicy(Policy):
                     is_no_user_prediction=True,
                 )
             return no_opinion
+        if newest is not None and tracker.get_slot(HANDOFF_ACTIVE_SLOT) is True:
+            # A human has the conversation, yet it is not paused: a new session began (an
+            # expiry runs Rasa's own action_session_start, which un-pauses and, with
+            # carry_over_slots_to_new_session, keeps `handoff_active`). Pause again, without
+            # answering; the message reaches the ticket through the event broker. Done here,
+            # a new conversation never waits on the action server.
+            logger.info(
+                "HandoffPolicy: %s is with a human but was un-paused by a new session; "
+                "pausing again",
+                tracker.sender_id,
+            )
+            return self._prediction(
+                confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain),
+                optional_events=[ConversationPaused()],
+                is_no_user_prediction=True,
+            )
         if newest is None:
             return self._after_failed_handoff(tracker, domain) or no_opinion
         if newest.intent_name in COMMAND_INTENTS:

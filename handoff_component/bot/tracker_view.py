@@ -17,11 +17,10 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from handoff_component.contract.domain import HANDOFF_ACTION
 from handoff_component.contract.slots import HANDOFF_HISTORY_SLOT, HANDOFF_RULE_SLOT
 from handoff_component.core.rules import ConversationView, Firing, RuleSettings, Turn
 from handoff_component.core.rules.view import turn_from_nlu
-
-HANDOFF_ACTION = "action_handoff"
 
 
 def newest_unanswered_message(tracker: DialogueStateTracker) -> UserUttered | None:

@@ -30,7 +30,6 @@ from handoff_component.cli.bot_project import (
 from handoff_component.contract.domain import (
     DEFAULT_HUMAN_REQUEST_INTENTS,
     HANDOFF_ACTION,
-    PLUGIN_ACTIONS,
     PLUGIN_RESPONSES,
 )
 from handoff_component.contract.slots import HANDOFF_SLOTS
@@ -152,7 +151,7 @@ def check_config(bot: Bot) -> Iterable[Finding]:
         )
 
 
-def check_domain(bot: Bot) -> Iterable[Finding]:
+def check_domain(bot: Bot, action_name: str = HANDOFF_ACTION) -> Iterable[Finding]:
     domain = bot.domain
     where = domain.first_file or bot.domain_path
     if not domain.files:
@@ -186,15 +185,14 @@ def check_domain(bot: Bot) -> Iterable[Finding]:
                 f"nothing when {when}",
                 f"add `{name}` under responses",
             )
-    for name in PLUGIN_ACTIONS:
-        if name not in domain.actions:
-            yield Finding(
-                "error",
-                where,
-                _section_line(domain, "actions"),
-                f"action {name} is not listed under actions: Rasa will not predict or run it",
-                f"add `- {name}` under actions",
-            )
+    if action_name not in domain.actions:
+        yield Finding(
+            "error",
+            where,
+            _section_line(domain, "actions"),
+            f"action {action_name} is not listed under actions: Rasa will not predict or run it",
+            f"add `- {action_name}` under actions",
+        )
 
 
 def _section_line(domain: Domain, section: str) -> int:
@@ -204,7 +202,7 @@ def _section_line(domain: Domain, section: str) -> int:
     return 1
 
 
-def check_actions(bot: Bot) -> Iterable[Finding]:
+def check_actions(bot: Bot, action_name: str = HANDOFF_ACTION) -> Iterable[Finding]:
     package = read_action_package(bot.root)
     if not package.files:
         yield Finding(
@@ -212,21 +210,20 @@ def check_actions(bot: Bot) -> Iterable[Finding]:
             bot.root / "actions",
             1,
             "the bot has no actions package: nothing serves action_handoff",
-            "create actions/__init__.py that imports ActionHandoff and "
-            "ActionSessionStartWithHandoff from handoff_component",
+            "create actions/__init__.py that imports ActionHandoff from handoff_component",
         )
         return
     for action in package.actions:
-        if action.action_name in PLUGIN_ACTIONS:
+        if action.action_name == action_name:
             yield Finding(
                 "error",
                 action.file,
                 action.line,
-                f"the bot's own class {action.class_name} registers {action.action_name}: the "
-                "action server runs whichever is registered last (Rasa only logs "
-                "'Re-registered function'), so the plugin's may never run",
-                f"rename the bot's action (and its uses in stories and rules), or delete it "
-                f"if it only did what the plugin's {action.action_name} does",
+                f"the bot's own class {action.class_name} registers {action.action_name}, the "
+                "plugin's handoff action: the action server refuses to start with both",
+                f"name the plugin's action otherwise in {bot.rules_path.name} "
+                "(`settings: {action_name: action_handoff_to_human}`, and list it under "
+                "actions), or delete the bot's if it only did what the plugin's does",
             )
     if not package.imports_plugin_actions:
         yield Finding(
@@ -235,8 +232,7 @@ def check_actions(bot: Bot) -> Iterable[Finding]:
             1,
             "the action package does not import the plugin's actions, so the action server "
             f"does not serve {HANDOFF_ACTION}",
-            "add `from handoff_component import ActionHandoff, ActionSessionStartWithHandoff` "
-            "to actions/__init__.py",
+            "add `from handoff_component import ActionHandoff` to actions/__init__.py",
         )
 
 
@@ -321,16 +317,17 @@ def check_stories(bot: Bot, settings: RuleSettings) -> Iterable[Finding]:
         for step, following in zip(story.steps, story.steps[1:], strict=False):
             if step.kind != "intent" or step.name not in human or following.kind != "action":
                 continue
-            if following.name == HANDOFF_ACTION:
+            if following.name == settings.action_name:
                 continue
             yield Finding(
                 "warning",
                 story.file,
                 following.line,
                 f"{story.kind} '{story.name}' answers {step.name} with {following.name}, where "
-                "HandoffPolicy hands over with action_handoff",
-                f"predict {HANDOFF_ACTION} after {step.name} (or remove the {story.kind}); inside "
-                "a rule's cooldown the policy stays quiet and your other policies answer",
+                f"HandoffPolicy hands over with {settings.action_name}",
+                f"predict {settings.action_name} after {step.name} (or remove the "
+                f"{story.kind}); inside a rule's cooldown the policy stays quiet and your "
+                "other policies answer",
             )
 
 
@@ -455,7 +452,9 @@ def diagnose(root: Path, domain: str | None = None, environ: dict[str, str] | No
 
     bot = Bot.read(root, domain)
     settings, findings = check_rules(bot)
-    for check in (check_config, check_domain, check_actions, check_endpoints, check_credentials):
+    findings.extend(check_domain(bot, settings.action_name))
+    findings.extend(check_actions(bot, settings.action_name))
+    for check in (check_config, check_endpoints, check_credentials):
         findings.extend(check(bot))
     findings.extend(check_intents(bot, settings))
     findings.extend(check_stories(bot, settings))

@@ -123,9 +123,11 @@ def run_check(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 print(problem, file=sys.stderr)
             print(f"{args.file}: {len(problems)} problem(s)", file=sys.stderr)
             return 1
-        if "action_handoff" not in actions:
+        action_name = ruleset.settings.action_name
+        if action_name not in actions:
             print(
-                f"warning: {args.domain} does not list action_handoff under actions",
+                f"warning: {args.domain} does not list {action_name} under actions "
+                "(settings.action_name of the rules file)",
                 file=sys.stderr,
             )
     enabled = sum(rule.enabled for rule in ruleset.rules)

@@ -13,6 +13,7 @@ What is where:
 - `commands`: what the service posts to the connector (`ReplyCommand`, `PauseCommand`, ...);
 - `scores`: the key and names of the per-turn scores in Rasa's parse data (`handoff`);
 - `slots`: the names of the slots the plugin reads and writes in a bot's domain;
+- `domain`: the action, responses and intent defaults the plugin needs in a bot's domain;
 - `limits`, `attachments`, `errors`: what the payloads share.
 
 Everything is re-exported here, so `from handoff_component import contract; contract.X` reads

@@ -7,10 +7,14 @@ checks a bot's domain against them). The slots are in `contract/slots.py`.
 
 from __future__ import annotations
 
-# The plugin's custom actions, served by the bot's action server once it imports them.
+# The plugin's handoff action, served by the bot's action server once it imports it; its name
+# unless `settings.action_name` in handoff.yml says otherwise (a bot that keeps an
+# `action_handoff` of its own names ours, e.g. `action_handoff_to_human`).
 HANDOFF_ACTION = "action_handoff"
+# Optional (bots with carry_over_slots_to_new_session: false): HandoffPolicy re-pauses a new
+# session during a handoff by itself.
 SESSION_START_ACTION = "action_session_start"
-PLUGIN_ACTIONS = (HANDOFF_ACTION, SESSION_START_ACTION)
+PLUGIN_ACTIONS = (HANDOFF_ACTION,)
 
 # Every response the plugin utters, and when the customer hears it. A response missing from the
 # domain is not an error in Rasa (the message is skipped), so `doctor` reports each one.
@@ -26,7 +30,8 @@ PLUGIN_RESPONSES: dict[str, str] = {
     "utter_handoff_unclaimed": "nobody claimed the ticket in time and the bot answers again",
 }
 
-# Intents that mean "a person, please" and intents that mean "the bot did not understand", as the
+# Intents that mean "a person, please" and intents that mean "the bot did not understand" (Rasa's
+# FallbackClassifier's and the usual catch-all of Rasa bots), as the
 # scorer and the rules language count them when a bot does not name its own.
 DEFAULT_HUMAN_REQUEST_INTENTS = ("human_handoff", "request_human")
-DEFAULT_FALLBACK_INTENTS = ("nlu_fallback",)
+DEFAULT_FALLBACK_INTENTS = ("nlu_fallback", "out_of_scope")

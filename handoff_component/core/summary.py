@@ -17,6 +17,7 @@ from handoff_component.contract import (
     TranscriptMessage,
     event_identity,
 )
+from handoff_component.contract.domain import HANDOFF_ACTION
 from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES
 
 # Intents that carry no topic: small talk, answers, and the request for a person itself.
@@ -43,7 +44,7 @@ PLUMBING_ACTIONS = frozenset(
         "action_session_start",
         "action_extract_slots",
         "action_unlikely_intent",
-        "action_handoff",
+        HANDOFF_ACTION,
         "action_restart",
         "action_back",
     }
@@ -52,15 +53,19 @@ RECENT_TURNS = 5
 
 
 def build_summary(
-    events: Iterable[Mapping[str, Any]], reason: str, recent_turns: int = RECENT_TURNS
+    events: Iterable[Mapping[str, Any]],
+    reason: str,
+    recent_turns: int = RECENT_TURNS,
+    action_name: str = HANDOFF_ACTION,
 ) -> HandoffSummary:
-    """Summarise a conversation for the attendant; `reason` is why the handoff fired."""
+    """Summarise a conversation for the attendant; `reason` is why the handoff fired and
+    `action_name` the handoff action's name (never "what the bot last tried")."""
     events = list(events)
     user_events = [e for e in events if e.get("event") == "user"]
     return HandoffSummary(
         reason=reason[:2000] or "handoff requested",
         topics=topics_of(user_events),
-        last_bot_action=last_bot_action(events),
+        last_bot_action=last_bot_action(events, action_name),
         message_count=len(user_events),
         recent_scores=[s for s in (turn_scores(e) for e in user_events[-recent_turns:]) if s],
     )
@@ -80,13 +85,16 @@ def topics_of(user_events: Iterable[Mapping[str, Any]]) -> list[str]:
     return topics[:50]
 
 
-def last_bot_action(events: list[Mapping[str, Any]]) -> str | None:
+def last_bot_action(
+    events: list[Mapping[str, Any]], action_name: str = HANDOFF_ACTION
+) -> str | None:
     """The last thing the bot did for the customer, with what it said if it said something."""
+    plumbing = PLUMBING_ACTIONS | {action_name}
     said = None
     for event in reversed(events):
         if event.get("event") == "bot" and said is None and event.get("text"):
             said = str(event["text"])
-        if event.get("event") == "action" and event.get("name") not in PLUMBING_ACTIONS:
+        if event.get("event") == "action" and event.get("name") not in plumbing:
             name = str(event["name"])
             if said:
                 quote = said if len(said) <= 120 else said[:117] + "..."

@@ -238,3 +238,36 @@ async def test_a_new_session_without_a_handoff_is_not_paused() -> None:
 
     assert "pause" not in [e["event"] for e in events]
     assert {"event": "slot", "timestamp": None, "name": "order_id", "value": "48213"} in events
+
+
+def test_the_action_name_comes_from_the_rules_file(tmp_path, monkeypatch) -> None:
+    from handoff_component.bot.actions import ActionHandoff
+
+    rules = tmp_path / "handoff.yml"
+    rules.write_text("settings: {action_name: action_handoff_to_human}\nrules: []\n")
+    monkeypatch.setenv("HANDOFF_RULES_FILE", str(rules))
+    assert ActionHandoff().name() == "action_handoff_to_human"
+
+
+def test_an_action_of_the_bot_with_the_same_name_stops_the_action_server(monkeypatch) -> None:
+    """rasa-sdk would register the later one with an INFO line only: refuse instead."""
+    import pytest
+    from rasa_sdk import Action
+    from rasa_sdk.executor import ActionExecutor
+
+    from handoff_component.bot.actions import ActionHandoff, HandoffActionError
+
+    monkeypatch.setenv("HANDOFF_RULES_FILE", "/nonexistent/handoff.yml")
+
+    class BotsOwnHandoff(Action):
+        def name(self) -> str:
+            return "action_handoff"
+
+    executor = ActionExecutor()
+    with pytest.raises(HandoffActionError, match=r"BotsOwnHandoff is registered under the same"):
+        executor.register_action(ActionHandoff)
+    del BotsOwnHandoff
+    import gc
+
+    gc.collect()
+    assert ActionHandoff().name() == "action_handoff"

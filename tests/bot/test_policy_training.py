@@ -17,8 +17,12 @@ from rasa.shared.core.domain import Domain
 from handoff_component.bot.policy import HandoffPolicy, HandoffRulesError
 from tests.bot.policy_support import (
     DOMAIN,
+    RULES,
     context,
+    predicted,
+    start,
     trained,
+    user,
 )
 
 
@@ -56,12 +60,62 @@ def test_training_fails_when_the_rules_file_is_missing(
         policy.train([], domain)
 
 
-def test_training_warns_about_missing_slots(tmp_path: Path, storage: LocalModelStorage) -> None:
+def test_training_fails_naming_every_missing_slot_and_response(
+    tmp_path: Path, storage: LocalModelStorage
+) -> None:
+    domain = Domain.from_yaml(
+        "version: '3.1'\nintents: [request_human, complaint]\nactions: [action_handoff]\n"
+        "responses:\n  utter_handoff: [{text: hi}]\n"
+    )
+    with pytest.raises(HandoffRulesError) as caught:
+        trained(
+            tmp_path,
+            domain,
+            storage,
+            "rules: [{name: r, when: {intent: complaint}}]",
+            check_domain=True,
+        )
+    message = str(caught.value)
+    assert "handoff_rule, handoff_reason" in message and "handoff_history" in message
+    assert "utter_handoff_unclaimed" in message and "utter_handoff_failed" in message
+    assert "utter_handoff," not in message
+
+
+def test_training_only_warns_about_the_domain_when_told_to(
+    tmp_path: Path, storage: LocalModelStorage
+) -> None:
     domain = Domain.from_yaml(
         "version: '3.1'\nintents: [request_human, complaint]\nactions: [action_handoff]\n"
     )
     with pytest.warns(UserWarning, match="handoff_rule, handoff_reason"):
         trained(tmp_path, domain, storage, "rules: [{name: r, when: {intent: complaint}}]")
+
+
+def test_the_action_name_comes_from_the_rules_file(
+    tmp_path: Path, storage: LocalModelStorage
+) -> None:
+    domain = Domain.from_yaml(
+        DOMAIN.replace(
+            "actions: [action_handoff]", "actions: [action_handoff, action_handoff_to_human]"
+        )
+    )
+    rules = "settings: {action_name: action_handoff_to_human}\n" + RULES
+    policy = trained(tmp_path, domain, storage, rules)
+    events = [*start(), user("I want a human", "request_human", at=1)]
+    assert predicted(policy, domain, events) == "action_handoff_to_human"
+    with pytest.raises(HandoffRulesError, match=r"differs from settings\.action_name"):
+        trained(tmp_path, domain, storage, rules, action_name="action_handoff")
+
+
+def test_a_broken_rules_file_fails_at_fingerprinting(tmp_path: Path) -> None:
+    """Rasa fingerprints every node before it trains one: the check runs before any training."""
+    rules_file = tmp_path / "handoff.yml"
+    rules_file.write_text("rules:\n  - name: r\n    when: {sentiment: '=< 1'}\n")
+    config = {"rules_file": str(rules_file), "credentials_file": str(tmp_path / "c.yml")}
+    with pytest.raises(HandoffRulesError, match=r"handoff.yml:3: rule 'r': bad comparison"):
+        HandoffPolicy.fingerprint_addon(config)
+    with pytest.raises(HandoffRulesError, match="does not exist"):
+        HandoffPolicy.fingerprint_addon({**config, "rules_file": str(tmp_path / "no.yml")})
 
 
 def test_the_model_carries_the_rules_it_was_trained_with(
@@ -105,6 +159,8 @@ def test_rasa_train_fails_naming_the_rules_file_and_line(tmp_path: Path) -> None
             pipeline: []
             policies:
               - name: RulePolicy
+              - name: TEDPolicy
+                epochs: 1
               - name: handoff_component.HandoffPolicy
             """
         ),
@@ -133,5 +189,7 @@ def test_rasa_train_fails_naming_the_rules_file_and_line(tmp_path: Path) -> None
     assert result.returncode != 0, output
     assert "handoff.yml:4: rule 'angry': unknown field 'chanels'" in output, output
     assert "Traceback" not in output, output
+    # Stopped while Rasa fingerprints the graph, before it trains any component.
+    assert "Starting to train component" not in output, output
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
     assert time.monotonic() - started < 120

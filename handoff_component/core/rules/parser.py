@@ -95,6 +95,8 @@ class RulesParser(ConditionParser):
                         values[key] = self.number(value, key, 0.01, 1.0)
                     elif key in ("rephrase_window", "rephrase_min_words"):
                         values[key] = self.window(value, key)
+                    elif key == "action_name":
+                        values[key] = self.action_name(value)
                     else:
                         values[key] = tuple(self.texts(value, key))
                 except Invalid:
@@ -103,6 +105,16 @@ class RulesParser(ConditionParser):
             pass
         self.context = None
         return RuleSettings(**values)
+
+    def action_name(self, node: yaml.Node) -> str:
+        name = self.text(node, "action_name")
+        if not name.startswith("action_") or not name.replace("_", "").isalnum():
+            raise self.problem(
+                node,
+                f"action_name '{name}' must be an action name: 'action_' followed by letters, "
+                "digits and underscores (e.g. action_handoff_to_human)",
+            )
+        return name
 
     def safety_nets(self, node: yaml.Node) -> dict[str, ChannelSafetyNet]:
         try:

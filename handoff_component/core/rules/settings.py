@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from handoff_component.contract.domain import (
     DEFAULT_FALLBACK_INTENTS,
     DEFAULT_HUMAN_REQUEST_INTENTS,
+    HANDOFF_ACTION,
 )
 from handoff_component.core.rules.text import IGNORED_WORDS, fold
 
@@ -28,6 +29,8 @@ class RuleSettings:
     # The same defaults as the scorer's option of that name (contract/domain.py).
     human_request_intents: tuple[str, ...] = DEFAULT_HUMAN_REQUEST_INTENTS
     extra_channels: tuple[str, ...] = ()
+    # The name HandoffPolicy predicts and the action server registers ours under.
+    action_name: str = HANDOFF_ACTION
     # The built-in ignored words plus `rephrase_ignore_words`, folded like messages are.
     ignored_words: frozenset[str] = field(init=False, compare=False, repr=False)
 
