@@ -45,10 +45,11 @@ models: install ## retrain the learned scorers from ../shared/data (see scripts/
 models-check: install ## retrain into a temporary file: fails unless it equals the shipped weights
 	$(PY) -m scripts.train_scorers --check
 
-lint: install ## ruff (lint and format) and mypy (types, the whole package: [tool.mypy])
+lint: install ## ruff (lint and format), mypy (types, the whole package: [tool.mypy]), biome (the Inbox's JS and CSS: biome.json)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/biome lint --error-on-warnings
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -6,7 +6,7 @@ import { ApiError, api, post } from "./js/api.js";
 import { bindComposer, resetComposer, stopTyping } from "./js/composer.js";
 import { $, $$, fill, h, toast } from "./js/dom.js";
 import { ago } from "./js/format.js";
-import { bindQueueKeys, queueQuery, renderQueue } from "./js/queue.js";
+import { bindQueueKeys, inTab, queueOrder, queueQuery, renderQueue } from "./js/queue.js";
 import { renderRules } from "./js/rules.js";
 import { openStream } from "./js/stream.js";
 import { bindTakeover } from "./js/takeover.js";
@@ -27,6 +27,7 @@ const app = {
   filter: "open",
   teamId: "",
   tickets: [],
+  nextCursor: null,
   counts: {},
   currentId: null,
   detail: null,
@@ -109,6 +110,17 @@ async function act(work, success) {
 async function refreshQueue() {
   const page = await app.api(queueQuery(app.filter, app.teamId));
   app.tickets = page.tickets;
+  app.nextCursor = page.next_cursor;
+  renderQueue(app);
+}
+
+/** The next page of the tab, after the tickets already shown. */
+async function loadMoreTickets() {
+  if (!app.nextCursor) return;
+  const page = await app.api(queueQuery(app.filter, app.teamId, app.nextCursor));
+  const shown = new Set(app.tickets.map((t) => t.id));
+  app.tickets.push(...page.tickets.filter((t) => !shown.has(t.id)));
+  app.nextCursor = page.next_cursor;
   renderQueue(app);
 }
 
@@ -122,6 +134,7 @@ async function refreshCounts() {
   indicator.dataset.open = String(open);
   $('[data-count="open"]').textContent = String(open);
   $('[data-count="team"]').textContent = String(open + (counts.in_progress || 0) + (counts.awaiting_response || 0));
+  renderQueue(app); // its "First 100 of N" reads the counts
 }
 
 async function refreshTicket() {
@@ -202,13 +215,74 @@ function notify(ticketId) {
   chime();
 }
 
+/** A live event changes the page's state in place: no reload of the queue or the ticket. */
 function onStreamEvent(type, data) {
   const ticket = data.ticket;
   if (type === "ticket.created") notify(ticket.id);
   if (type === "message.created" && data.message.author === "customer") notify(ticket.id);
-  soon("queue", refreshQueue);
-  soon("counts", refreshCounts);
-  if (ticket.id === app.currentId) soon("ticket", refreshTicket, 60);
+  applyToQueue(ticket);
+  if (type === "ticket.created" || type === "ticket.updated") soon("counts", refreshCounts);
+  if (ticket.id === app.currentId) applyToTicket(type, data);
+}
+
+function applyToQueue(ticket) {
+  const index = app.tickets.findIndex((t) => t.id === ticket.id);
+  const known = app.tickets[index];
+  if (known && (known.team?.id !== ticket.team?.id || known.assignee?.id !== ticket.assignee?.id)) {
+    // Moved to another team or attendant: whether this attendant still sees it is the
+    // service's to say, so the tab is asked again.
+    soon("queue", refreshQueue);
+    return;
+  }
+  const belongs = inTab(ticket, app.filter, app.teamId, app.me);
+  if (index >= 0 && belongs) {
+    app.tickets[index] = ticket;
+    app.tickets.sort(queueOrder);
+  } else if (index >= 0) {
+    app.tickets.splice(index, 1);
+  } else if (belongs) {
+    // Past the loaded pages, a ticket that sorts after the last one shown waits for its page.
+    const last = app.tickets[app.tickets.length - 1];
+    if (app.nextCursor && last && queueOrder(ticket, last) > 0) return;
+    app.tickets.push(ticket);
+    app.tickets.sort(queueOrder);
+  } else {
+    return;
+  }
+  renderQueue(app);
+}
+
+function applyToTicket(type, data) {
+  const detail = app.detail;
+  if (!detail) return;
+  if (type === "message.created") {
+    // A reply on its way to Rasa's connector is shown once its delivery is known
+    // (message.delivery), so the thread never shows a reply the customer may not have.
+    if (data.message.delivery === "pending") return;
+    if (!detail.messages.some((m) => m.id === data.message.id)) detail.messages.push(data.message);
+    Object.assign(detail, data.ticket);
+    if (data.message.author !== "attendant") announce(data.message);
+  } else if (type === "message.delivery") {
+    const known = detail.messages.some((m) => m.id === data.message.id);
+    detail.messages = known
+      ? detail.messages.map((m) => (m.id === data.message.id ? data.message : m))
+      : [...detail.messages, data.message];
+    Object.assign(detail, data.ticket);
+  } else if (type === "note.created") {
+    if (!detail.notes.some((n) => n.id === data.note.id)) detail.notes.push(data.note);
+    Object.assign(detail, data.ticket);
+  } else {
+    // A change of status, holder or team adds a timeline record the event does not carry.
+    soon("ticket", refreshTicket, 60);
+    return;
+  }
+  renderTicket(app);
+}
+
+/** New messages of the open ticket are read out by screen readers (a polite live region). */
+function announce(message) {
+  const who = message.author === "customer" ? "Customer" : "Bot";
+  $("#thread-announcer").textContent = `${who}: ${message.text}`;
 }
 
 function onStreamState(connected, reconnected) {
@@ -263,7 +337,7 @@ const ACTION_DONE = {
 
 function runAction(action) {
   const ticket = app.detail;
-  if (!ticket || !permissions(ticket, app.me)[action]) return;
+  if (!ticket || !permissions(ticket)[action]) return;
   act(() => app.post(`/api/tickets/${ticket.id}/${ACTION_PATHS[action]}`), ACTION_DONE[action]);
 }
 
@@ -374,10 +448,31 @@ async function start(me) {
 function selectFilter(filter) {
   app.filter = filter;
   for (const tab of $$("#queue-tabs [role=tab]")) {
-    tab.setAttribute("aria-selected", String(tab.dataset.filter === filter));
+    const selected = tab.dataset.filter === filter;
+    tab.setAttribute("aria-selected", String(selected));
+    tab.tabIndex = selected ? 0 : -1; // one tab stop for the tablist; arrows move within it
+    if (selected) $("#queue-panel").setAttribute("aria-labelledby", tab.id);
   }
   $("#queue-team-row").hidden = filter !== "team";
   refreshQueue().catch(reportError);
+}
+
+/** The tablist's keys (WAI-ARIA): arrows, Home and End move to a tab and select it. */
+function moveBetweenTabs(event) {
+  const tabs = $$("#queue-tabs [role=tab]").filter((tab) => !tab.hidden);
+  const index = tabs.indexOf(document.activeElement);
+  if (index < 0) return;
+  const moves = {
+    ArrowRight: (index + 1) % tabs.length,
+    ArrowLeft: (index - 1 + tabs.length) % tabs.length,
+    Home: 0,
+    End: tabs.length - 1,
+  };
+  if (!(event.key in moves)) return;
+  event.preventDefault();
+  const next = tabs[moves[event.key]];
+  next.focus();
+  selectFilter(next.dataset.filter);
 }
 
 function bind() {
@@ -387,6 +482,8 @@ function bind() {
     const tab = event.target.closest("[role=tab]");
     if (tab) selectFilter(tab.dataset.filter);
   });
+  $("#queue-tabs").addEventListener("keydown", moveBetweenTabs);
+  $("#queue-more").addEventListener("click", () => loadMoreTickets().catch(reportError));
   $("#queue-team").addEventListener("change", (event) => {
     app.teamId = event.target.value;
     refreshQueue().catch(reportError);

@@ -2,7 +2,7 @@
 
 export class ApiError extends Error {
   constructor(status, body) {
-    const error = body && body.error ? body.error : {};
+    const error = body?.error ? body.error : {};
     super(error.message || `the service answered ${status}`);
     this.status = status;
     this.code = error.code || null;

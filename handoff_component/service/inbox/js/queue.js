@@ -12,10 +12,44 @@ export const FILTERS = {
   all: {},
 };
 
-export function queueQuery(filter, teamId) {
-  const params = new URLSearchParams({ ...FILTERS[filter], limit: "100" });
+export const PAGE_SIZE = 100;
+
+export function queueQuery(filter, teamId, cursor = null) {
+  const params = new URLSearchParams({ ...FILTERS[filter], limit: String(PAGE_SIZE) });
   if (filter === "team" && teamId) params.set("team_id", teamId);
+  if (cursor) params.set("cursor", cursor);
   return `/api/tickets?${params}`;
+}
+
+/** Does `ticket` belong in the tab `filter` shows (the same conditions the tab asks the API)? */
+export function inTab(ticket, filter, teamId, me) {
+  const wanted = FILTERS[filter];
+  if (wanted.status && !wanted.status.split(",").includes(ticket.status)) return false;
+  if (wanted.mine && ticket.assignee?.id !== me.id) return false;
+  if (filter === "team" && teamId && String(ticket.team?.id) !== String(teamId)) return false;
+  return true;
+}
+
+const PRIORITY_RANK = { low: 0, normal: 1, high: 2, urgent: 3 };
+
+/** The API's order: most urgent first, then oldest first, then by id. */
+export function queueOrder(a, b) {
+  return (
+    PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] ||
+    a.created_at.localeCompare(b.created_at) ||
+    a.id - b.id
+  );
+}
+
+/** How many tickets the tab holds in all, when the status counts tell (else null). */
+function tabTotal(app) {
+  const counts = app.counts || {};
+  const active = (counts.open || 0) + (counts.in_progress || 0) + (counts.awaiting_response || 0);
+  if (app.filter === "open") return counts.open ?? null;
+  if (app.filter === "closed") return counts.closed ?? null;
+  if (app.filter === "team" && !app.teamId) return active;
+  if (app.filter === "all") return active + (counts.closed || 0);
+  return null;
 }
 
 function row(ticket, app) {
@@ -61,6 +95,14 @@ export function renderQueue(app) {
   const hadFocus = list.contains(document.activeElement) ? document.activeElement.dataset.ticketId : null;
   fill(list, ...app.tickets.map((ticket) => row(ticket, app)));
   $("#queue-empty").hidden = app.tickets.length > 0;
+  // Past the first page the queue says how far it goes, and loads the next page on request.
+  const total = tabTotal(app);
+  $("#queue-more-row").hidden = !app.nextCursor;
+  $("#queue-shown").textContent = app.nextCursor
+    ? total !== null && total > app.tickets.length
+      ? `First ${app.tickets.length} of ${total}`
+      : `First ${app.tickets.length}`
+    : "";
   if (hadFocus) $(`[data-ticket-id="${CSS.escape(hadFocus)}"]`, list)?.focus();
 }
 
