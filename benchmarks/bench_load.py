@@ -45,6 +45,7 @@ import os
 import random
 import resource
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -516,6 +517,8 @@ def raise_file_limit() -> None:
 
 
 def main() -> int:
+    # Stopped from outside (a background job ignores SIGINT), it still stops what it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="steps 50,200; 40 messages a step")
     parser.add_argument("--steps", help="connected sockets per step (default 100,500,1000,5000)")

@@ -66,12 +66,13 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 VARIANTS = ("bare", "scorer", "scorer+policy", "full")
 # Deployment choices measured beside the variants (`--experiments`), on the full plugin's model:
 # Rasa's own re-read for the broker (the tracker store not wrapped), TensorFlow held to one
-# thread per operation (Rasa reads these two variables), and Rasa's default log level (INFO;
-# every variant else runs at WARNING).
+# thread per operation (Rasa reads these two variables), Rasa's default log level (INFO; every
+# variant else runs at WARNING), and the plugin without its event broker (what the events cost).
 EXPERIMENTS = {
     "full-reread": {},
     "full-tf1": {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"},
     "full-info-log": {"LOG_LEVEL": "INFO"},
+    "full-nobroker": {},
 }
 SCORER = "handoff_component.HandoffScorer"
 POLICY = "handoff_component.HandoffPolicy"
@@ -118,8 +119,23 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time of every thread of `pid` (TensorFlow's pools included), to the nanosecond.
+
+    `/proc/<pid>/task/*/schedstat` counts each thread's run time in ns; `/proc/<pid>/stat` only
+    in clock ticks (10 ms), too coarse for a round of a few turns. A thread that ended between
+    two readings would be missed by the first, so the ticks are the fallback.
+    """
+    try:
+        return (
+            sum(
+                int(stat.read_text().split()[0])
+                for stat in Path(f"/proc/{pid}/task").glob("*/schedstat")
+            )
+            / 1e9
+        )
+    except (OSError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the variants: their config.yml, endpoints.yml and credentials.yml ----------------------------
@@ -145,6 +161,8 @@ def variant_files(variant: str, stores: str, work: Path) -> tuple[Path, Path]:
     if not variant.startswith("full"):
         endpoints.pop("event_broker", None)
         credentials.pop(CONNECTOR, None)
+    if variant == "full-nobroker":  # the tracker store wrapper and the connector, no events sent
+        endpoints.pop("event_broker", None)
     if (not variant.startswith("full") or variant == "full-reread") and store[
         "type"
     ] == TRACKER_STORE:
@@ -295,6 +313,53 @@ async def run_round(
     return sample
 
 
+async def run_interleaved_round(
+    http: aiohttp.ClientSession, stores: StoreSet, order: tuple[str, ...], args: argparse.Namespace
+) -> dict[str, Sample]:
+    """One round with the variants' turns interleaved one by one (`--interleave turn`).
+
+    Every variant's CPU is read over the same window (the whole round and its settling), so what
+    a turn leaves running is counted wherever it runs, and a burst of other work on the machine
+    falls on all variants alike: their turns alternate every few tens of milliseconds.
+    """
+    samples = {variant: Sample() for variant in order}
+    senders = {
+        v: [f"ovh-{uuid.uuid4().hex[:10]}" for _ in range(args.conversations)] for v in order
+    }
+    for variant in order:
+        for sender in senders[variant]:
+            await turn(http, stores.stacks[variant].rasa_url, sender, GREETING[0])
+    await asyncio.sleep(args.settle)
+    pids = {v: stores.pid(v) for v in order}
+    service_pid = stores.pid("full", "service")
+    before = {v: cpu_seconds(pid) for v, pid in pids.items()}
+    service_before = cpu_seconds(service_pid)
+    for index in range(args.turns):
+        for number in range(args.conversations):
+            question, answer = QUESTIONS[(index + number) % len(QUESTIONS)]
+            for variant in order:
+                sample, sender = samples[variant], senders[variant][number]
+                start = time.perf_counter()
+                try:
+                    reply = await turn(http, stores.stacks[variant].rasa_url, sender, question)
+                except aiohttp.ClientError as error:
+                    sample.errors[error.__class__.__name__] += 1
+                    continue
+                sample.turns.append(time.perf_counter() - start)
+                if answer not in reply:
+                    sample.errors["unexpected answer"] += 1
+    await asyncio.sleep(args.settle)
+    service_cpu = cpu_seconds(service_pid) - service_before
+    # One service serves every variant that sends it events: its CPU is shared among them
+    # equally (an average; which of them costs it more is not told apart in this mode).
+    senders_of_events = [v for v in order if v.startswith("full") and v != "full-nobroker"]
+    for variant, sample in samples.items():
+        sample.cpu_s = cpu_seconds(pids[variant]) - before[variant]
+        if variant in senders_of_events:
+            sample.service_cpu_s = service_cpu / len(senders_of_events)
+    return samples
+
+
 async def measure(stores: StoreSet, args: argparse.Namespace) -> dict[str, list[Sample]]:
     variants = stores.variants
     samples: dict[str, list[Sample]] = {v: [] for v in variants}
@@ -304,8 +369,14 @@ async def measure(stores: StoreSet, args: argparse.Namespace) -> dict[str, list[
         for number in range(args.rounds):
             order = variants[number % len(variants) :] + variants[: number % len(variants)]
             load = os.getloadavg()[0]
-            for variant in order:
-                samples[variant].append(await run_round(http, stores, variant, args))
+            if args.interleave == "turn":
+                for variant, sample in (
+                    await run_interleaved_round(http, stores, order, args)
+                ).items():
+                    samples[variant].append(sample)
+            else:
+                for variant in order:
+                    samples[variant].append(await run_round(http, stores, variant, args))
             line = ", ".join(
                 f"{v} {samples[v][-1].p50_ms:.1f} ms / {samples[v][-1].cpu_per_turn_ms:.1f} ms CPU"
                 for v in variants
@@ -320,6 +391,8 @@ def summarise(stores: str, samples: dict[str, list[Sample]]) -> list[dict[str, A
         turns = [t for s in samples[variant] for t in s.turns]
         cpu = sum(s.cpu_s for s in samples[variant])
         rounds = list(zip(samples[variant], samples["bare"], strict=True))
+        p50_ratios = [s.p50_ms / b.p50_ms for s, b in rounds]
+        cpu_ratios = [s.cpu_per_turn_ms / b.cpu_per_turn_ms for s, b in rounds]
         row: dict[str, Any] = {
             "stores": stores,
             "variant": variant,
@@ -328,10 +401,11 @@ def summarise(stores: str, samples: dict[str, list[Sample]]) -> list[dict[str, A
             "p90_ms": round(1000 * percentile(turns, 0.90), 1),
             "p99_ms": round(1000 * percentile(turns, 0.99), 1),
             "cpu_ms_per_turn": round(1000 * cpu / len(turns), 2),
-            "p50_vs_bare": round(statistics.median(s.p50_ms / b.p50_ms for s, b in rounds), 3),
-            "cpu_vs_bare": round(
-                statistics.median(s.cpu_per_turn_ms / b.cpu_per_turn_ms for s, b in rounds), 3
-            ),
+            "p50_vs_bare": round(statistics.median(p50_ratios), 3),
+            "cpu_vs_bare": round(statistics.median(cpu_ratios), 3),
+            # The round-to-round spread of those ratios: what tells 1.05 from 1.07, or does not.
+            "p50_vs_bare_range": [round(min(p50_ratios), 3), round(max(p50_ratios), 3)],
+            "cpu_vs_bare_range": [round(min(cpu_ratios), 3), round(max(cpu_ratios), 3)],
             "errors": dict(sum((s.errors for s in samples[variant]), collections.Counter())),
         }
         if variant.startswith("full"):
@@ -342,10 +416,14 @@ def summarise(stores: str, samples: dict[str, list[Sample]]) -> list[dict[str, A
     return rows
 
 
+def _span(bounds: list[float]) -> str:
+    return f"{bounds[0]:.2f}-{bounds[1]:.2f}"
+
+
 def print_rows(rows: list[dict[str, Any]]) -> None:
     print(
         f"  {'variant':<14} {'turns':>5} {'p50':>7} {'p90':>7} {'p99':>7} {'CPU/turn':>9}"
-        f" {'p50 vs bare':>12} {'CPU vs bare':>12}  errors",
+        f" {'p50 vs bare':>12} {'CPU vs bare':>12} {'rounds: p50':>13} {'CPU':>11}  errors",
         flush=True,
     )
     for r in rows:
@@ -354,7 +432,8 @@ def print_rows(rows: list[dict[str, Any]]) -> None:
         print(
             f"  {r['variant']:<14} {r['turns']:>5} {r['p50_ms']:>7} {r['p90_ms']:>7}"
             f" {r['p99_ms']:>7} {r['cpu_ms_per_turn']:>9} {r['p50_vs_bare']:>12}"
-            f" {r['cpu_vs_bare']:>12}  {r['errors'] or 0}{extra}",
+            f" {r['cpu_vs_bare']:>12} {_span(r['p50_vs_bare_range']):>13}"
+            f" {_span(r['cpu_vs_bare_range']):>11}  {r['errors'] or 0}{extra}",
             flush=True,
         )
     by = {r["variant"]: r for r in rows}
@@ -424,27 +503,13 @@ def classify(stack: str) -> str | None:
     return OTHER
 
 
-def profile_full(stores: StoreSet, args: argparse.Namespace) -> None:
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    if not Path(py_spy).exists():
-        print("  --profile: py-spy is not installed (pip install py-spy); not profiled", flush=True)
-        return
-    out = Path(tempfile.mkdtemp(prefix="bench-overhead-")) / "full.txt"
-    command = [py_spy, "record", "--pid", str(stores.pid("full")), "--format", "raw"]
-    command += ["--output", str(out), "--rate", "200", "--nonblocking"]
-    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(1.0)
+PROFILE_RATE_HZ = 200
 
-    async def drive() -> None:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
-            await run_round(http, stores, "full", args)
 
-    asyncio.run(drive())
-    spy.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
-    _, error = spy.communicate(timeout=60)
-    if not out.exists():
-        print(f"  --profile: py-spy wrote nothing: {error.decode()[-300:]}", flush=True)
-        return
+PROFILE_RATE_HZ = 200
+
+
+def _read_profile(out: Path) -> tuple[collections.Counter, int]:
     totals: collections.Counter = collections.Counter()
     idle = 0
     for line in out.read_text().splitlines():
@@ -455,6 +520,45 @@ def profile_full(stores: StoreSet, args: argparse.Namespace) -> None:
                 idle += int(count)
             else:
                 totals[category] += int(count)
+    return totals, idle
+
+
+def profile_full(stores: StoreSet, args: argparse.Namespace) -> None:
+    """Where the full variant's Rasa time goes, and where it differs from the bare bot's.
+
+    Both Rasa processes are sampled at once over one round with their turns interleaved, so
+    the machine's load falls on both alike.
+    """
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(py_spy).exists():
+        print("  --profile: py-spy is not installed (pip install py-spy); not profiled", flush=True)
+        return
+    directory = Path(tempfile.mkdtemp(prefix="bench-overhead-"))
+    spies = {}
+    for variant in ("bare", "full"):
+        command = [py_spy, "record", "--pid", str(stores.pid(variant)), "--format", "raw"]
+        command += ["--output", str(directory / f"{variant}.txt")]
+        command += ["--rate", str(PROFILE_RATE_HZ), "--nonblocking"]
+        spies[variant] = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+    time.sleep(1.0)
+
+    async def drive() -> dict[str, Sample]:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
+            return await run_interleaved_round(http, stores, ("bare", "full"), args)
+
+    samples = asyncio.run(drive())
+    profiles = {}
+    for variant, spy in spies.items():
+        spy.send_signal(2)  # SIGINT: py-spy writes what it sampled and exits
+        _, error = spy.communicate(timeout=60)
+        out = directory / f"{variant}.txt"
+        if not out.exists():
+            print(f"  --profile: py-spy wrote nothing: {error.decode()[-300:]}", flush=True)
+            return
+        profiles[variant] = _read_profile(out)
+    totals, idle = profiles["full"]
     total = sum(totals.values()) or 1
     print(
         f"  where the full variant's Rasa CPU goes (py-spy, {total} busy samples;"
@@ -463,6 +567,23 @@ def profile_full(stores: StoreSet, args: argparse.Namespace) -> None:
     )
     for name, count in totals.most_common():
         print(f"    {100 * count / total:5.1f} %  {name}", flush=True)
+
+    def per_turn(variant: str, name: str) -> float:
+        turns = len(samples[variant].turns) or 1
+        return 1000 * profiles[variant][0][name] / PROFILE_RATE_HZ / turns
+
+    print(
+        "  busy samples per turn, bare / full / difference, sampled at once (ms; a thread"
+        " waiting in a database call counts as busy):",
+        flush=True,
+    )
+    names = sorted(set(totals) | set(profiles["bare"][0]), key=lambda n: -totals[n])
+    for name in names:
+        b, f = per_turn("bare", name), per_turn("full", name)
+        print(f"    {b:7.2f} {f:7.2f} {f - b:+7.2f}  {name}", flush=True)
+    b = sum(per_turn("bare", n) for n in names)
+    f = sum(per_turn("full", n) for n in names)
+    print(f"    {b:7.2f} {f:7.2f} {f - b:+7.2f}  all busy samples", flush=True)
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -480,6 +601,13 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=0.5, help="seconds after a variant's turns")
     parser.add_argument("--profile", action="store_true", help="py-spy the full variant")
     parser.add_argument(
+        "--interleave",
+        choices=("turn", "variant"),
+        default="turn",
+        help="turn (default): the variants' turns alternate one by one, CPU read over the same"
+        " window; variant: each variant's turns of a round in one block",
+    )
+    parser.add_argument(
         "--sqlite-variants", default=",".join(VARIANTS), help="variants measured on SQLite"
     )
     parser.add_argument(
@@ -495,6 +623,11 @@ def main() -> int:
         help="deployment choices measured beside the variants on the production stores:"
         f" {','.join(EXPERIMENTS)}",
     )
+    parser.add_argument(
+        "--sqlite-experiments",
+        default="",
+        help="experiments measured beside the SQLite variants too (e.g. full-nobroker)",
+    )
     parser.add_argument("--json", help="write the figures to this file")
     args = parser.parse_args()
     args.rounds = args.rounds or (2 if args.quick else 6)
@@ -502,7 +635,8 @@ def main() -> int:
     args.turns = args.turns or 10
     store_sets = (args.stores or ("sqlite" if args.quick else "sqlite,production")).split(",")
     args.experiments = tuple(e for e in args.experiments.split(",") if e)
-    unknown = set(args.experiments) - set(EXPERIMENTS)
+    args.sqlite_experiments = tuple(e for e in args.sqlite_experiments.split(",") if e)
+    unknown = set(args.experiments + args.sqlite_experiments) - set(EXPERIMENTS)
     if unknown:
         parser.error(f"unknown experiments {sorted(unknown)}; known: {', '.join(EXPERIMENTS)}")
     args.production_variants = tuple(
@@ -527,7 +661,7 @@ def main() -> int:
             if stores == "production" and not production_stores_answer():
                 continue
             if stores == "sqlite":
-                variants = args.sqlite_variants
+                variants = (*args.sqlite_variants, *args.sqlite_experiments)
             else:  # the deployment choices are measured in the production configuration
                 variants = (*args.production_variants, *args.experiments)
             store_set = StoreSet(stores, variants, models, work, uuid.uuid4().hex[:8])

@@ -103,8 +103,14 @@ class Outbox:
         """Forget items the service has stored."""
         if not ids:
             return
-        with self._lock:
-            self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+        with self._lock:  # one transaction (one WAL commit) for the batch, not one per item
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def record_attempt(self, ids: list[int]) -> None:
         """Count a delivery that failed (a success needs no write: the items are deleted)."""
