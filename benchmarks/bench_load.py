@@ -516,6 +516,10 @@ def raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
+# Rasa replicas loading their models at once on a busy 2-core machine take minutes.
+STACK_READY_TIMEOUT_S = 900.0
+
+
 def main() -> int:
     # Stopped from outside (a background job ignores SIGINT), it still stops what it started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -592,7 +596,7 @@ def main() -> int:
                     flush=True,
                 )
                 begin = time.monotonic()
-                stack.start()
+                stack.start(timeout_s=STACK_READY_TIMEOUT_S)
                 print(f"  started in {time.monotonic() - begin:.0f} s", flush=True)
                 try:
                     everything += asyncio.run(run_topology(stack, replicas, args, deadline, mode))

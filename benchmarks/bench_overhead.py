@@ -13,14 +13,16 @@ Four variants of the example bot, all trained from the same domain and data:
 - `full`: the whole plugin: config.yml, the HandoffEventBroker and the HandoffConnector of the
   project's endpoints and credentials, the handoff service running.
 
-Each set of stores is measured with all four Rasa servers running at once (one action server and
-one service shared), in rounds: in each round every variant in turn (the order rotates) gets the
-same turns over the rest channel, one at a time: `--conversations` new conversations, each
-greeted first (not measured: session start), then `--turns` ordinary questions each (measured).
-The Rasa process's CPU (user + system from /proc) is read before and after each variant's turns,
-so the CPU per turn includes whatever the turn left running on Rasa's event loop (the broker's
-delivery), and the variants share the machine's load alike. Ratios to `bare` are taken round by
-round and their median is reported, so a burst of other work in one round does not decide.
+Each set of stores is measured with all its Rasa servers running at once (one action server and
+one service shared), in rounds: in each round every variant greets `--conversations` new
+conversations (not measured: session start), then the variants' turns alternate one by one
+(`--interleave turn`; the order rotates from round to round), `--turns` ordinary questions per
+conversation over the rest channel, one turn at a time. Every Rasa process's CPU (every thread's,
+from schedstat) is read over the same window, the whole round and its settling, so the CPU per
+turn includes whatever a turn left running on Rasa's event loop (the broker's delivery), and a
+burst of other work on the machine falls on all variants alike. `--interleave variant` gives each
+variant its turns of a round in one block instead. Ratios to `bare` are taken round by round;
+their median and range (min-max) are reported.
 
 Stores: `sqlite` is the example's default (SQL tracker store on SQLite, in-memory lock store);
 `production` is deploy/'s (PostgreSQL tracker store, Redis lock store, the service on
