@@ -45,6 +45,7 @@ from handoff_component.contract.slots import (
     HANDOFF_ACTIVE_SLOT,
     HANDOFF_AUTO_PAUSE_SLOT,
     HANDOFF_CHANNEL_SLOT,
+    HANDOFF_MOVE_OPEN_TICKET_SLOT,
     HANDOFF_PRIORITY_SLOT,
     HANDOFF_REASON_SLOT,
     HANDOFF_REQUEST_SLOT,
@@ -53,6 +54,13 @@ from handoff_component.contract.slots import (
     HANDOFF_TEAM_SLOT,
     HANDOFF_TICKET_SLOT,
     HANDOFF_UNCLAIMED_TIMEOUT_SLOT,
+)
+from handoff_component.core.rules import (
+    KNOWN_CHANNELS,
+    RuleSet,
+    RulesFileError,
+    channels_from_credentials,
+    parse_ruleset,
 )
 from handoff_component.core.summary import build_summary, transcript_of, turn_scores
 
@@ -149,19 +157,26 @@ class ActionHandoff(Action):
     ) -> list[dict[str, Any]]:
         channel = tracker.get_latest_input_channel() or tracker.get_slot(HANDOFF_CHANNEL_SLOT)
         request = handoff_request(tracker, channel or "unknown", self.name())
-        # The channel's safety net may say "alert the team but keep the bot talking".
-        pause = tracker.get_slot(HANDOFF_AUTO_PAUSE_SLOT) is not False
+        # The channel's safety net may say "alert the team but keep the bot talking", whether a
+        # trigger rule or a story in data/ ran this action.
+        pause = auto_pause_for(tracker, request.channel)
         events: list[dict[str, Any]] = [
             SlotSet(HANDOFF_ACTIVE_SLOT, pause),
             SlotSet(HANDOFF_CHANNEL_SLOT, request.channel),
         ]
         ticket = await _open_ticket(request)
+        if ticket is not None:
+            events.append(SlotSet(HANDOFF_TICKET_SLOT, str(ticket.ticket_id)))
+            if ticket.priority is not None:
+                # The ticket's priority, never lowered by a later, milder rule: what a more
+                # urgent rule must beat while the ticket is open (HandoffPolicy).
+                events.append(SlotSet(HANDOFF_PRIORITY_SLOT, ticket.priority))
+        # The team the ticket actually went to, by its display name; no team when not known.
+        colleague = colleague_phrase(ticket.team_display_name if ticket else None)
         if not pause:
             if ticket is None:
                 events.append(SlotSet(HANDOFF_REQUEST_SLOT, request.to_dict()))
-            else:
-                events.append(SlotSet(HANDOFF_TICKET_SLOT, str(ticket.ticket_id)))
-            dispatcher.utter_message(response="utter_handoff_alerted")
+            dispatcher.utter_message(response="utter_handoff_alerted", colleague=colleague)
             return events
         if ticket is None:
             # Honest with the customer; the event broker delivers the request once the service
@@ -169,12 +184,13 @@ class ActionHandoff(Action):
             events.append(SlotSet(HANDOFF_REQUEST_SLOT, request.to_dict()))
             dispatcher.utter_message(response="utter_handoff_delayed")
         else:
-            events.append(SlotSet(HANDOFF_TICKET_SLOT, str(ticket.ticket_id)))
             wait = _expected_wait_text(ticket.expected_wait_seconds)
             if wait:
-                dispatcher.utter_message(response="utter_handoff_with_wait", wait=wait)
+                dispatcher.utter_message(
+                    response="utter_handoff_with_wait", wait=wait, colleague=colleague
+                )
             else:
-                dispatcher.utter_message(response="utter_handoff")
+                dispatcher.utter_message(response="utter_handoff", colleague=colleague)
         events.append(ConversationPaused())
         return events
 
@@ -203,6 +219,55 @@ class ActionSessionStartWithHandoff(Action):
         return events
 
 
+def colleague_phrase(team_display_name: str | None) -> str:
+    """Who the customer is told is coming: `{colleague}` in the handoff responses."""
+    return f"a colleague from {team_display_name}" if team_display_name else "a colleague"
+
+
+def auto_pause_for(tracker: Tracker, channel: str) -> bool:
+    """Whether this handoff pauses the bot: the channel's safety net (`auto_pause`).
+
+    When a trigger rule fired this turn, HandoffPolicy left it in a slot. When a story or rule
+    in data/ ran the action (an explicit request held back by a cooldown, say), the slot may
+    be stale or empty, so the rules file (`HANDOFF_RULES_FILE`, default `handoff.yml` where
+    the action server runs) is read instead; without it, the slot, else pause.
+    """
+    slot = tracker.get_slot(HANDOFF_AUTO_PAUSE_SLOT)
+    if rule_fired_this_turn(tracker.events) and isinstance(slot, bool):
+        return slot
+    ruleset = rules_file()
+    if ruleset is not None:
+        return ruleset.safety_net_for(channel).auto_pause
+    return slot is not False
+
+
+_RULES_FILES: dict[str, tuple[float, RuleSet | None]] = {}
+
+
+def rules_file() -> RuleSet | None:
+    """The bot's rules file, read again when it changes; None when absent or broken."""
+    path = Path(os.environ.get("HANDOFF_RULES_FILE", "handoff.yml"))
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return None
+    cached = _RULES_FILES.get(str(path))
+    if cached is None or cached[0] != mtime:
+        ruleset: RuleSet | None = None
+        try:
+            ruleset = parse_ruleset(
+                path.read_text(encoding="utf-8"),
+                str(path),
+                KNOWN_CHANNELS | channels_from_credentials("credentials.yml"),
+                import_hooks=False,
+            )
+        except (OSError, RulesFileError) as error:
+            logger.error("cannot read the channels' safety nets from %s: %s", path, error)
+        cached = (mtime, ruleset)
+        _RULES_FILES[str(path)] = cached
+    return cached[1]
+
+
 def handoff_request(
     tracker: Tracker, channel: str, action_name: str = HANDOFF_ACTION
 ) -> HandoffRequest:
@@ -212,7 +277,8 @@ def handoff_request(
     trigger_id = (
         event_identity(tracker.sender_id, trigger) if trigger else f"no-user-event-{len(events)}"
     )
-    if rule_fired_this_turn(events):
+    fired = rule_fired_this_turn(events)
+    if fired:
         rule = tracker.get_slot(HANDOFF_RULE_SLOT) or STORY_RULE
         reason = tracker.get_slot(HANDOFF_REASON_SLOT) or _story_reason(tracker)
         priority = tracker.get_slot(HANDOFF_PRIORITY_SLOT) or "normal"
@@ -232,6 +298,7 @@ def handoff_request(
         summary=build_summary(events, str(reason), action_name=action_name),
         transcript=transcript_of(tracker.sender_id, events),
         unclaimed_timeout_seconds=_positive(tracker.get_slot(HANDOFF_UNCLAIMED_TIMEOUT_SLOT)),
+        move_open_ticket=fired and tracker.get_slot(HANDOFF_MOVE_OPEN_TICKET_SLOT) is True,
     )
 
 

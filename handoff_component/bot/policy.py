@@ -48,6 +48,7 @@ from handoff_component.contract.slots import (
     HANDOFF_ACTIVE_SLOT,
     HANDOFF_AUTO_PAUSE_SLOT,
     HANDOFF_HISTORY_SLOT,
+    HANDOFF_MOVE_OPEN_TICKET_SLOT,
     HANDOFF_PRIORITY_SLOT,
     HANDOFF_REASON_SLOT,
     HANDOFF_RULE_SLOT,
@@ -346,7 +347,11 @@ class HandoffPolicy(Policy):
                 is_no_user_prediction=True,
             )
         if newest is None:
-            return self._after_failed_handoff(tracker, domain) or no_opinion
+            return (
+                self._after_failed_handoff(tracker, domain)
+                or self._after_handoff_without_pause(tracker, domain)
+                or no_opinion
+            )
         if newest.intent_name in COMMAND_INTENTS:
             return no_opinion
         view = conversation_view(
@@ -401,6 +406,26 @@ class HandoffPolicy(Policy):
             )
         return None
 
+    def _after_handoff_without_pause(
+        self, tracker: DialogueStateTracker, domain: Domain
+    ) -> PolicyPrediction | None:
+        """Right after a handoff that did not pause (the channel's safety net says
+        `auto_pause: false`), listen. Without this no story continues after the action and
+        Rasa's fallback ran, whose rewind undid the action's slots (the open ticket, its
+        priority): the next rule could not see the ticket, and the customer read "Sorry, I
+        didn't quite get that" after being told a colleague was asked."""
+        last_action = next(
+            (e for e in reversed(tracker.events) if isinstance(e, ActionExecuted)), None
+        )
+        if last_action is None or last_action.action_name != self._action:
+            return None
+        if tracker.events and tracker.events[-1] is last_action:
+            return None  # the action returned nothing: `_after_failed_handoff`'s case
+        return self._prediction(
+            confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain),
+            is_no_user_prediction=True,
+        )
+
     def _history_after(self, view: ConversationView, rule: str, now: float) -> dict[str, float]:
         """The history slot's next value: the newest firing of each rule, without those too old
         to hold any cooldown back, so the slot stays small."""
@@ -431,6 +456,8 @@ class HandoffPolicy(Policy):
             events.append(SlotSet(AUTO_PAUSE_SLOT, safety_net.auto_pause))
         if UNCLAIMED_TIMEOUT_SLOT in domain_slots:
             events.append(SlotSet(UNCLAIMED_TIMEOUT_SLOT, safety_net.unclaimed_timeout))
+        if HANDOFF_MOVE_OPEN_TICKET_SLOT in domain_slots:
+            events.append(SlotSet(HANDOFF_MOVE_OPEN_TICKET_SLOT, rule.move_open_ticket))
         if HISTORY_SLOT in domain_slots:
             events.append(SlotSet(HISTORY_SLOT, self._history_after(view, rule.name, now)))
         metadata = {

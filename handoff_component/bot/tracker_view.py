@@ -18,7 +18,13 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from handoff_component.contract.domain import HANDOFF_ACTION
-from handoff_component.contract.slots import HANDOFF_HISTORY_SLOT, HANDOFF_RULE_SLOT
+from handoff_component.contract.slots import (
+    HANDOFF_HISTORY_SLOT,
+    HANDOFF_PRIORITY_SLOT,
+    HANDOFF_REQUEST_SLOT,
+    HANDOFF_RULE_SLOT,
+    HANDOFF_TICKET_SLOT,
+)
 from handoff_component.core.rules import ConversationView, Firing, RuleSettings, Turn
 from handoff_component.core.rules.view import turn_from_nlu
 
@@ -174,4 +180,18 @@ def conversation_view(
         channel=tracker.get_latest_input_channel(),
         firings=tuple(firings),
         sender_id=tracker.sender_id,
+        open_ticket_priority=open_ticket_priority(tracker),
     )
+
+
+def open_ticket_priority(tracker: DialogueStateTracker) -> str | None:
+    """The priority of the ticket this conversation has open while the bot keeps talking (the
+    action left the ticket's id, or its undelivered request, and its priority in slots)."""
+    slots = tracker.slots
+    ticket = slots.get(HANDOFF_TICKET_SLOT)
+    request = slots.get(HANDOFF_REQUEST_SLOT)
+    if (ticket is None or ticket.value is None) and (request is None or request.value is None):
+        return None
+    priority = slots.get(HANDOFF_PRIORITY_SLOT)
+    value = priority.value if priority is not None else None
+    return value if isinstance(value, str) else "normal"

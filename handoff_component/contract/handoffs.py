@@ -111,6 +111,9 @@ class HandoffRequest:
     transcript: list[TranscriptMessage] = field(default_factory=list)
     # The channel's safety net: after this long without a claim the bot takes over again.
     unclaimed_timeout_seconds: float | None = None
+    # The rule's `move_open_ticket`: when the conversation already has an open ticket, move it
+    # to `team` (otherwise it keeps its team; the firing is recorded and may raise priority).
+    move_open_ticket: bool = False
 
     @classmethod
     def from_dict(cls, data: Any) -> HandoffRequest:
@@ -130,6 +133,7 @@ class HandoffRequest:
             summary=HandoffSummary.from_dict(summary.data, summary.path) if summary else None,
             transcript=reader.list_of("transcript", TranscriptMessage.from_dict, required=False),
             unclaimed_timeout_seconds=reader.number("unclaimed_timeout_seconds", required=False),
+            move_open_ticket=reader.boolean("move_open_ticket", required=False, default=False),
         )
         reader.done()
         timeout = request.unclaimed_timeout_seconds
@@ -153,13 +157,16 @@ class HandoffRequest:
             "summary": self.summary.to_dict() if self.summary else None,
             "transcript": [m.to_dict() for m in self.transcript],
             "unclaimed_timeout_seconds": self.unclaimed_timeout_seconds,
+            "move_open_ticket": self.move_open_ticket,
         }
 
 
 @dataclass(frozen=True)
 class HandoffAnswer:
     """The service's answer to `POST /api/handoffs` (201 new, 200 found), as `action_handoff`
-    reads it: which ticket, whether it is new, and how long the customer may wait.
+    reads it: which ticket, whether it is new, how long the customer may wait, the ticket's
+    priority now (a later trigger may have raised it) and the display name of the team it went
+    to (what the customer is told; None: no team).
 
     The service sends its whole ticket view under `ticket` (`body()`); Rasa's side reads only
     these fields and tolerates the rest, so the view can grow without breaking older bots.
@@ -168,6 +175,8 @@ class HandoffAnswer:
     ticket_id: int
     created: bool
     expected_wait_seconds: float | None = None
+    priority: str | None = None
+    team_display_name: str | None = None
 
     @staticmethod
     def body(ticket: Mapping[str, Any], created: bool) -> dict[str, Any]:
@@ -177,11 +186,21 @@ class HandoffAnswer:
     @classmethod
     def from_dict(cls, data: Any) -> HandoffAnswer:
         reader = Reader(data, allow_unknown=True)
-        ticket = reader.object("ticket")
+        ticket = Reader(reader.object("ticket").data, "ticket", allow_unknown=True)
+        team = ticket.value("team", required=False)
+        display_name = None
+        if team is not None:
+            team_reader = Reader(team, ticket.name("team"), allow_unknown=True)
+            display_name = team_reader.string(
+                "display_name", required=False, max_length=MAX_NAME_LENGTH
+            )
+        priority = ticket.value("priority", required=False)
         return cls(
             ticket_id=ticket.integer("id", minimum=1),
             created=reader.boolean("created"),
             expected_wait_seconds=ticket.number("expected_wait_seconds", required=False),
+            priority=priority if priority in PRIORITIES else None,
+            team_display_name=display_name,
         )
 
 

@@ -14,6 +14,8 @@ HANDOFF_PRIORITY_SLOT = "handoff_priority"
 # the ticket may wait unclaimed (seconds) before the bot takes the conversation back.
 HANDOFF_AUTO_PAUSE_SLOT = "handoff_auto_pause"
 HANDOFF_UNCLAIMED_TIMEOUT_SLOT = "handoff_unclaimed_timeout"
+# The rule's `move_open_ticket`: a firing while a ticket is open moves it to the rule's team.
+HANDOFF_MOVE_OPEN_TICKET_SLOT = "handoff_move_open_ticket"
 
 # Set by action_handoff and the connector: the state of the human stretch.
 HANDOFF_ACTIVE_SLOT = "handoff_active"
@@ -32,6 +34,7 @@ HANDOFF_SLOTS = (
     HANDOFF_PRIORITY_SLOT,
     HANDOFF_AUTO_PAUSE_SLOT,
     HANDOFF_UNCLAIMED_TIMEOUT_SLOT,
+    HANDOFF_MOVE_OPEN_TICKET_SLOT,
     HANDOFF_ACTIVE_SLOT,
     HANDOFF_TICKET_SLOT,
     HANDOFF_CHANNEL_SLOT,

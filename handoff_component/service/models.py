@@ -208,6 +208,20 @@ transitions = Table(
     Index("ix_transitions_ticket", "ticket_id", "id"),
 )
 
+# Each later handoff (another trigger) that reached a ticket already open, once per idempotency
+# key: a retried or raced request is recorded and escalates the ticket only once.
+ticket_triggers = Table(
+    "ticket_triggers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("rule", String(200), nullable=False),
+    Column("at", _when(), nullable=False),
+    UniqueConstraint("idempotency_key", name="uq_ticket_triggers_idempotency_key"),
+    Index("ix_ticket_triggers_ticket", "ticket_id"),
+)
+
 canned_replies = Table(
     "canned_replies",
     metadata,

@@ -271,3 +271,64 @@ def test_an_action_of_the_bot_with_the_same_name_stops_the_action_server(monkeyp
 
     gc.collect()
     assert ActionHandoff().name() == "action_handoff"
+
+
+async def test_the_customer_hears_the_display_name_of_the_team_the_ticket_went_to(
+    service_env: str,
+) -> None:
+    dispatcher = CollectingDispatcher()
+
+    await ActionHandoff().run(
+        dispatcher, fired("action-team", extra={"handoff_team": "billing"}), {}
+    )
+
+    assert dispatcher.messages[0]["response"] == "utter_handoff"
+    # service.yml: billing's display name is "Billing"
+    assert dispatcher.messages[0]["colleague"] == "a colleague from Billing"
+
+
+def test_without_a_known_team_the_customer_hears_of_no_team() -> None:
+    from handoff_component.bot.actions import colleague_phrase
+
+    assert colleague_phrase(None) == "a colleague"
+    assert colleague_phrase("Legal and complaints") == "a colleague from Legal and complaints"
+
+
+async def test_a_story_handoff_on_a_channel_that_does_not_pause_keeps_the_bot_talking(
+    service_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The policy was held back (a cooldown) and data/rules.yml ran the action for an explicit
+    # request: no safety-net slot this turn, so handoff.yml's `rest: auto_pause: false` decides.
+    monkeypatch.chdir(Path(__file__).parents[2])
+    request = {**user("I want to talk to a human", 40.0, "request_human", 0.0)}
+    request["input_channel"] = "rest"
+    dispatcher = CollectingDispatcher()
+
+    events = await ActionHandoff().run(
+        dispatcher, tracker_of("action-rest-story", [request], {"handoff_auto_pause": None}), {}
+    )
+
+    assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_alerted"]
+    assert all(e["event"] != "pause" for e in events)
+    assert {"event": "slot", "timestamp": None, "name": "handoff_active", "value": False} in events
+
+
+async def test_the_ticket_s_priority_is_kept_in_its_slot_for_later_triggers(
+    service_env: str,
+) -> None:
+    first = fired("action-prio", extra={"handoff_auto_pause": False})
+    await ActionHandoff().run(CollectingDispatcher(), first, {})
+    milder = fired(
+        "action-prio",
+        rule="complex_request",
+        extra={"handoff_auto_pause": False, "handoff_priority": "low"},
+    )
+    milder.events[-2]["timestamp"] = 25.0  # another customer message: another trigger
+
+    events = await ActionHandoff().run(CollectingDispatcher(), milder, {})
+
+    assert {"event": "slot", "timestamp": None, "name": "handoff_priority", "value": "high"} in (
+        events
+    )
+    timeline_rules = [t["rule"] for t in tickets_of(service_env, "action-prio")]
+    assert timeline_rules == ["angry_sentiment"]

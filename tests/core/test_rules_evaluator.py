@@ -403,6 +403,32 @@ def test_the_channel_safety_net_cooldown_holds_back_every_rule() -> None:
     assert fired(ruleset, view(turn, channel="rest", firings=story_handoff), now=1300) == ["r"]
 
 
+def test_with_a_ticket_open_only_a_more_urgent_rule_passes_the_safety_net_cooldown() -> None:
+    ruleset = rules(
+        """
+        safety_net:
+          default: {auto_pause: false, cooldown: 10m}
+        rules:
+          - {name: billing, when: {intent: complaint}, priority: high, team: billing}
+          - {name: human, when: {intent: complaint}, priority: high}
+          - {name: legal, when: {intent: complaint}, priority: urgent, move_open_ticket: true}
+        """
+    )
+    turn = Turn("x", intent="complaint")
+    earlier = [Firing("billing", 1000.0)]
+    open_high = ConversationView(
+        (turn._replace(timestamp=1300.0),), "rest", tuple(earlier), None, "high"
+    )
+    closed = ConversationView((turn._replace(timestamp=1300.0),), "rest", tuple(earlier))
+
+    assert fired(ruleset, open_high, now=1300) == ["legal"]
+    assert fired(ruleset, closed, now=1300) == []
+    detail = evaluate_in_detail(ruleset, open_high, now=1300)
+    assert [m.rule.name for m in detail.fired] == ["legal"]
+    assert ruleset.rule("legal").move_open_ticket is True
+    assert ruleset.rule("billing").move_open_ticket is False
+
+
 def test_the_most_urgent_rule_wins_then_the_strongest_then_the_first_written() -> None:
     ruleset = rules(
         """

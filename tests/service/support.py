@@ -126,7 +126,8 @@ def scratch_postgres(postgres_url: str | None) -> str:
 
 
 TABLES = (
-    "sessions, login_failures, conversations, webhook_deliveries, canned_replies, transitions, "
+    "sessions, login_failures, conversations, webhook_deliveries, canned_replies, ticket_triggers, "
+    "transitions, "
     "notes, messages, tickets, team_members, attendants, teams"
 )
 

@@ -104,18 +104,33 @@ def _last_firings(view: ConversationView) -> dict[str | None, float]:
     return last
 
 
+def _escalation_floor(view: ConversationView) -> int | None:
+    """While a ticket is open and the bot still talks, the channel's safety-net cooldown holds
+    back only rules no more urgent than the ticket: a legal threat after a billing complaint
+    must still reach the ticket. The rank a rule must beat, or None (no open ticket)."""
+    if view.open_ticket_priority is None:
+        return None
+    return PRIORITY_RANK.get(view.open_ticket_priority, PRIORITY_RANK["normal"])
+
+
 def evaluate(ruleset: RuleSet, view: ConversationView, now: float) -> list[RuleMatch]:
     """Rules that fire on the view's current (last) turn, best first; empty when none does."""
     if not view.turns:
         return []
     last = _last_firings(view) if view.firings else {}
     safety_net = ruleset.safety_net_for(view.channel)
+    above = _escalation_floor(view)
     if None in last and now - last[None] < safety_net.cooldown:
-        return []
+        if above is None:
+            return []
+    else:
+        above = -1
     facts = ConversationFacts(view, ruleset.settings)
     fired: list[RuleMatch] = []
     for rule in ruleset.rules_for(view.channel):
         if last and rule.name in last and now - last[rule.name] < rule.cooldown:
+            continue
+        if PRIORITY_RANK[rule.priority] <= above:
             continue
         condition = rule.condition
         if condition.holds(facts):
@@ -134,6 +149,7 @@ def evaluate_in_detail(ruleset: RuleSet, view: ConversationView, now: float) -> 
         return Evaluation((), (), safety_net)
     facts = ConversationFacts(view, ruleset.settings)
     channel_wait = _in_cooldown(view, None, safety_net.cooldown, now)
+    floor = _escalation_floor(view)
     fired: list[RuleMatch] = []
     suppressed: list[Suppression] = []
     for rule in ruleset.rules:
@@ -146,7 +162,9 @@ def evaluate_in_detail(ruleset: RuleSet, view: ConversationView, now: float) -> 
             why = "disabled"
         elif not rule.applies_to(view.channel):
             why = f"not applied on channel {view.channel or '(none)'}"
-        elif channel_wait is not None:
+        elif channel_wait is not None and not (
+            floor is not None and PRIORITY_RANK[rule.priority] > floor
+        ):
             why = (
                 f"channel {safety_net.channel} safety-net cooldown: a handoff "
                 f"{format_duration(round(channel_wait))} ago "

@@ -41,7 +41,10 @@ class ChannelSafetyNet:
 class TriggerRule:
     """When `condition` holds on a turn, hand the conversation to `team` with `priority`.
 
-    `channels` None means every channel; `cooldown` is in seconds.
+    `channels` None means every channel; `cooldown` is in seconds. `move_open_ticket`: when the
+    rule fires while the conversation already has an open ticket (a channel whose safety net
+    does not pause), the ticket moves to `team`; otherwise it stays with its team and the
+    firing is only recorded (and may raise its priority).
     """
 
     name: str
@@ -53,6 +56,7 @@ class TriggerRule:
     enabled: bool = True
     description: str | None = None
     line: int = 0
+    move_open_ticket: bool = False
 
     def applies_to(self, channel: str | None) -> bool:
         return self.channels is None or channel in self.channels

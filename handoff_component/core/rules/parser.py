@@ -31,7 +31,17 @@ from handoff_component.core.rules.yaml_nodes import Invalid, line_of
 
 SUPPORTED_VERSIONS = ("1",)
 TOP_LEVEL_FIELDS = ("version", "settings", "safety_net", "rules")
-RULE_FIELDS = ("name", "description", "enabled", "when", "team", "priority", "channels", "cooldown")
+RULE_FIELDS = (
+    "name",
+    "description",
+    "enabled",
+    "when",
+    "team",
+    "priority",
+    "channels",
+    "cooldown",
+    "move_open_ticket",
+)
 SAFETY_NET_FIELDS = ("auto_pause", "cooldown", "unclaimed_timeout")
 SETTINGS_FIELDS = tuple(f.name for f in fields(RuleSettings) if f.init)
 _RULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -225,7 +235,7 @@ class RulesParser(ConditionParser):
                         attributes["condition"] = self.condition(value)
                     elif key == "description":
                         attributes[key] = self.text(value, key)
-                    elif key == "enabled":
+                    elif key in ("enabled", "move_open_ticket"):
                         attributes[key] = self.boolean(value, key)
                     elif key == "team":
                         attributes[key] = self.text(value, key)

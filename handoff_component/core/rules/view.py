@@ -59,6 +59,9 @@ class ConversationView:
     channel: str | None = None
     firings: tuple[Firing, ...] = ()
     sender_id: str | None = None
+    # The priority of the ticket that is open while the bot keeps talking (a safety net with
+    # `auto_pause: false`), None when there is none: a more urgent rule may still fire then.
+    open_ticket_priority: str | None = None
 
     @property
     def current(self) -> Turn | None:

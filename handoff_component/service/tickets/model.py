@@ -21,6 +21,8 @@ from handoff_component.service.models import PRIORITY_NAME
 class TeamRef:
     id: int
     name: str
+    # What the customer is told ("a colleague from Billing"); None: the name.
+    display_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,11 @@ class Ticket:
             channel=values["channel"],
             status=Status(values["status"]),
             priority=PRIORITY_NAME[values["priority"]],
-            team=TeamRef(team_id, values["team_name"]) if team_id is not None else None,
+            team=(
+                TeamRef(team_id, values["team_name"], values.get("team_display_name"))
+                if team_id is not None
+                else None
+            ),
             assignee=(
                 AttendantRef(assignee_id, values["assignee_name"])
                 if assignee_id is not None

@@ -23,6 +23,7 @@ class Route:
     team_name: str | None
     note: str
     has_webhook: bool
+    team_display_name: str | None = None
 
 
 class Routing(StoreBase):
@@ -53,15 +54,18 @@ class Routing(StoreBase):
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         team_id, note = await self.resolve_team(conn, name)
-        team_name = has_webhook = None
+        team_name = display_name = has_webhook = None
         if team_id is not None:
             row = (
                 await conn.execute(
-                    select(teams.c.name, teams.c.webhook_url).where(teams.c.id == team_id)
+                    select(teams.c.name, teams.c.display_name, teams.c.webhook_url).where(
+                        teams.c.id == team_id
+                    )
                 )
             ).one()
-            team_name, has_webhook = row.name, bool(row.webhook_url)
-        route = Route(team_id, team_name, note, bool(has_webhook))
+            team_name, display_name = row.name, row.display_name
+            has_webhook = bool(row.webhook_url)
+        route = Route(team_id, team_name, note, bool(has_webhook), display_name)
         self._routes[name] = (time.monotonic() + ROUTE_CACHE_SECONDS, route)
         return route
 

@@ -31,6 +31,7 @@ def ticket_columns() -> list[Any]:
     return [
         tickets,
         teams.c.name.label("team_name"),
+        teams.c.display_name.label("team_display_name"),
         attendants.c.display_name.label("assignee_name"),
     ]
 

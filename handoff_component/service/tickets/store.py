@@ -29,6 +29,7 @@ from handoff_component.service import access
 from handoff_component.service.access import Viewer
 from handoff_component.service.db import Database
 from handoff_component.service.errors import Conflict
+from handoff_component.service.escalation import Escalation
 from handoff_component.service.models import PRIORITY_RANK, messages, notes, tickets
 from handoff_component.service.notifications import TicketEventBus
 from handoff_component.service.settings import Settings
@@ -38,6 +39,7 @@ from handoff_component.service.tickets.queries import TicketQueries
 from handoff_component.service.tickets.routing import Route, Routing
 from handoff_component.service.tickets.rows import event_time
 from handoff_component.service.tickets.states import columns_of
+from handoff_component.service.tickets.triggers import LaterTriggers
 from handoff_component.service.tickets.views import message_json, note_json
 
 
@@ -61,7 +63,7 @@ class ActionOutcome:
     note: Note | None = None
 
 
-class TicketStore(EventMirror, TicketQueries, Routing):
+class TicketStore(EventMirror, TicketQueries, LaterTriggers, Routing):
     def __init__(self, db: Database, bus: TicketEventBus, settings: Settings) -> None:
         super().__init__(db, bus, settings)
         self._routes: dict[str | None, tuple[float, Route]] = {}
@@ -79,7 +81,10 @@ class TicketStore(EventMirror, TicketQueries, Routing):
         """
         now = self.settings.clock()
 
+        escalated: list[Escalation] = []
+
         async def work(conn: AsyncConnection) -> tuple[Ticket, bool]:
+            escalated.clear()  # retried whole on a deadlock
             existing = await self._existing_ticket(conn, request)
             ticket = None if existing is not None else await self._create_ticket(conn, request, now)
             if ticket is None:
@@ -91,6 +96,10 @@ class TicketStore(EventMirror, TicketQueries, Routing):
                 if ticket_id is None:
                     raise Conflict("the ticket could not be created; retry", field=None)
                 await self._append_messages(conn, ticket_id, request.transcript)
+                # Another trigger of a conversation whose ticket is open (the bot kept talking).
+                raised = await self._record_trigger(conn, ticket_id, request, now)
+                if raised is not None:
+                    escalated.append(raised)
                 return await self._ticket(conn, ticket_id), False
             return ticket, True
 
@@ -99,6 +108,14 @@ class TicketStore(EventMirror, TicketQueries, Routing):
         ticket, created = await self.db.transaction(work)
         if created:
             self._publish("ticket.created", ticket)
+        for raised in escalated:
+            self._publish(
+                "ticket.updated",
+                ticket,
+                {"action": raised.record.action},
+                previous_team_id=raised.previous_team_id,
+                previous_assignee_id=raised.previous_assignee_id,
+            )
         return ticket, created
 
     async def _create_ticket(
@@ -140,7 +157,13 @@ class TicketStore(EventMirror, TicketQueries, Routing):
         await self._record(conn, ticket_id, record)
         await self._append_messages(conn, ticket_id, request.transcript)
         ticket = Ticket.from_row(
-            {**values, "id": ticket_id, "team_name": route.team_name, "assignee_name": None}
+            {
+                **values,
+                "id": ticket_id,
+                "team_name": route.team_name,
+                "team_display_name": route.team_display_name,
+                "assignee_name": None,
+            }
         )
         if route.has_webhook:
             await self._queue_webhook(conn, route.team_id, "ticket.created", ticket)

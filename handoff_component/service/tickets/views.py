@@ -41,7 +41,16 @@ def ticket_json(ticket: Ticket, viewer: Viewer | None = None) -> dict[str, Any]:
         "channel": ticket.channel,
         "status": ticket.status.value,
         "priority": ticket.priority,
-        "team": {"id": ticket.team.id, "name": ticket.team.name} if ticket.team else None,
+        "team": (
+            {
+                "id": ticket.team.id,
+                "name": ticket.team.name,
+                # What the customer is told ("a colleague from Billing").
+                "display_name": ticket.team.display_name or ticket.team.name,
+            }
+            if ticket.team
+            else None
+        ),
         "assignee": (
             {"id": ticket.assignee.id, "display_name": ticket.assignee.display_name}
             if ticket.assignee

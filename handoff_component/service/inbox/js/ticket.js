@@ -26,6 +26,7 @@ const ACTION_LABELS = {
   resume_bot: "Bot resumed",
   hand_back: "Handed back",
   inactivity_close: "Closed for inactivity",
+  trigger: "Rule fired again",
 };
 
 const time = (iso) => h("time", { datetime: iso, title: clock(iso) }, ago(iso));
@@ -198,7 +199,11 @@ const DETAIL_LABELS = {
 };
 
 function detailValue(key, value, app) {
-  if (key.endsWith("team")) return app.teamName(Number(value));
+  if (key.endsWith("team") && /^\d+$/.test(String(value))) return app.teamName(Number(value));
+  // A change (a later trigger's priority): "high → urgent".
+  if (value && typeof value === "object" && "from" in value && "to" in value) {
+    return value.from === value.to ? `${value.to} (kept)` : `${value.from} → ${value.to}`;
+  }
   if (key.endsWith("assignee")) return app.attendantName(Number(value));
   if (key === "resolution") return RESOLUTION_LABELS[value] || value;
   if (typeof value === "boolean") return value ? "yes" : "no";
