@@ -421,6 +421,8 @@ class HandoffPolicy(Policy):
             return None
         if tracker.events and tracker.events[-1] is last_action:
             return None  # the action returned nothing: `_after_failed_handoff`'s case
+        if tracker.get_slot(HANDOFF_ACTIVE_SLOT) is not False:
+            return None  # it paused (or is not ours to judge): nothing is predicted then
         return self._prediction(
             confidence_scores_for(ACTION_LISTEN_NAME, 1.0, domain),
             is_no_user_prediction=True,

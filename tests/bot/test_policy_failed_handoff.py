@@ -135,3 +135,24 @@ def test_without_the_response_in_the_domain_nothing_changes(
     policy = trained(tmp_path, domain, storage)
 
     assert predicted(policy, domain, [*start(), *failed_handoff()]) is None
+
+
+def test_after_a_handoff_that_did_not_pause_the_bot_listens_without_a_fallback(
+    tmp_path: Path, storage: LocalModelStorage
+) -> None:
+    # auto_pause: false: the action returned its slots and the alert, and no pause. No story
+    # continues after it; without a prediction here Rasa's fallback ran and its rewind undid
+    # the ticket's slots.
+    domain = Domain.from_yaml(DOMAIN)
+    policy = trained(tmp_path, domain, storage)
+    events = [
+        *start(),
+        user("a human", "request_human", 0.0),
+        SlotSet("handoff_rule", "explicit_request", timestamp=T0 + 0.1),
+        action("action_handoff", 0.2, metadata={"handoff_rule": "explicit_request"}),
+        BotUttered("I've also asked a colleague", timestamp=T0 + 0.3),
+        SlotSet("handoff_active", False, timestamp=T0 + 0.3),
+    ]
+
+    assert predicted(policy, domain, events) == "action_listen"
+    assert predicted(policy, domain, [*events, action("action_listen", 0.4)]) is None
