@@ -14,6 +14,7 @@ from handoff_component.service import escalation
 from handoff_component.service.models import ticket_triggers, tickets
 from handoff_component.service.tickets.model import Ticket
 from handoff_component.service.tickets.routing import Routing
+from handoff_component.service.tickets.rows import ticket_select
 from handoff_component.service.tickets.states import columns_of
 
 
@@ -24,7 +25,10 @@ class LaterTriggers(Routing):
         """A later trigger joined the open ticket `ticket_id`: lock it, count the request once
         (its key is unique in `ticket_triggers`), write what `escalation` decides. None for the
         ticket's own handoff (a retry) or a request counted already."""
-        row = await self._locked_row(conn, ticket_id)
+        query = ticket_select().where(tickets.c.id == ticket_id)
+        if self.db.locks_rows:
+            query = query.with_for_update(of=tickets)
+        row = (await conn.execute(query)).one()
         if row.idempotency_key == request.idempotency_key or row.status == "closed":
             return None
         counted = {"idempotency_key": request.idempotency_key, "rule": request.rule, "at": now}
