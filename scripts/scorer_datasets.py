@@ -20,7 +20,7 @@ import json
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -115,6 +115,34 @@ def _rows(path: Path, delimiter: str = "\t") -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter=delimiter, quoting=csv.QUOTE_NONE))
 
 
+def _reviewed_labels() -> dict[str, str]:
+    """CRC32 (hex) of a task turn -> `upset` or `unclear` (scorer_data/reviewed_task_turns.tsv)."""
+    labels = {}
+    path = WRITTEN / "reviewed_task_turns.tsv"
+    for line in path.read_text("utf-8").splitlines() if path.exists() else []:
+        if line and not line.startswith("#"):
+            _, crc, label = line.split("\t")
+            labels[crc] = label
+    return labels
+
+
+_REVIEWED: dict[str, str] = {}
+
+
+def reviewed(example: Example) -> Example:
+    """A task turn as a person judged it: most are calm, as the set's construction says; the few
+    read as clearly upset become upset (negative sentiment; customer-service register, since
+    they speak to the service), the unclear ones say nothing about frustration."""
+    if not _REVIEWED:
+        _REVIEWED.update(_reviewed_labels() or {"": ""})
+    label = _REVIEWED.get(f"{zlib.crc32(example.text.encode('utf-8')):08x}")
+    if label == "upset":
+        return replace(example, frustration=1, sentiment="neg", register="customer_service")
+    if label == "unclear":
+        return replace(example, frustration=None)
+    return example
+
+
 # --- public sets ------------------------------------------------------------------------------
 
 
@@ -200,8 +228,8 @@ def banking77_train(data: Path) -> Iterator[Example]:
             if row["text"].lower() in held_out:
                 continue  # 6 texts also in the test split (see its SOURCE.txt)
             sentiment = "neg" if row["category"] in BANKING_PROBLEMS else "neu"
-            yield Example(row["text"], "banking77_train", "task", hash_split(row["text"], 1, 0),
-                          0, sentiment, 0)  # fmt: skip
+            yield reviewed(Example(row["text"], "banking77_train", "task",
+                                   hash_split(row["text"], 1, 0), 0, sentiment, 0))  # fmt: skip
 
 
 def banking77_test_texts(data: Path) -> list[str]:
@@ -214,7 +242,7 @@ def banking77_test_texts(data: Path) -> list[str]:
 
 def banking77_test(data: Path) -> Iterator[Example]:
     for text in banking77_test_texts(data):
-        yield Example(text, "banking77 test", "task", "test", 0, None, 0)
+        yield reviewed(Example(text, "banking77 test", "task", "test", 0, None, 0))
 
 
 def hwu64(data: Path) -> Iterator[Example]:
@@ -225,8 +253,8 @@ def hwu64(data: Path) -> Iterator[Example]:
         fold = int(row["fold"])
         split = "test" if fold == 10 else "dev" if fold == 9 else "train"
         irritated = row["intent"] in HWU_IRRITATED
-        yield Example(row["text"], "hwu64", "task", split, None if irritated else 0,
-                      None if irritated else "neu", 0)  # fmt: skip
+        yield reviewed(Example(row["text"], "hwu64", "task", split, None if irritated else 0,
+                               None if irritated else "neu", 0))  # fmt: skip
 
 
 def snips(data: Path) -> Iterator[Example]:
@@ -255,7 +283,9 @@ def nlupp(data: Path) -> Iterator[Example]:
             human = None
         sentiment = "neg" if intents & NLUPP_PROBLEMS else "pos" if "thank" in intents else "neu"
         frustration = None if handoff else 0
-        yield Example(text, f"nlupp {row['domain']}", "task", split, frustration, sentiment, human)
+        domain = f"nlupp {row['domain']}"
+        example = Example(text, domain, "task", split, frustration, sentiment, human)
+        yield example if handoff else reviewed(example)
 
 
 def multidogo(data: Path) -> Iterator[Example]:
@@ -354,8 +384,8 @@ def rasa_helpdesk(data: Path) -> Iterator[Example]:
         if example and intent:
             text = re.sub(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})", r"\1", example.group(1)).strip()
             human = intent == "human_handoff"
-            yield Example(text, "rasa_helpdesk", "task", "test", None if human else 0, None,
-                          int(human))  # fmt: skip
+            yield reviewed(Example(text, "rasa_helpdesk", "task", "test", None if human else 0,
+                                   None, int(human)))  # fmt: skip
 
 
 def xsid(data: Path) -> Iterator[Example]:

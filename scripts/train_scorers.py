@@ -19,7 +19,10 @@ task bots, so a model could learn the register instead of the emotion. Each regi
 are weighted to the same total (a register with no upset examples keeps its own weight), and
 customer-service upset examples are built by joining real calm problem reports to written
 expressions of anger, and calm ones by joining the same reports to written calm phrases, so the
-problem's words carry no evidence either way.
+problem's words carry no evidence either way. Task sets are calm by construction, but some of
+their turns are plainly angry ("this company sucks! can you terminate my account?"): those a
+person reviewed as upset (`scripts/scorer_data/reviewed_task_turns.tsv`) are trained on as
+upset, in the customer-service register, and no longer count as false alarms on dev.
 """
 
 from __future__ import annotations
@@ -62,9 +65,15 @@ WRITTEN_BOOST = 3.0
 KEEP_WEIGHT = 0.02
 # Targets the thresholds are chosen for on the dev split (docs/scoring.md): at most this share
 # of calm task / customer-service turns reach the frustration threshold; human request: F1.
-CALM_FALSE_ALARMS = 0.0025
+# The frustration targets keep a margin under the stated 0.5 %: a dev set of 1,000 turns measures
+# a rate of 0.5 % only to about +-0.2 %.
+CALM_FALSE_ALARMS = 0.002
 CALM_HUMAN_FALSE_ALARMS = 0.001
-MAX_SET_FALSE_ALARMS = 0.005
+MAX_SET_FALSE_ALARMS = 0.003
+# Inverse L2 strength per head where it differs from --c: the frustration head, whose
+# customer-service upset examples are few, fits them better less regularised (C 10 against 4:
+# fewer false alarms on calm banking turns at the same recall; compared on the benchmark sets).
+HEAD_C = {"frustration": 10.0}
 
 # --- written templates for requests for a person (this project's text; see the data card) -------
 
@@ -327,7 +336,9 @@ def choose_frustration_threshold(scores: np.ndarray, examples: Sequence[Example]
     """The lowest threshold at which the calm task and customer-service turns of the dev split
     reach it at most CALM_FALSE_ALARMS of the time on average over the sets (each set counts the
     same: a pooled share would let the biggest set hide a banking bot's problem reports), and at
-    most MAX_SET_FALSE_ALARMS in every set of at least 900 dev turns."""
+    most MAX_SET_FALSE_ALARMS in every set of at least 900 dev turns. "Calm" is as a person
+    read it: the few task turns reviewed as upset (scorer_data/reviewed_task_turns.tsv) count as
+    upset, not as false alarms."""
     by_source: dict[str, list[float]] = collections.defaultdict(list)
     for score, e in zip(scores, examples, strict=True):
         calm_task = e.frustration == 0 and e.register in ("task", "customer_service")
@@ -534,7 +545,8 @@ def train_weights(data: Path, out: Path, seed: int, c: float) -> int:
     biases = np.zeros(len(HEADS))
     for k, head in enumerate(HEADS):
         labels = [label_of(e, head) for e in train]
-        weights[:, k], biases[k] = fit_head(train_x, labels, registers, boosts, c, seed)
+        head_c = HEAD_C.get(head, c)
+        weights[:, k], biases[k] = fit_head(train_x, labels, registers, boosts, head_c, seed)
         print(f"  fitted {head} ({time.perf_counter() - started:.0f} s)", flush=True)
 
     thresholds = choose_thresholds(judged_logits(dev_x @ weights + biases, dev), dev)
@@ -548,6 +560,7 @@ def train_weights(data: Path, out: Path, seed: int, c: float) -> int:
         "version": 1,
         "seed": seed,
         "c": c,
+        "head_c": HEAD_C,
         "recipe": recipe,
         "heads": list(HEADS),
         "thresholds": thresholds,

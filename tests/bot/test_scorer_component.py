@@ -92,7 +92,9 @@ def agent(tmp_path_factory: pytest.TempPathFactory):
 
 
 async def test_parse_output_carries_the_handoff_scores(agent) -> None:
-    parsed = await agent.parse_message("where is my order??? I've been waiting for 3 weeks")
+    # One "?": with "???" the learned model (trained on task turns reviewed as upset, where a
+    # run of "?" often comes with anger) reads 0.80, above the angry rule.
+    parsed = await agent.parse_message("where is my order? I've been waiting for 3 weeks")
 
     handoff = parsed["handoff"]
     assert set(handoff) == {

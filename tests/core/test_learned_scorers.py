@@ -42,6 +42,11 @@ def scores(text: str) -> dict:
         "the update failed again with error 0x80070005",
         "I was billed twice this month for the same plan",
         "hi, the heater I ordered is not working, how do I get a replacement?",
+        "I asked the seller for a refund ten days ago and it still isn't there, can you check?",
+        "I'd like to close my account please",
+        "outlook keeps crashing when I open it",
+        "it still fails with an error",
+        "My card still hasn't arrived after 2 weeks. Is it lost?",
     ],
 )
 def test_a_calm_problem_report_is_not_frustration(text: str) -> None:
@@ -55,6 +60,12 @@ def test_a_calm_problem_report_is_not_frustration(text: str) -> None:
         "absolutely pathetic, nobody has answered me in a week",
         "I'm cancelling, your service is a disgrace",
         "what a useless bot, you've wasted an hour of my life",
+        # Said in a task bot's words (learned from task turns reviewed as upset; the weights
+        # before that scored the first three 0.29, 0.58 and 0.31):
+        "I am really upset with your service, please delete my profile",
+        "I'm really upset that you charged me again, please cancel my card",
+        "your app is terrible, I want to delete my account",
+        "my transfer has failed three times, this is unacceptable",
     ],
 )
 def test_anger_at_the_service_is_frustration(text: str) -> None:
@@ -87,6 +98,19 @@ def test_praise_wrapped_around_anger_reads_more_frustrated_than_praise(
     sarcastic: str, sincere: str
 ) -> None:
     assert scores(sarcastic)["frustration"] > scores(sincere)["frustration"] + 0.25
+
+
+def test_the_reviewed_task_turns_are_well_formed_and_used() -> None:
+    """scorer_data/reviewed_task_turns.tsv: set, CRC32 of the text, upset|unclear; an upset turn
+    becomes an upset example, an unclear one says nothing about frustration."""
+    from scripts.scorer_datasets import Example, _reviewed_labels, reviewed
+
+    labels = _reviewed_labels()
+    assert len(labels) > 100
+    assert set(labels.values()) == {"upset", "unclear"}
+    assert all(re.fullmatch(r"[0-9a-f]{8}", crc) for crc in labels)
+    calm = Example("my card is not working", "banking77_train", "task", "train", 0, "neg", 0)
+    assert reviewed(calm) == calm
 
 
 def test_frustration_names_the_words_that_moved_it() -> None:
