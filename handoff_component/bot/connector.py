@@ -27,6 +27,7 @@ from typing import Any, TypeVar, cast
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.shared.core.events import (
     ActionExecuted,
+    ActiveLoop,
     BotUttered,
     ConversationPaused,
     ConversationResumed,
@@ -280,24 +281,38 @@ class HandoffConnector(InputChannel):
         return {"paused": tracker.is_paused()}
 
     async def resume(self, app: Any, command: ResumeCommand) -> dict[str, Any]:
-        """Hand the conversation back to the bot as a fresh session, then say so."""
+        """Hand the conversation back to the bot as a fresh session, then say so. A form that
+        was active is active again, asking for the same slot, and its question is asked again."""
         agent = app.ctx.agent
         async with agent.lock_store.lock(command.conversation_id):
             tracker = await agent.processor.get_tracker(command.conversation_id)
             kept = _slots_to_keep(tracker, agent.domain)
+            form = _pending_form(tracker)
             events: list[Event] = [
                 ConversationResumed(),
                 SlotSet(HANDOFF_ACTIVE_SLOT, False),
                 ActionExecuted("action_session_start"),
                 SessionStarted(),
                 *kept,
-                ActionExecuted("action_listen"),
             ]
+            if form is not None:
+                # The form the customer was filling is active again, waiting for the same slot.
+                events += [
+                    ActionExecuted(form[0]),
+                    ActiveLoop(form[0]),
+                    SlotSet(REQUESTED_SLOT, form[1]),
+                ]
+            events.append(ActionExecuted("action_listen"))
             for event in events:
                 tracker.update(event, agent.domain)
             await agent.processor.save_tracker(tracker)
         response_name = HANDBACK_RESPONSES[command.reason]
         notice = await self._say(app, command.conversation_id, command.channel, response_name)
+        if form is not None and notice.get("notice") != "failed":
+            # Then the form's pending question again, so the customer's next answer fits it.
+            question = _question_of(agent.domain, *form)
+            if question is not None:
+                await self._say(app, command.conversation_id, command.channel, question)
         return {"resumed": not tracker.is_paused(), **notice}
 
     def _customer(
@@ -416,6 +431,29 @@ async def _send_attachment(customer: Any, attachment: Attachment) -> None:
         await customer.send_image(attachment.url)
     else:
         await customer.send_file(attachment.url, attachment.name)
+
+
+REQUESTED_SLOT = "requested_slot"
+
+
+def _pending_form(tracker: Any) -> tuple[str, str | None] | None:
+    """The form that was active when the bot stepped back, and the slot it was asking for."""
+    name = tracker.active_loop_name
+    if not name:
+        return None
+    requested = tracker.get_slot(REQUESTED_SLOT)
+    return name, requested if isinstance(requested, str) else None
+
+
+def _question_of(domain: Any, form: str, slot: str | None) -> str | None:
+    """The response a Rasa form asks `slot` with: `utter_ask_<form>_<slot>`, else
+    `utter_ask_<slot>` (a custom `action_ask_*` needs the action server: not re-asked)."""
+    if slot is None:
+        return None
+    for name in (f"utter_ask_{form}_{slot}", f"utter_ask_{slot}"):
+        if name in domain.responses:
+            return name
+    return None
 
 
 def _slots_to_keep(tracker: Any, domain: Any) -> list[SlotSet]:

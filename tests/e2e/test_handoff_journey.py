@@ -141,3 +141,38 @@ async def test_a_handoff_while_the_service_is_down_becomes_a_ticket_when_it_retu
         if not any(p.name == "service" for p in bot_stack.processes):
             bot_stack.start("service")
         await customer.close()
+
+
+async def test_a_hand_back_returns_to_the_form_the_customer_was_filling(
+    bot_stack, demo_attendant
+) -> None:
+    """Asked for a person in the middle of the order form: after the hand-back the form's
+    question is asked again and the customer's answer fills it (it used to get "I didn't quite
+    understand that": the hand-back started a session without the form)."""
+    conversation = f"sio-{uuid.uuid4().hex[:10]}"
+    customer = SocketCustomer(bot_stack.rasa_url, conversation)
+    attendant = Attendant(bot_stack.service_url)
+    await customer.connect()
+    await attendant.sign_in(*demo_attendant)
+    try:
+        assert "order number" in await customer.say_and_hear("where is my order?")
+        assert HANDOFF_TEXT in await customer.say_and_hear("I want to talk to a human")
+        ticket = await attendant.ticket_of(conversation)
+        await attendant.call("POST", f"/api/tickets/{ticket['id']}/claim", {})
+        await attendant.call(
+            "POST", f"/api/tickets/{ticket['id']}/reply", {"text": "The assistant can look it up."}
+        )
+        reply = await customer.next_message()
+        assert reply["text"].endswith("The assistant can look it up.")
+
+        await attendant.call("POST", f"/api/tickets/{ticket['id']}/resume", {})
+        handback = await customer.next_message()
+        assert "back with the Northwind assistant" in handback["text"]
+        question = await customer.next_message()
+        assert "what's your order number" in question["text"]
+
+        answer = await customer.say_and_hear("48213")
+        assert "Your order 48213 (rain jacket) is shipped" in answer
+    finally:
+        await customer.close()
+        await attendant.close()
