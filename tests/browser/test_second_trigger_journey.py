@@ -86,4 +86,5 @@ def test_later_triggers_escalate_the_open_ticket_and_name_its_real_team(bot_stac
 
     answered = say(bot_stack, customer, "how long does shipping take?")
     assert any("Standard delivery" in text for text in answered), answered
-    assert inbox.dialogs == [] and inbox.errors == []
+    # The page asks who is signed in before the sign-in form: that 401 is expected (pages.py).
+    assert inbox.dialogs == [] and inbox.unexpected_errors == []
