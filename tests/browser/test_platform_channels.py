@@ -131,7 +131,10 @@ def test_a_whatsapp_reply_after_24_hours_shows_why_and_is_retried_once_the_custo
     screen.shot("02-retried")
     delivered = customer.sent.next(customer.recipient, ("text",))
     assert delivered.text is not None and delivered.text.endswith(": Sorry for the wait!")
-    assert screen.unexpected_errors == []
+    # The refused send itself is answered 502 by the service (the platform refused it), which
+    # the browser logs; it is the one error the page may show.
+    assert [e for e in screen.unexpected_errors if "status of 502" not in e] == []
+    assert sum("status of 502" in e for e in screen.unexpected_errors) == 1
 
 
 def test_a_telegram_refusal_is_shown_with_telegrams_reason_and_retried_once_unblocked(
@@ -156,4 +159,7 @@ def test_a_telegram_refusal_is_shown_with_telegrams_reason_and_retried_once_unbl
     expect(reply.locator(".delivery")).to_have_text("Delivered")
     delivered = customer.sent.next(customer.recipient, ("text",))
     assert delivered.text is not None and delivered.text.endswith(": Your parcel left the depot.")
-    assert screen.unexpected_errors == []
+    # The refused send itself is answered 502 by the service (the platform refused it), which
+    # the browser logs; it is the one error the page may show.
+    assert [e for e in screen.unexpected_errors if "status of 502" not in e] == []
+    assert sum("status of 502" in e for e in screen.unexpected_errors) == 1
