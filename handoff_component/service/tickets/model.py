@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from handoff_component.core import ticket_lifecycle as lifecycle
 from handoff_component.core.ticket_lifecycle import Status, TicketState
 from handoff_component.service.models import PRIORITY_NAME
+from handoff_component.service.tickets.states import state_of
 
 
 @dataclass(frozen=True)
@@ -110,20 +110,8 @@ class Ticket:
 
     @property
     def state(self) -> TicketState:
-        """The lifecycle's view (teams and attendants by id, as strings)."""
-        return TicketState(
-            status=self.status,
-            created_at=self.created_at,
-            team=str(self.team_id) if self.team_id is not None else None,
-            assignee=str(self.assignee_id) if self.assignee_id is not None else None,
-            claimed_at=self.claimed_at,
-            first_response_at=self.first_response_at,
-            awaiting_since=self.awaiting_since,
-            closed_at=self.closed_at,
-            resolution=lifecycle.Resolution(self.resolution) if self.resolution else None,
-            handed_back=self.handed_back,
-            reopen_count=self.reopen_count,
-        )
+        """The lifecycle's view, read by `state_of` as it reads a ticket row (same column names)."""
+        return state_of(self)
 
     def moved_to(self, state: TicketState, now: datetime) -> Ticket:
         """This ticket after a change that kept its team and holder (a customer's message)."""
