@@ -11,12 +11,12 @@ and an explicit request on this channel does what its safety net says: alert, ke
 
 from __future__ import annotations
 
-import json
-import urllib.request
 import uuid
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.e2e.clients import rest_say, tracker_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -24,19 +24,11 @@ RASA_TIMEOUT_MS = 45_000
 
 
 def say(stack, sender: str, text: str) -> list[str]:
-    body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(
-        f"{stack.rasa_url}/webhooks/rest/webhook",
-        data=body,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return [message.get("text", "") for message in json.load(response)]
+    return rest_say(stack.rasa_url, sender, text)
 
 
 def tracker_paused(stack, sender: str) -> bool:
-    with urllib.request.urlopen(f"{stack.rasa_url}/conversations/{sender}/tracker") as response:
-        return bool(json.load(response)["paused"])
+    return bool(tracker_of(stack.rasa_url, sender)["paused"])
 
 
 def test_later_triggers_escalate_the_open_ticket_and_name_its_real_team(bot_stack, screens) -> None:

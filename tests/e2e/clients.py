@@ -199,3 +199,16 @@ def tracker_of(rasa_url: str, conversation_id: str) -> dict[str, Any]:
     url = f"{rasa_url}/conversations/{sender}/tracker?include_events=ALL"
     with urllib.request.urlopen(url, timeout=60) as response:
         return json.loads(response.read())
+
+
+def rest_say(
+    rasa_url: str, sender: str, text: str, timeout: float = DEFAULT_TIMEOUT_S
+) -> list[str]:
+    """What the bot answers a customer on Rasa's rest channel, as texts in order."""
+    request = urllib.request.Request(
+        f"{rasa_url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return [message.get("text", "") for message in json.load(response)]

@@ -8,18 +8,13 @@ import uuid
 
 import pytest
 
+from tests.e2e.clients import rest_say
+
 pytestmark = pytest.mark.e2e
 
 
 def say(stack, sender: str, text: str) -> list[str]:
-    body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(
-        f"{stack.rasa_url}/webhooks/rest/webhook",
-        data=body,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return [message.get("text", "") for message in json.load(response)]
+    return rest_say(stack.rasa_url, sender, text, timeout=30)
 
 
 def test_the_bot_greets_and_looks_up_an_order_through_the_action_server(bot_stack) -> None:
