@@ -39,6 +39,7 @@ from handoff_component.contract import (
     HandoffRequest,
     event_identity,
     idempotency_key_for,
+    wait_phrase,
 )
 from handoff_component.contract.domain import HANDOFF_ACTION
 from handoff_component.contract.slots import (
@@ -184,7 +185,8 @@ class ActionHandoff(Action):
             events.append(SlotSet(HANDOFF_REQUEST_SLOT, request.to_dict()))
             dispatcher.utter_message(response="utter_handoff_delayed")
         else:
-            wait = _expected_wait_text(ticket.expected_wait_seconds)
+            # The service's estimate for the team's queue; unknown: the plain message.
+            wait = wait_phrase(ticket.expected_wait_seconds)
             if wait:
                 dispatcher.utter_message(
                     response="utter_handoff_with_wait", wait=wait, colleague=colleague
@@ -341,13 +343,6 @@ def _positive(value: Any) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
         return float(value)
     return None
-
-
-def _expected_wait_text(seconds: float | None) -> str | None:
-    if seconds is None or seconds <= 0:
-        return None
-    minutes = max(1, round(seconds / 60))
-    return "about a minute" if minutes == 1 else f"about {minutes} minutes"
 
 
 def _story_reason(tracker: Tracker) -> str:

@@ -14,6 +14,7 @@ What is where:
 - `scores`: the key and names of the per-turn scores in Rasa's parse data (`handoff`);
 - `slots`: the names of the slots the plugin reads and writes in a bot's domain;
 - `domain`: the action, responses and intent defaults the plugin needs in a bot's domain;
+- `waits`: the expected wait in whole minutes and as the customer hears it (`wait_phrase`);
 - `limits`, `attachments`, `errors`: what the payloads share.
 
 Everything is re-exported here, so `from handoff_component import contract; contract.X` reads
@@ -88,6 +89,7 @@ from handoff_component.contract.signing import (
     signed_headers,
     verify,
 )
+from handoff_component.contract.waits import expected_wait_minutes, wait_phrase
 
 __all__ = [
     "CONNECTOR_BASE_PATH",
@@ -139,6 +141,7 @@ __all__ = [
     "bounded_event",
     "check_storable_text",
     "event_identity",
+    "expected_wait_minutes",
     "idempotency_key_for",
     "read_attachments",
     "read_number",
@@ -148,4 +151,5 @@ __all__ = [
     "signed_headers",
     "string_item",
     "verify",
+    "wait_phrase",
 ]

@@ -126,6 +126,11 @@ tickets = Table(
     Column("reopen_count", Integer, nullable=False, default=0),
     # The channel's safety net: seconds an open ticket may wait for a claim (null: forever).
     Column("unclaimed_timeout_seconds", Float),
+    # The expected wait for a claim the customer was told (seconds, null: unknown), when it
+    # was estimated, and whether the one update of a wait that grew was sent (expected_wait.py).
+    Column("expected_wait_seconds", Float),
+    Column("expected_wait_at", _when()),
+    Column("wait_update_sent", Boolean, nullable=False, default=False),
     # Set when the retention pass deleted the ticket's messages, notes and texts (retention.py).
     Column("purged_at", _when()),
     Column("updated_at", _when(), nullable=False),
@@ -157,6 +162,17 @@ Index(
     *_INBOX_ORDER,
     sqlite_where=text("status != 'closed'"),
     postgresql_where=text("status != 'closed'"),
+)
+
+# The expected wait reads a team's latest claims, and its latest tickets handed back unclaimed
+# (tickets/queue.py): each a short range of its own index, however long the history.
+Index("ix_tickets_team_claimed", tickets.c.team_id, tickets.c.claimed_at)
+Index(
+    "ix_tickets_team_unclaimed",
+    tickets.c.team_id,
+    tickets.c.closed_at,
+    sqlite_where=text("resolution = 'unclaimed'"),
+    postgresql_where=text("resolution = 'unclaimed'"),
 )
 
 messages = Table(

@@ -134,6 +134,16 @@ class Settings:
     cookie_secure: str = ""
     # Days after closing that a ticket's messages, notes and texts are deleted (None: kept).
     retention_days: float | None = None
+    # The expected wait (expected_wait.py): a team's pace is the median time to claim of its
+    # latest `wait_samples` claims within `wait_window`; below `wait_min_samples` it is unknown.
+    wait_samples: int = 20
+    wait_window: timedelta = timedelta(hours=24)
+    wait_min_samples: int = 3
+    # One message to a customer still waiting unclaimed whose expected wait has grown to at least
+    # `wait_update_factor` times what they were told and by at least `wait_update_min_growth`.
+    wait_updates: bool = True
+    wait_update_factor: float = 2.0
+    wait_update_min_growth: timedelta = timedelta(minutes=5)
     # amqp://... : consume Rasa's events from RabbitMQ (event_queue.py) besides POST /api/events.
     events_url: str | None = None
     run_migrations: bool = True
@@ -235,6 +245,18 @@ class Settings:
         if env.get("HANDOFF_LOGIN_WINDOW_MINUTES"):
             values["login_failure_window"] = timedelta(
                 minutes=float(env["HANDOFF_LOGIN_WINDOW_MINUTES"])
+            )
+        if env.get("HANDOFF_WAIT_SAMPLES"):
+            values["wait_samples"] = int(env["HANDOFF_WAIT_SAMPLES"])
+        if env.get("HANDOFF_WAIT_MIN_SAMPLES"):
+            values["wait_min_samples"] = int(env["HANDOFF_WAIT_MIN_SAMPLES"])
+        if env.get("HANDOFF_WAIT_WINDOW_HOURS"):
+            values["wait_window"] = timedelta(hours=float(env["HANDOFF_WAIT_WINDOW_HOURS"]))
+        if env.get("HANDOFF_WAIT_UPDATES"):
+            values["wait_updates"] = parse_bool("HANDOFF_WAIT_UPDATES", env["HANDOFF_WAIT_UPDATES"])
+        if env.get("HANDOFF_WAIT_UPDATE_MIN_GROWTH_MINUTES"):
+            values["wait_update_min_growth"] = timedelta(
+                minutes=float(env["HANDOFF_WAIT_UPDATE_MIN_GROWTH_MINUTES"])
             )
         if env.get("HANDOFF_DEMO"):
             values["demo"] = parse_bool("HANDOFF_DEMO", env["HANDOFF_DEMO"])

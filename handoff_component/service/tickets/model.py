@@ -57,6 +57,11 @@ class Ticket:
     unclaimed_timeout_seconds: float | None
     purged_at: datetime | None
     updated_at: datetime | None
+    # The expected wait for a claim the customer was told, and when it was estimated (None:
+    # unknown, as the customer was told nothing); `expected_wait.py` says how.
+    expected_wait_seconds: float | None = None
+    expected_wait_at: datetime | None = None
+    wait_update_sent: bool = False
 
     @classmethod
     def from_row(cls, row: Any) -> Ticket:
@@ -94,6 +99,9 @@ class Ticket:
             unclaimed_timeout_seconds=values.get("unclaimed_timeout_seconds"),
             purged_at=values.get("purged_at"),
             updated_at=values.get("updated_at"),
+            expected_wait_seconds=values.get("expected_wait_seconds"),
+            expected_wait_at=values.get("expected_wait_at"),
+            wait_update_sent=bool(values.get("wait_update_sent")),
         )
 
     @property

@@ -36,6 +36,7 @@ from handoff_component.service.settings import Settings
 from handoff_component.service.tickets.mirror import EventMirror
 from handoff_component.service.tickets.model import Message, Note, Ticket
 from handoff_component.service.tickets.queries import TicketQueries
+from handoff_component.service.tickets.queue import TeamQueue
 from handoff_component.service.tickets.routing import Route, Routing
 from handoff_component.service.tickets.rows import event_time
 from handoff_component.service.tickets.states import columns_of
@@ -63,7 +64,7 @@ class ActionOutcome:
     note: Note | None = None
 
 
-class TicketStore(EventMirror, TicketQueries, LaterTriggers, Routing):
+class TicketStore(EventMirror, TicketQueries, LaterTriggers, TeamQueue, Routing):
     def __init__(self, db: Database, bus: TicketEventBus, settings: Settings) -> None:
         super().__init__(db, bus, settings)
         self._routes: dict[str | None, tuple[float, Route]] = {}
@@ -77,7 +78,8 @@ class TicketStore(EventMirror, TicketQueries, LaterTriggers, Routing):
         transcript is merged, each message once): the bot is already paused for it, and a
         second ticket would split the attendants' work. This is the hot path of the service, so
         it costs a handful of statements: one look-up, the insert (which lets the unique indexes
-        decide any race with another replica), its timeline record and the transcript.
+        decide any race with another replica), its timeline record and the transcript, and
+        the three small reads of the team's queue that the expected wait is made of.
         """
         now = self.settings.clock()
 
@@ -100,6 +102,8 @@ class TicketStore(EventMirror, TicketQueries, LaterTriggers, Routing):
                 raised = await self._record_trigger(conn, ticket_id, request, now)
                 if raised is not None:
                     escalated.append(raised)
+                    # Raised or moved: its place in the queue, and so its wait, changed.
+                    await self._estimate_again(conn, await self._ticket(conn, ticket_id), now)
                 return await self._ticket(conn, ticket_id), False
             return ticket, True
 
@@ -124,6 +128,9 @@ class TicketStore(EventMirror, TicketQueries, LaterTriggers, Routing):
         """Insert a new handoff's ticket with its timeline record, transcript and webhook; the
         ticket, or None when the unique indexes refused it (another replica was first)."""
         route = await self._route(conn, request.team)
+        priority = PRIORITY_RANK[request.priority]
+        # What the customer is told to expect: behind every open ticket of the team now.
+        wait = await self._estimate(conn, route.team_id, priority, now, None, now)
         state, record = lifecycle.open_ticket(
             now,
             team=str(route.team_id) if route.team_id else None,
@@ -133,12 +140,15 @@ class TicketStore(EventMirror, TicketQueries, LaterTriggers, Routing):
             "idempotency_key": request.idempotency_key,
             "conversation_id": request.conversation_id,
             "channel": request.channel,
-            "priority": PRIORITY_RANK[request.priority],
+            "priority": priority,
             "rule": request.rule,
             "reason": request.reason,
             "scores": [dict(s) for s in request.scores],
             "summary": request.summary.to_dict() if request.summary else None,
             "unclaimed_timeout_seconds": request.unclaimed_timeout_seconds,
+            "expected_wait_seconds": wait,
+            "expected_wait_at": now if wait is not None else None,
+            "wait_update_sent": False,
             "created_at": now,
             **columns_of(state, now),
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from handoff_component.contract import expected_wait_minutes
 from handoff_component.core.ticket_lifecycle import Status
 from handoff_component.service import access
 from handoff_component.service.access import Viewer
@@ -69,6 +70,16 @@ def ticket_json(ticket: Ticket, viewer: Viewer | None = None) -> dict[str, Any]:
         "handed_back": ticket.handed_back,
         "reopen_count": ticket.reopen_count,
         "unclaimed_timeout_seconds": ticket.unclaimed_timeout_seconds,
+        # What the customer was told to expect (null: unknown, nothing was said); the minutes
+        # are the customer's "about N minutes", rounded once (contract.expected_wait_minutes).
+        "expected_wait_seconds": ticket.expected_wait_seconds,
+        "expected_wait_minutes": (
+            expected_wait_minutes(ticket.expected_wait_seconds)
+            if ticket.expected_wait_seconds is not None
+            else None
+        ),
+        "expected_wait_at": _iso(ticket.expected_wait_at),
+        "wait_update_sent": ticket.wait_update_sent,
         "purged_at": _iso(ticket.purged_at),
         "updated_at": _iso(ticket.updated_at),
         "allowed_actions": access.allowed_actions(viewer, ticket),
@@ -104,6 +115,9 @@ def ticket_from_json(data: dict[str, Any]) -> Ticket:
         unclaimed_timeout_seconds=data["unclaimed_timeout_seconds"],
         purged_at=_when(data["purged_at"]),
         updated_at=_when(data["updated_at"]),
+        expected_wait_seconds=data.get("expected_wait_seconds"),
+        expected_wait_at=_when(data.get("expected_wait_at")),
+        wait_update_sent=bool(data.get("wait_update_sent")),
     )
 
 
