@@ -89,3 +89,26 @@ def test_the_installed_wheel_scores_with_its_own_weights_without_network(
 
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("ok ")
+
+
+def test_the_wheel_ships_the_templates_init_writes_a_bot_from(wheel: Path, tmp_path: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    for template in ("service.yml", "handoff.yml", "domain.yml"):
+        assert f"handoff_component/cli/templates/{template}" in names
+    installed = tmp_path / "installed"
+    zipfile.ZipFile(wheel).extractall(installed)
+    bot = tmp_path / "bot"
+    shutil.copytree(PROJECT_DIR / "tests" / "data" / "bots" / "helpdesk", bot)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "handoff_component", "init", str(bot), "--dry-run"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(installed), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
+
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    assert "+++ b/service.yml" in done.stdout and "+  - name: support" in done.stdout
+    assert "+++ b/handoff.yml" in done.stdout

@@ -28,6 +28,11 @@ from typing import Any
 
 from handoff_component.service.settings import Settings
 
+SEED_HELP = (
+    "YAML file of teams, attendants and canned replies, applied at start (format: "
+    "docs/deployment.md, 'The seed file'; `python -m handoff_component init` writes a bot's "
+    "service.yml from the template handoff_component/cli/templates/service.yml)"
+)
 COMMANDS = ("serve", "migrate", "create-team", "create-attendant", "seed")
 
 
@@ -44,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 5100)")
-    serve.add_argument("--seed", help="YAML file of teams, attendants and canned replies")
+    serve.add_argument("--seed", help=SEED_HELP)
     serve.add_argument("--connector-url", help="Rasa's HandoffConnector base URL")
     serve.add_argument("--reopen-window-minutes", type=float)
     serve.add_argument("--inactivity-minutes", type=float)
@@ -83,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed", help="apply a seed YAML file")
     _common(seed)
-    seed.add_argument("file")
+    seed.add_argument("file", help=SEED_HELP.replace(", applied at start", ""))
     seed.add_argument(
         "--reset-passwords",
         action="store_true",
