@@ -244,6 +244,84 @@ def test_an_undelivered_reply_is_kept_and_can_be_retried(inbox_world, screens) -
     ]
 
 
+# The page's EventSource, recording what the stream delivered, so a test can tell the moment
+# a live event has reached the page.
+RECORD_STREAM = """
+const Native = window.EventSource;
+window.streamed = [];
+window.EventSource = class extends Native {
+  constructor(...args) {
+    super(...args);
+    for (const type of ["ticket.created", "message.created"]) {
+      this.addEventListener(type, (event) => window.streamed.push(`${type} ${event.data}`));
+    }
+  }
+};
+"""
+
+
+def test_a_message_that_arrives_while_the_ticket_loads_is_shown(inbox_world, screens) -> None:
+    """The service reads the ticket, then the customer writes and the stream delivers it, then
+    the (older) answer reaches the page: the message must still appear, not be overwritten."""
+    conversation = new_conversation("race")
+    ticket = inbox_world.rasa.hand_off(conversation, customer_turns=ANGRY_TURNS)
+    screen = screens("load-race", inbox_world.inbox)
+    page = screen.page
+    page.add_init_script(RECORD_STREAM)
+    page.reload()
+    sign_in(screen, "ana")
+
+    answered: list[int] = []
+
+    def answer_from_before_the_message(route) -> None:
+        if answered:
+            route.continue_()
+            return
+        answered.append(1)
+        before = route.fetch()  # the ticket as the service read it, before the message
+        inbox_world.rasa.customer_says(conversation, "Hello? Is anyone there?", {"sentiment": -0.5})
+        page.wait_for_function("() => window.streamed.some((e) => e.includes('anyone there'))")
+        route.fulfill(response=before)
+
+    page.route(re.compile(rf"/api/tickets/{ticket['id']}$"), answer_from_before_the_message)
+    row_of(page, conversation).click()
+
+    expect(page.locator(".msg-customer").last).to_contain_text("Hello? Is anyone there?")
+    assert answered, "the ticket's load was not the one held back"
+    assert screen.unexpected_errors == []
+
+
+def test_a_ticket_opened_while_the_queue_loads_is_listed(inbox_world, screens) -> None:
+    """The same race for the queue: its first page is read before a new ticket opens."""
+    screen = screens("queue-race", inbox_world.inbox)
+    page = screen.page
+    page.add_init_script(RECORD_STREAM)
+    page.reload()
+    conversation = new_conversation("queue-race")
+    answered: list[int] = []
+
+    def answer_from_before_the_ticket(route) -> None:
+        if answered or "/api/tickets?" not in route.request.url:
+            route.continue_()
+            return
+        before = route.fetch()  # the queue as the service read it, before the ticket
+        answered.append(1)
+        expect(page.locator("#stream-state")).to_have_text("Live")
+        inbox_world.rasa.hand_off(conversation, customer_turns=ANGRY_TURNS)
+        page.wait_for_function(
+            "(id) => window.streamed.some((e) => e.startsWith('ticket.created') && e.includes(id))",
+            arg=conversation,
+        )
+        route.fulfill(response=before)
+
+    page.route(re.compile(r"/api/tickets\?"), answer_from_before_the_ticket)
+    sign_in(screen, "ana")
+
+    expect(row_of(page, conversation)).to_be_visible()
+    assert answered, "the queue's load was not the one held back"
+    assert screen.unexpected_errors == []
+
+
 def test_customer_html_and_script_are_shown_as_text_and_never_run(inbox_world, screens) -> None:
     conversation = new_conversation("xss")
     inbox_world.rasa.hand_off(

@@ -107,8 +107,28 @@ async function act(work, success) {
 
 // --- loading -----------------------------------------------------------------------------------
 
+/** Reads of the service still in flight. A live event that arrives during one may be missing
+ *  from its answer (the service read before the event's change), and the answer replaces what
+ *  the event added to the page: such a read is stale and is made again once it lands. */
+const reads = new Set();
+
+async function tracked(name, refresh, read) {
+  const entry = { name, stale: false };
+  reads.add(entry);
+  try {
+    return await read();
+  } finally {
+    reads.delete(entry);
+    if (entry.stale) soon(name, refresh, 0);
+  }
+}
+
+function markStale(name) {
+  for (const entry of reads) if (entry.name === name) entry.stale = true;
+}
+
 async function refreshQueue() {
-  const page = await app.api(queueQuery(app.filter, app.teamId));
+  const page = await tracked("queue", refreshQueue, () => app.api(queueQuery(app.filter, app.teamId)));
   app.tickets = page.tickets;
   app.nextCursor = page.next_cursor;
   renderQueue(app);
@@ -145,7 +165,7 @@ async function refreshTicket() {
   }
   const id = app.currentId;
   try {
-    const { ticket } = await app.api(`/api/tickets/${id}`);
+    const { ticket } = await tracked("ticket", refreshTicket, () => app.api(`/api/tickets/${id}`));
     if (id !== app.currentId) return;
     const teamChanged = !app.detail || app.detail.team?.id !== ticket.team?.id;
     app.detail = ticket;
@@ -220,9 +240,13 @@ function onStreamEvent(type, data) {
   const ticket = data.ticket;
   if (type === "ticket.created") notify(ticket.id);
   if (type === "message.created" && data.message.author === "customer") notify(ticket.id);
+  markStale("queue");
   applyToQueue(ticket);
   if (type === "ticket.created" || type === "ticket.updated") soon("counts", refreshCounts);
-  if (ticket.id === app.currentId) applyToTicket(type, data);
+  if (ticket.id === app.currentId) {
+    markStale("ticket");
+    applyToTicket(type, data);
+  }
 }
 
 function applyToQueue(ticket) {
@@ -285,12 +309,13 @@ function announce(message) {
   $("#thread-announcer").textContent = `${who}: ${message.text}`;
 }
 
-function onStreamState(connected, reconnected) {
+function onStreamState(connected) {
   const badge = $("#stream-state");
   badge.textContent = connected ? "Live" : "Reconnecting…";
   badge.classList.toggle("connected", connected);
-  // Events sent while the stream was down are not replayed: catch up.
-  if (connected && reconnected) {
+  // Events sent before the stream opened (the first reads start earlier) or while it was down
+  // are not replayed: read again once it is open.
+  if (connected) {
     soon("queue", refreshQueue);
     soon("counts", refreshCounts);
     soon("ticket", refreshTicket);

@@ -1,6 +1,6 @@
 // The service's live stream (GET /api/stream, Server-Sent Events) with reconnection.
-// EventSource sends the session cookie itself; after a reconnect the caller refreshes, since
-// events sent while the connection was down are not replayed.
+// EventSource sends the session cookie itself; each time it opens the caller refreshes, since
+// events sent before it opened or while the connection was down are not replayed.
 
 const EVENT_TYPES = [
   "ticket.created",
@@ -14,17 +14,15 @@ export function openStream({ onEvent, onState, onLost }) {
   let source = null;
   let delay = 1000;
   let stopped = false;
-  let everOpen = false;
 
   function connect() {
     source = new EventSource("/api/stream");
     source.onopen = () => {
       delay = 1000;
-      onState(true, everOpen);
-      everOpen = true;
+      onState(true);
     };
     source.onerror = () => {
-      onState(false, everOpen);
+      onState(false);
       if (source.readyState === EventSource.CLOSED && !stopped) {
         // The browser gave up (an error status such as 401): ask the caller, then retry.
         onLost();
