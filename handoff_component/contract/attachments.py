@@ -1,4 +1,9 @@
-"""A file shown to the customer by reference, in a transcript, a bot event or a reply."""
+"""A file shown to the customer by reference, in a transcript, a bot event or a reply.
+
+A file an attendant uploaded travels the same way: the service stores its bytes and puts a signed,
+expiring link to them in `url` (with the type it sniffed from the bytes and the size), so the
+connector sends every attachment alike, whoever holds the file.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,13 @@ from handoff_component.contract.reader import Reader
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file shown to the customer by reference; the service never stores the bytes."""
+    """A file shown to the customer by reference: a URL the customer's channel can fetch."""
 
     url: str
     mime_type: str | None = None
     name: str | None = None
+    # Bytes, when known (the service knows it for the files it stores).
+    size: int | None = None
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "attachment") -> Attachment:
@@ -28,6 +35,7 @@ class Attachment:
             url=url,
             mime_type=reader.string("mime_type", required=False, max_length=100),
             name=reader.string("name", required=False, max_length=MAX_NAME_LENGTH),
+            size=reader.integer("size", required=False, minimum=0),
         )
         reader.done()
         return attachment

@@ -19,6 +19,7 @@ from sqlalchemy import exc as sa_exc
 
 from handoff_component.contract import ContractError
 from handoff_component.core.ticket_lifecycle import InvalidTransition
+from handoff_component.service.attachments.store import AttachmentStore
 from handoff_component.service.attendants import AttendantStore
 from handoff_component.service.automation import Automation, run_forever
 from handoff_component.service.bodies import check_path_ids, check_query_text
@@ -33,6 +34,7 @@ from handoff_component.service.notifications import TicketEventBus
 from handoff_component.service.passwords import PasswordHasher
 from handoff_component.service.ratelimit import LoginLimiter
 from handoff_component.service.routes import (
+    attachments,
     auth,
     conversations,
     docs,
@@ -52,7 +54,7 @@ from handoff_component.service.webhooks import WebhookSender
 
 logger = logging.getLogger(__name__)
 
-BLUEPRINTS = (rasa, auth, tickets, teams, conversations, metrics, stream, docs)
+BLUEPRINTS = (rasa, auth, tickets, attachments, teams, conversations, metrics, stream, docs)
 
 DEMO_WARNING = (
     "DEMO MODE: secrets made up for this run, the demo seed's published passwords accepted, "
@@ -149,6 +151,7 @@ async def start(ctx: SimpleNamespace, seed_file: str | None = None) -> None:
         await migrate(db.engine)
     ctx.db = db
     ctx.tickets = TicketStore(db, ctx.bus, settings)
+    ctx.attachments = AttachmentStore(db, settings)
     ctx.passwords = PasswordHasher(settings.password_workers, settings.password_queue)
     ctx.attendants = AttendantStore(db, settings, ctx.bus, ctx.passwords)
     ctx.sessions = SessionStore(db, ctx.bus, ttl=settings.session_ttl, clock=settings.clock)

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from sanic import Request
 
 from handoff_component.contract import (
+    MAX_ATTACHMENTS,
     MAX_ID_LENGTH,
     MAX_REASON_LENGTH,
     MAX_TEXT_LENGTH,
@@ -106,9 +107,30 @@ class Login:
 
 
 @dataclass(frozen=True)
+class UploadedFile:
+    """A reply's attachment uploaded to the ticket first (`POST .../attachments`), by its id."""
+
+    file_id: str
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str) -> UploadedFile:
+        reader = Reader(data, path)
+        uploaded = cls(reader.string("file_id", max_length=64))
+        reader.done()
+        return uploaded
+
+
+def _reply_attachment(data: Any, path: str) -> Attachment | UploadedFile:
+    """`{"file_id": ...}` for an uploaded file, else a link (`{"url": ...}`) to one elsewhere."""
+    if isinstance(data, dict) and "file_id" in data:
+        return UploadedFile.from_dict(data, path)
+    return Attachment.from_dict(data, path)
+
+
+@dataclass(frozen=True)
 class ReplyBody:
     text: str
-    attachments: list[Attachment]
+    attachments: list[Attachment | UploadedFile]
 
     @classmethod
     def from_dict(cls, data: Any) -> ReplyBody:
@@ -118,13 +140,17 @@ class ReplyBody:
                 "text", required=False, max_length=MAX_TEXT_LENGTH, allow_empty=True, default=""
             ),
             attachments=reader.list_of(
-                "attachments", Attachment.from_dict, required=False, max_length=10
+                "attachments", _reply_attachment, required=False, max_length=MAX_ATTACHMENTS
             ),
         )
         reader.done()
         if not body.text.strip() and not body.attachments:
             raise ContractError("text", "a reply needs text or an attachment")
         return body
+
+    @property
+    def file_ids(self) -> list[str]:
+        return [a.file_id for a in self.attachments if isinstance(a, UploadedFile)]
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,21 @@
 """Everything the service holds about one conversation, in one JSON document, on request.
 
 For a customer's request to see (or take away) their data, and for audits: every ticket of the
-conversation, oldest first, each with its messages, notes and transitions as the API shows them,
-plus the live-conversation row when there is one. Supervisors only; each export is logged with who
-asked, since it gathers customer text in one place.
+conversation, oldest first, each with its messages, notes and transitions as the API shows them and
+the files attendants uploaded to it (name, type, size, SHA-256 and a signed link that fetches the
+bytes until it expires), plus the live-conversation row when there is one. Supervisors only; each
+export is logged with who asked, since it gathers customer text in one place.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from handoff_component.service.attachments.store import AttachmentStore
 from handoff_component.service.db import Database
 from handoff_component.service.errors import NotFound
 from handoff_component.service.models import conversations, tickets
@@ -22,7 +25,13 @@ logger = logging.getLogger(__name__)
 
 
 async def export_conversation(
-    db: Database, store: TicketStore, conversation_id: str, *, requested_by: int, now: str
+    db: Database,
+    store: TicketStore,
+    files: AttachmentStore,
+    conversation_id: str,
+    *,
+    requested_by: int,
+    now: datetime,
 ) -> dict[str, Any]:
     """The conversation's data; `NotFound` when the service holds nothing about it."""
     async with db.read() as conn:
@@ -54,7 +63,7 @@ async def export_conversation(
     )
     return {
         "conversation_id": conversation_id,
-        "exported_at": now,
+        "exported_at": now.isoformat(),
         "conversation": (
             {
                 "channel": live.channel,
@@ -65,5 +74,14 @@ async def export_conversation(
             if live is not None
             else None
         ),
-        "tickets": [detail_json(await store.detail(ticket_id)) for ticket_id in ticket_ids],
+        "tickets": [
+            {
+                **detail_json(await store.detail(ticket_id)),
+                "attachments": [
+                    {**stored.to_json(), "url": files.links.url(stored.id, now)[0]}
+                    for stored in await files.of_ticket(ticket_id)
+                ],
+            }
+            for ticket_id in ticket_ids
+        ],
     }

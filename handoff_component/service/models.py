@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -236,6 +237,41 @@ ticket_triggers = Table(
     Column("at", _when(), nullable=False),
     UniqueConstraint("idempotency_key", name="uq_ticket_triggers_idempotency_key"),
     Index("ix_ticket_triggers_ticket", "ticket_id"),
+)
+
+# Files attendants uploaded to a ticket (attachments/): what the service sniffed and stored. The
+# id is random (the unguessable part of every link); `storage` says where the bytes are, so a
+# change of HANDOFF_ATTACHMENT_STORAGE keeps the files stored before it. `message_id` is the reply
+# that sent the file (null: uploaded, not sent yet). Deleting a ticket's content deletes these.
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("uploaded_by", Integer, ForeignKey("attendants.id"), nullable=False),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
+    Column("name", String(200), nullable=False),
+    Column("mime_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("storage", String(20), nullable=False),
+    Column("created_at", _when(), nullable=False),
+    CheckConstraint("storage IN ('directory', 'database')", name="storage"),
+    Index("ix_attachments_ticket", "ticket_id"),
+)
+
+# The bytes of the attachments stored in the database (PostgreSQL's bytea): one row per file,
+# apart from the metadata so that listing a ticket's files never reads them.
+attachment_contents = Table(
+    "attachment_contents",
+    metadata,
+    Column(
+        "attachment_id",
+        String(64),
+        ForeignKey("attachments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("content", LargeBinary, nullable=False),
 )
 
 canned_replies = Table(

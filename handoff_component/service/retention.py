@@ -1,15 +1,16 @@
 """Data retention: the content of tickets closed long ago is deleted, the ticket rows stay.
 
 With `retention_days` set (`HANDOFF_RETENTION_DAYS`; unset by default, nothing is deleted), each
-automation pass purges every ticket closed more than that many days ago: its messages and notes are
-deleted, its free texts (the handoff reason and summary, written from what the customer said) are
-blanked, the queued webhook payloads that copied them are deleted once settled, and the ticket
-gets `purged_at`. Kept: the ticket row with its status, team, timestamps, resolution and scores,
-and its transitions (ids and enums only), so SLA figures and counts still add up.
+automation pass purges every ticket closed more than that many days ago: its messages, notes and
+attachments (their rows, and their bytes in the database or on disk) are deleted, its free texts
+(the handoff reason and summary, written from what the customer said) are blanked, the queued
+webhook payloads that copied them are deleted once settled, and the ticket gets `purged_at`. Kept:
+the ticket row with its status, team, timestamps, resolution and scores, and its transitions (ids
+and enums only), so SLA figures and counts still add up.
 
 A ticket reopened by the customer is not closed, so it is never purged while in use; a purge and a
-reopen cannot interleave because both run in one transaction on the ticket's row. Conversations
-not seen for the same period lose their row too (it holds the last customer text).
+reopen cannot interleave because both run in one transaction on the ticket's row. Conversations not
+seen for the same period lose their row too (it holds the last customer text).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 
+from handoff_component.service.attachments.storage import storages_for
+from handoff_component.service.attachments.store import delete_files_of, discard_files
 from handoff_component.service.db import Database
 from handoff_component.service.models import (
     conversations,
@@ -40,6 +43,7 @@ class RetentionPass:
     tickets_purged: int = 0
     messages_deleted: int = 0
     notes_deleted: int = 0
+    files_deleted: int = 0
     conversations_deleted: int = 0
 
 
@@ -50,7 +54,9 @@ async def purge_expired(db: Database, settings: Settings) -> RetentionPass:
         return result
     now = settings.clock()
     cutoff = now - timedelta(days=settings.retention_days)
+    storages = storages_for(settings)
     while True:
+        deleted_files: dict[str, list[str]] = {}
         async with db.write() as conn:
             due = (
                 (
@@ -95,6 +101,10 @@ async def purge_expired(db: Database, settings: Settings) -> RetentionPass:
             result.notes_deleted += (
                 await conn.execute(delete(notes).where(notes.c.ticket_id.in_(purged)))
             ).rowcount
+            deleted_files = await delete_files_of(conn, storages, purged)
+        # The files on disk go once their rows are gone for good (a rollback keeps both).
+        await discard_files(storages, deleted_files)
+        result.files_deleted += sum(len(ids) for ids in deleted_files.values())
         if len(due) < BATCH:
             break
     async with db.write() as conn:

@@ -19,7 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from handoff_component.service.attachments.file_types import DEFAULT_ALLOWED_TYPES
+
 DEFAULT_DB_URL = "sqlite+aiosqlite:///.data/handoff.db"
+DEFAULT_ATTACHMENTS_DIR = ".data/attachments"
+ATTACHMENT_STORAGES = ("directory", "database")
 
 # A secret shorter than this (in UTF-8 bytes) is refused: `secrets.token_urlsafe(32)` gives 43.
 MIN_SECRET_BYTES = 32
@@ -146,6 +150,18 @@ class Settings:
     wait_update_min_growth: timedelta = timedelta(minutes=5)
     # amqp://... : consume Rasa's events from RabbitMQ (event_queue.py) besides POST /api/events.
     events_url: str | None = None
+    # Files attendants upload (attachments/): where their bytes live ("directory" under
+    # `attachments_dir`, or "database": a table of the service's database; empty: "database" on
+    # PostgreSQL, "directory" on SQLite), the largest accepted, the types allowed (sniffed from
+    # the bytes), and how long a link sent to the customer's channel stays valid.
+    attachment_storage: str = ""
+    attachments_dir: str = DEFAULT_ATTACHMENTS_DIR
+    attachment_max_bytes: int = 10_000_000
+    attachment_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
+    attachment_link_ttl: timedelta = timedelta(days=7)
+    # The service's address as the customers' channels reach it (behind a proxy, the proxy's
+    # https URL); links to attachments start with it. Empty: http://{host}:{port}.
+    public_base_url: str = ""
     run_migrations: bool = True
     run_background_tasks: bool = True
     # Name of the Sanic app; unique per instance because sanic 21.12 keeps a registry of names.
@@ -191,6 +207,21 @@ class Settings:
             self.session_secret = secrets.token_urlsafe(32)
         return self
 
+    def storage_of_attachments(self) -> str:
+        """Where new attachments' bytes go: the setting, or the database's own kind."""
+        if self.attachment_storage:
+            if self.attachment_storage not in ATTACHMENT_STORAGES:
+                raise ValueError(
+                    f"HANDOFF_ATTACHMENT_STORAGE must be one of {', '.join(ATTACHMENT_STORAGES)}, "
+                    f"not {self.attachment_storage!r}"
+                )
+            return self.attachment_storage
+        return "directory" if self.db_url.startswith("sqlite") else "database"
+
+    def public_url(self) -> str:
+        """The base of links the customers' channels fetch, without a trailing slash."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
     def cookie_is_secure(self, scheme: str) -> bool:
         mode = self.cookie_secure or ("auto" if self.demo else "true")
         if mode == "auto":
@@ -211,6 +242,9 @@ class Settings:
             "HANDOFF_DEFAULT_TEAM": "default_team",
             "HANDOFF_RULES_FILE": "rules_file",
             "HANDOFF_EVENTS_URL": "events_url",
+            "HANDOFF_ATTACHMENT_STORAGE": "attachment_storage",
+            "HANDOFF_ATTACHMENTS_DIR": "attachments_dir",
+            "HANDOFF_PUBLIC_BASE_URL": "public_base_url",
         }
         for variable, name in text.items():
             if env.get(variable):
@@ -257,6 +291,16 @@ class Settings:
         if env.get("HANDOFF_WAIT_UPDATE_MIN_GROWTH_MINUTES"):
             values["wait_update_min_growth"] = timedelta(
                 minutes=float(env["HANDOFF_WAIT_UPDATE_MIN_GROWTH_MINUTES"])
+            )
+        if env.get("HANDOFF_ATTACHMENT_MAX_BYTES"):
+            values["attachment_max_bytes"] = int(env["HANDOFF_ATTACHMENT_MAX_BYTES"])
+        if env.get("HANDOFF_ATTACHMENT_TYPES"):
+            values["attachment_types"] = tuple(
+                t.strip().lower() for t in env["HANDOFF_ATTACHMENT_TYPES"].split(",") if t.strip()
+            )
+        if env.get("HANDOFF_ATTACHMENT_LINK_HOURS"):
+            values["attachment_link_ttl"] = timedelta(
+                hours=float(env["HANDOFF_ATTACHMENT_LINK_HOURS"])
             )
         if env.get("HANDOFF_DEMO"):
             values["demo"] = parse_bool("HANDOFF_DEMO", env["HANDOFF_DEMO"])

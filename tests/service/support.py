@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import tempfile
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -126,6 +127,7 @@ def scratch_postgres(postgres_url: str | None) -> str:
 
 
 TABLES = (
+    "attachment_contents, attachments, "
     "sessions, login_failures, conversations, webhook_deliveries, canned_replies, ticket_triggers, "
     "transitions, "
     "notes, messages, tickets, team_members, attendants, teams"
@@ -344,6 +346,8 @@ def bot_event(
 async def start_service(settings: Settings, seed_file: str | None = None) -> tuple[Sanic, Any, str]:
     app = create_app(settings, seed_file=seed_file)
     port = free_port()
+    # The port it really listens on, so the links it makes (public_url) reach it.
+    app.ctx.settings.port = port
     server = await app.create_server(
         host="127.0.0.1",
         port=port,
@@ -380,6 +384,8 @@ def make_settings(db_url: str, clock: FakeClock, **overrides: Any) -> Settings:
         "inactivity_timeout": timedelta(minutes=30),
         "connector_attempts": 2,
         "connector_timeout_seconds": 2.0,
+        # Each service's uploaded files in a directory of its own, never the repository's .data/.
+        "attachments_dir": tempfile.mkdtemp(prefix="handoff-files-"),
     }
     values.update(overrides)
     return Settings(**values)

@@ -83,7 +83,9 @@ def request_examples() -> list[tuple[str, dict[str, Any], Any]]:
             if method not in METHODS or "requestBody" not in operation:
                 continue
             body = _resolve(operation["requestBody"])
-            media = body["content"]["application/json"]
+            media = body["content"].get("application/json")
+            if media is None:  # raw bytes (an upload): no JSON parser to check
+                continue
             found.append((f"{method.upper()} {path}", operation, media))
     return found
 

@@ -110,7 +110,7 @@ async def test_migrating_twice_is_harmless(db_url: str) -> None:
     finally:
         await engine.dispose()
 
-    assert version == "0008"
+    assert version == "0009"
 
 
 async def test_a_database_at_the_first_revision_upgrades_with_its_tickets(db_url: str) -> None:

@@ -49,8 +49,9 @@ async def export(request: Request, conversation_id: str) -> HTTPResponse:
     data = await export_conversation(
         ctx.db,
         ctx.tickets,
+        ctx.attachments,
         path_text(request, "conversation_id"),
         requested_by=viewer.attendant_id,
-        now=ctx.settings.clock().isoformat(),
+        now=ctx.settings.clock(),
     )
     return json(data)

@@ -27,6 +27,7 @@ from handoff_component.service.bodies import (
     TakeoverBody,
     TransferBody,
     TypingBody,
+    UploadedFile,
     json_body,
 )
 from handoff_component.service.connector_client import (
@@ -178,13 +179,18 @@ async def reply(request: Request, ticket_id: int) -> HTTPResponse:
     viewer, _ticket = await _ticket_for(request, ticket_id)
     ctx = request.app.ctx
     first_delivery = "pending" if ctx.connector.configured else NOT_CONFIGURED
+    uploaded = {f.id: f for f in await ctx.attachments.unsent(ticket_id, body.file_ids)}
+    attachments = [
+        uploaded[a.file_id].reference() if isinstance(a, UploadedFile) else a.to_dict()
+        for a in body.attachments
+    ]
     # Stored only if the viewer still holds the ticket when the reply commits; a transfer
     # committed first wins, and then nothing reaches the customer.
     outcome = await ctx.tickets.act(
         ticket_id,
         lifecycle.Reply(),
         Actor.attendant(viewer.attendant_id),
-        reply=NewReply(body.text, body.attachments, viewer.attendant_id, first_delivery),
+        reply=NewReply(body.text, attachments, viewer.attendant_id, first_delivery, body.file_ids),
         viewer=viewer,
     )
     assert outcome.message is not None
@@ -211,7 +217,13 @@ async def _deliver(request: Request, ticket: Ticket, message: Message) -> Messag
         message_id=message.id,
         text=message.text,
         attendant_name=attendant["display_name"],
-        attachments=[contract.Attachment(**a) for a in message.attachments],
+        # A file uploaded here goes as a fresh signed link (a retry makes a new one).
+        attachments=[
+            ctx.attachments.link(a, ctx.settings.clock())
+            if "file_id" in a
+            else contract.Attachment(**a)
+            for a in message.attachments
+        ],
     )
     sent = await ctx.connector.send(contract.CONNECTOR_REPLY_PATH, command)
     delivered: Message = await ctx.tickets.set_delivery(

@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from handoff_component.contract import Attachment, HandoffRequest, TranscriptMessage
+from handoff_component.contract import HandoffRequest, TranscriptMessage
 from handoff_component.core import ticket_lifecycle as lifecycle
 from handoff_component.core.ticket_lifecycle import Actor, TransitionRecord
 from handoff_component.service import access
 from handoff_component.service.access import Viewer
+from handoff_component.service.attachments.store import mark_sent
 from handoff_component.service.db import Database
 from handoff_component.service.errors import Conflict
 from handoff_component.service.escalation import Escalation
@@ -46,12 +48,17 @@ from handoff_component.service.tickets.views import message_json, note_json
 
 @dataclass
 class NewReply:
-    """An attendant's message before it is stored; `delivery` is its first delivery state."""
+    """An attendant's message before it is stored; `delivery` is its first delivery state.
+
+    `attachments` are as the message keeps them: links (`Attachment.to_dict`) and references to
+    files uploaded to the ticket (`StoredFile.reference`), whose ids are `file_ids`; those files
+    become the reply's in its transaction, or the reply is refused (sent meanwhile)."""
 
     text: str
-    attachments: list[Attachment]
+    attachments: list[dict[str, Any]]
     attendant_id: int
     delivery: str
+    file_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -320,13 +327,14 @@ class TicketStore(EventMirror, TicketQueries, LaterTriggers, TeamQueue, Routing)
                         author="attendant",
                         attendant_id=reply.attendant_id,
                         text=reply.text,
-                        attachments=[a.to_dict() for a in reply.attachments],
+                        attachments=reply.attachments,
                         sent_at=now,
                         delivery=reply.delivery,
                         delivery_attempts=0,
                     )
                 )
                 message_id = result.inserted_primary_key[0]
+                await mark_sent(conn, reply.file_ids, ticket_id, message_id)
                 message = Message.from_row(
                     (await conn.execute(select(messages).where(messages.c.id == message_id))).one()
                 )
