@@ -58,15 +58,21 @@ class Process:
 
     @classmethod
     def spawn(
-        cls, name: str, command: list[str], ready_url: str, env: dict[str, str], log_path: Path
+        cls,
+        name: str,
+        command: list[str],
+        ready_url: str,
+        env: dict[str, str],
+        log_path: Path,
+        cwd: Path = PROJECT_DIR,
     ) -> Process:
-        """Start `command` in its own process group (so stopping it stops its children), with
-        its output appended to `log_path`, which a failure quotes."""
+        """Start `command` in `cwd`, in its own process group (so stopping it stops its children),
+        with its output appended to `log_path`, which a failure quotes."""
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "ab") as log:
             popen = subprocess.Popen(
                 command,
-                cwd=PROJECT_DIR,
+                cwd=cwd,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -104,9 +110,14 @@ class Process:
 
 @dataclass
 class Stack:
-    """The bot's processes for one model, on the given ports, with state under `data_dir`."""
+    """The bot's processes for one model, on the given ports, with state under `data_dir`.
+
+    `project_dir` is the bot's directory (its actions package, handoff.yml): the example bot's by
+    default, another bot's in the test that adds the plugin to one.
+    """
 
     model: Path
+    project_dir: Path = PROJECT_DIR
     ports: Ports = field(default_factory=Ports)
     data_dir: Path = PROJECT_DIR / ".data"
     credentials: Path = PROJECT_DIR / "credentials.yml"
@@ -167,7 +178,7 @@ class Stack:
             "ACTION_ENDPOINT_URL": f"{self.actions_url}/webhook",
             "TRACKER_DB": str(self.data_dir / "tracker.db"),
             "CALLBACK_URL": f"http://127.0.0.1:{self.ports.rasa}/webhooks/callback/no-listener",
-            "PYTHONPATH": str(PROJECT_DIR),
+            "PYTHONPATH": str(self.project_dir),
             "HANDOFF_SECRET": self.secret,
             "HANDOFF_SESSION_SECRET": self.session_secret,
             "HANDOFF_SERVICE_URL": self.service_url,
@@ -222,6 +233,7 @@ class Stack:
             ports = self.ports_of(replica)
             twin = Stack(
                 model=self.model,
+                project_dir=self.project_dir,
                 ports=ports,
                 data_dir=self.data_dir,
                 credentials=self.credentials,
@@ -291,7 +303,7 @@ class Stack:
 
     def _spawn(self, name: str, command: list[str], ready_url: str, env: dict[str, str]) -> Process:
         log_path = self.data_dir / "logs" / f"{name}.log"
-        process = Process.spawn(name, command, ready_url, env, log_path)
+        process = Process.spawn(name, command, ready_url, env, log_path, self.project_dir)
         self.processes.append(process)
         return process
 
