@@ -15,13 +15,20 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from handoff_component.bot.actions import ActionHandoff, ActionSessionStartWithHandoff
 from scripts.stack import Process, free_port
+from tests.queue_history import claimed_history, sign_in
 
 SECRET = "actions-test-secret"
 
 
 @pytest.fixture(scope="module")
-def service_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    data = tmp_path_factory.mktemp("service")
+def service_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The service's folder: its SQLite database is `handoff.db` there."""
+    return tmp_path_factory.mktemp("service")
+
+
+@pytest.fixture(scope="module")
+def service_url(service_data: Path) -> Iterator[str]:
+    data = service_data
     port = free_port()
     env = {
         **os.environ,
@@ -285,6 +292,30 @@ async def test_the_customer_hears_the_display_name_of_the_team_the_ticket_went_t
     assert dispatcher.messages[0]["response"] == "utter_handoff"
     # service.yml: billing's display name is "Billing"
     assert dispatcher.messages[0]["colleague"] == "a colleague from Billing"
+
+
+async def test_the_customer_hears_the_expected_wait_of_the_team_s_queue(
+    service_env: str, service_data: Path
+) -> None:
+    """Legal (service.yml: carla and sam) took 4 minutes to claim each of its latest tickets;
+    both are signed in, so the queue's first two customers wait one round, the third two."""
+    carla = sign_in(service_env, "carla", "demo-password-carla")
+    sign_in(service_env, "sam", "demo-password-sam")
+    claimed_history(
+        service_env, SECRET, service_data / "handoff.db", carla, team="legal", minutes=4
+    )
+    heard = []
+
+    for index in range(3):
+        dispatcher = CollectingDispatcher()
+        tracker = fired(f"action-wait-{index}", extra={"handoff_team": "legal"})
+        await ActionHandoff().run(dispatcher, tracker, {})
+        heard.append(dispatcher.messages[0])
+
+    assert [m["response"] for m in heard] == ["utter_handoff_with_wait"] * 3
+    assert [m["wait"] for m in heard] == ["about 4 minutes", "about 4 minutes", "about 8 minutes"]
+    assert heard[0]["colleague"] == "a colleague from Legal and complaints"
+    assert tickets_of(service_env, "action-wait-2")[0]["expected_wait_minutes"] == 8
 
 
 def test_without_a_known_team_the_customer_hears_of_no_team() -> None:

@@ -91,6 +91,15 @@ export function waiting(ticket, target, now = Date.now()) {
   return { state, seconds, text: `${label} ${waited}` };
 }
 
+/**
+ * The expected wait the customer was told, as "about N min" (the service rounds it once, the way
+ * the customer heard it: `expected_wait_minutes`); null when it is unknown.
+ */
+export function expectedWait(ticket) {
+  const minutes = ticket.expected_wait_minutes;
+  return typeof minutes === "number" ? `about ${minutes} min` : null;
+}
+
 export const SLA_TITLES = {
   ok: "Within the waiting-time target",
   warn: "Past half the waiting-time target",

@@ -1,7 +1,7 @@
 // The queue on the left: one row per ticket with its channel, priority, waiting time and SLA state.
 
 import { $, $$, fill, h, icon } from "./dom.js";
-import { SLA_TITLES, STATUS_LABELS, channelOf, waiting } from "./format.js";
+import { SLA_TITLES, STATUS_LABELS, channelOf, expectedWait, waiting } from "./format.js";
 
 /** What each queue tab asks the API for; "team" adds the chosen team. */
 export const FILTERS = {
@@ -58,6 +58,8 @@ function row(ticket, app) {
   const unread = app.unread.get(ticket.id) || 0;
   const summary = ticket.summary?.reason || ticket.reason;
   const owner = ticket.assignee ? ` · ${ticket.assignee.display_name}` : "";
+  // While nobody has claimed it: what the customer was told to expect.
+  const expected = ticket.status === "open" ? expectedWait(ticket) : null;
   return h(
     "li",
     {},
@@ -79,6 +81,9 @@ function row(ticket, app) {
         h("span", { class: `priority priority-${ticket.priority}` }, ticket.priority),
       ),
       h("span", { class: "row-summary" }, summary),
+      expected
+        ? h("span", { class: "expected-wait", title: "The wait the customer was told to expect" }, `expected wait ${expected}`)
+        : null,
       h(
         "span",
         { class: "row-bottom" },

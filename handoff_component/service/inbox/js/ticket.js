@@ -9,6 +9,7 @@ import {
   ago,
   channelOf,
   clock,
+  expectedWait,
   scoreChip,
   SCORE_ORDER,
   waiting,
@@ -143,6 +144,13 @@ function summaryCard(ticket, app) {
         : null,
       summary.last_bot_action ? pair("Last bot action", h("code", {}, summary.last_bot_action)) : null,
       summary.message_count ? pair("Messages before handoff", String(summary.message_count)) : null,
+      expectedWait(ticket)
+        ? pair(
+            "Expected wait",
+            h("span", { class: "expected-wait" }, expectedWait(ticket)),
+            h("span", { class: "muted" }, ticket.wait_update_sent ? " (updated; as the customer was told)" : " (as the customer was told)"),
+          )
+        : null,
     ),
     recent.length > 1
       ? h("details", { class: "recent-scores" },
