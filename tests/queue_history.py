@@ -46,7 +46,9 @@ def sign_in(service_url: str, username: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {body['token']}"}
 
 
-def hand_off(service_url: str, secret: str, conversation_id: str, team: str) -> dict[str, Any]:
+def hand_off(
+    service_url: str, secret: str, conversation_id: str, team: str, priority: str = "normal"
+) -> dict[str, Any]:
     """A signed handoff as action_handoff sends it; the service's ticket."""
     request = contract.HandoffRequest(
         idempotency_key=f"history-{uuid.uuid4().hex}",
@@ -54,7 +56,7 @@ def hand_off(service_url: str, secret: str, conversation_id: str, team: str) -> 
         channel="socketio",
         rule="explicit_request",
         reason="The customer asked for a person",
-        priority="normal",
+        priority=priority,
         team=team,
     )
     body = json.dumps(request.to_dict()).encode()
