@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,90 @@ def _rules_fingerprint(config: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
+def _checked_against_domain(
+    config: dict[str, Any], ruleset: RuleSet, source: str, domain: Domain, *, warn: bool = True
+) -> str:
+    """The action the policy predicts, once the rules and the domain agree; else a training
+    error: an intent or entity the domain lacks, the action missing or named twice, a slot or
+    response of the plugin missing."""
+    problems = check_against_domain(ruleset, domain.intents, domain.entities)
+    if problems:
+        raise HandoffRulesError("Invalid handoff rules:\n" + "\n".join(str(p) for p in problems))
+    configured = config.get("action_name")
+    if configured and configured != ruleset.settings.action_name:
+        raise HandoffRulesError(
+            f"HandoffPolicy's action_name '{configured}' differs from settings.action_name "
+            f"'{ruleset.settings.action_name}' of {source}, which the action server "
+            "registers: name it once, in the rules file, and drop it from config.yml"
+        )
+    action = str(configured or ruleset.settings.action_name)
+    if action not in domain.action_names_or_texts:
+        raise HandoffRulesError(
+            f"HandoffPolicy predicts '{action}', which is not in the domain: add it "
+            "under `actions:` in domain.yml"
+        )
+    _check_plugin_domain(config, domain, warn=warn)
+    return action
+
+
+def _check_plugin_domain(config: dict[str, Any], domain: Domain, *, warn: bool = True) -> None:
+    """Every slot and response the plugin uses, or a training error naming them all."""
+    slots = {slot.name for slot in domain.slots}
+    missing_slots = [name for name in HANDOFF_SLOTS if name not in slots]
+    wanted = [r for r in PLUGIN_RESPONSES if r != "utter_handoff_failed"]
+    failure_response = str(config.get("failure_response") or "")
+    if failure_response:
+        wanted.append(failure_response)
+    missing_responses = [name for name in wanted if name not in domain.responses]
+    if not missing_slots and not missing_responses:
+        return
+    lines = []
+    if missing_slots:
+        lines.append(
+            f"slots {', '.join(missing_slots)} (each `influence_conversation: false`, "
+            "`mappings: [{type: custom}]`; types in docs/handoff.md)"
+        )
+    if missing_responses:
+        lines.append(f"responses {', '.join(missing_responses)}")
+    message = (
+        "The domain lacks what the handoff plugin uses: "
+        + "; ".join(lines)
+        + ". `python -m handoff_component init` writes them; "
+        "`python -m handoff_component doctor` lists them."
+    )
+    if config.get("check_domain", True):
+        raise HandoffRulesError(message)
+    if warn:
+        raise_warning(message)
+
+
+def _domain_of_this_training() -> Domain | None:
+    """The domain `rasa train` was started with (`--domain`, default domain.yml), or None.
+
+    Rasa gives `fingerprint_addon` only the policy's configuration, yet it fingerprints every
+    node before it trains any: checking the rules against the domain there stops `rasa train`
+    within seconds instead of after NLU and the other policies have trained. The domain's path
+    is on Rasa's command line; anywhere else (Rasa's Python API, a test) this is None and
+    `train` checks the same, later. A domain Rasa cannot read is left to Rasa to report.
+    """
+    argv = sys.argv
+    program = Path(argv[0]) if argv else Path()
+    if len(argv) < 2 or argv[1] != "train" or "rasa" not in (program.name, program.parent.name):
+        return None
+    path = "domain.yml"
+    for index, argument in enumerate(argv):
+        if argument in ("-d", "--domain") and index + 1 < len(argv):
+            path = argv[index + 1]
+        elif argument.startswith("--domain="):
+            path = argument.split("=", 1)[1]
+    if not Path(path).exists():
+        return None
+    try:
+        return Domain.load(path)
+    except Exception:  # Rasa's own validation names a broken domain better
+        return None
+
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT], is_trainable=True
 )
@@ -166,8 +251,8 @@ class HandoffPolicy(Policy):
         Rasa fingerprints every node of the training graph before it trains any, so this is
         also where a broken rules file stops `rasa train` within seconds instead of after the
         NLU and the other policies have trained: the file's grammar, its channels and its
-        custom conditions are checked here; the intents and entities, which need the domain,
-        in `train`."""
+        custom conditions are checked here, and so are the intents, entities, action, slots and
+        responses against the domain when Rasa's command line names it (else in `train`)."""
         full = {**cls.get_default_config(), **config}
         path = Path(str(full.get("rules_file") or ""))
         if not path.is_file():
@@ -181,13 +266,16 @@ class HandoffPolicy(Policy):
         )
         try:
             text = path.read_text(encoding="utf-8")
-            parse_ruleset(text, str(path), known)
+            ruleset = parse_ruleset(text, str(path), known)
         except (OSError, UnicodeDecodeError) as error:
             raise HandoffRulesError(
                 f"{path}: cannot read the handoff rules file ({error})"
             ) from None
         except RulesFileError as error:
             raise HandoffRulesError(f"Invalid handoff rules:\n{error}") from None
+        domain = _domain_of_this_training()
+        if domain is not None:
+            _checked_against_domain(full, ruleset, str(path), domain, warn=False)
         return _rules_fingerprint(full)
 
     # --- training ----------------------------------------------------------------------------
@@ -221,25 +309,7 @@ class HandoffPolicy(Policy):
             ruleset = parse_ruleset(text, source, known)
         except RulesFileError as error:
             raise HandoffRulesError(f"Invalid handoff rules:\n{error}") from None
-        problems = check_against_domain(ruleset, domain.intents, domain.entities)
-        if problems:
-            raise HandoffRulesError(
-                "Invalid handoff rules:\n" + "\n".join(str(p) for p in problems)
-            )
-        configured = self.config.get("action_name")
-        if configured and configured != ruleset.settings.action_name:
-            raise HandoffRulesError(
-                f"HandoffPolicy's action_name '{configured}' differs from settings.action_name "
-                f"'{ruleset.settings.action_name}' of {source}, which the action server "
-                "registers: name it once, in the rules file, and drop it from config.yml"
-            )
-        self._action = str(configured or ruleset.settings.action_name)
-        if self._action not in domain.action_names_or_texts:
-            raise HandoffRulesError(
-                f"HandoffPolicy predicts '{self._action}', which is not in the domain: add it "
-                "under `actions:` in domain.yml"
-            )
-        self._check_domain(domain)
+        self._action = _checked_against_domain(self.config, ruleset, source, domain)
         with self._model_storage.write_to(self._resource) as directory:
             (Path(directory) / STORED_RULES).write_text(text, encoding="utf-8")
             (Path(directory) / STORED_META).write_text(
@@ -249,34 +319,6 @@ class HandoffPolicy(Policy):
         self.ruleset = ruleset
         self._memo = TurnMemo(ruleset.settings)
         return self._resource
-
-    def _check_domain(self, domain: Domain) -> None:
-        """Every slot and response the plugin uses, or a training error naming them all."""
-        slots = {slot.name for slot in domain.slots}
-        missing_slots = [name for name in HANDOFF_SLOTS if name not in slots]
-        wanted = [r for r in PLUGIN_RESPONSES if r != "utter_handoff_failed"]
-        if self._failure_response:
-            wanted.append(self._failure_response)
-        missing_responses = [name for name in wanted if name not in domain.responses]
-        if not missing_slots and not missing_responses:
-            return
-        lines = []
-        if missing_slots:
-            lines.append(
-                f"slots {', '.join(missing_slots)} (each `influence_conversation: false`, "
-                "`mappings: [{type: custom}]`; types in docs/handoff.md)"
-            )
-        if missing_responses:
-            lines.append(f"responses {', '.join(missing_responses)}")
-        message = (
-            "The domain lacks what the handoff plugin uses: "
-            + "; ".join(lines)
-            + ". `python -m handoff_component init` writes them; "
-            "`python -m handoff_component doctor` lists them."
-        )
-        if self.config.get("check_domain", True):
-            raise HandoffRulesError(message)
-        raise_warning(message)
 
     @classmethod
     def load(

@@ -146,8 +146,9 @@ def test_loading_a_model_without_rules_says_to_retrain(storage: LocalModelStorag
         )
 
 
-def test_rasa_train_fails_naming_the_rules_file_and_line(tmp_path: Path) -> None:
-    """The real `rasa train core` command, in a tiny project whose handoff.yml is broken."""
+def _rasa_train_core(tmp_path: Path, rules: str) -> tuple[int, str, float]:
+    """The real `rasa train core` command in a tiny project with the given handoff.yml: its exit
+    status, its output and how long it took."""
     (tmp_path / "data").mkdir()
     (tmp_path / "domain.yml").write_text(DOMAIN, encoding="utf-8")
     (tmp_path / "config.yml").write_text(
@@ -171,10 +172,7 @@ def test_rasa_train_fails_naming_the_rules_file_and_line(tmp_path: Path) -> None
         "  - intent: greet\n  - action: utter_greet\n",
         encoding="utf-8",
     )
-    (tmp_path / "handoff.yml").write_text(
-        "rules:\n  - name: angry\n    when: {sentiment: '<= -0.6'}\n    chanels: [socketio]\n",
-        encoding="utf-8",
-    )
+    (tmp_path / "handoff.yml").write_text(rules, encoding="utf-8")
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}
     started = time.monotonic()
     result = subprocess.run(
@@ -185,11 +183,47 @@ def test_rasa_train_fails_naming_the_rules_file_and_line(tmp_path: Path) -> None
         text=True,
         timeout=300,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    assert "handoff.yml:4: rule 'angry': unknown field 'chanels'" in output, output
+    return result.returncode, result.stdout + result.stderr, time.monotonic() - started
+
+
+def _stopped_before_training(tmp_path: Path, output: str, seconds: float) -> None:
+    """Stopped while Rasa fingerprints the graph, before it trains any component."""
     assert "Traceback" not in output, output
-    # Stopped while Rasa fingerprints the graph, before it trains any component.
     assert "Starting to train component" not in output, output
     assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
-    assert time.monotonic() - started < 120
+    assert seconds < 120
+
+
+def test_rasa_train_fails_naming_the_rules_file_and_line(tmp_path: Path) -> None:
+    status, output, seconds = _rasa_train_core(
+        tmp_path,
+        "rules:\n  - name: angry\n    when: {sentiment: '<= -0.6'}\n    chanels: [socketio]\n",
+    )
+    assert status != 0, output
+    assert "handoff.yml:4: rule 'angry': unknown field 'chanels'" in output, output
+    _stopped_before_training(tmp_path, output, seconds)
+
+
+def test_rasa_train_names_an_intent_the_domain_lacks_before_any_component_trains(
+    tmp_path: Path,
+) -> None:
+    """The domain is on Rasa's command line (`--domain`, default domain.yml): the rules are
+    checked against it while Rasa fingerprints the graph, not only in HandoffPolicy.train."""
+    status, output, seconds = _rasa_train_core(
+        tmp_path, "rules:\n  - name: asked\n    when: {intent: talk_to_human}\n"
+    )
+    assert status != 0, output
+    assert "handoff.yml:3: rule 'asked': intent 'talk_to_human' is not in the domain" in output
+    _stopped_before_training(tmp_path, output, seconds)
+
+
+def test_rasa_train_names_the_plugins_missing_responses_before_any_component_trains(
+    tmp_path: Path,
+) -> None:
+    status, output, seconds = _rasa_train_core(
+        tmp_path, "rules:\n  - name: asked\n    when: {intent: request_human}\n"
+    )
+    assert status != 0, output
+    assert "The domain lacks what the handoff plugin uses: slots handoff_auto_pause," in output
+    assert "; responses utter_handoff, utter_handoff_with_wait," in output
+    _stopped_before_training(tmp_path, output, seconds)
