@@ -11,6 +11,7 @@ Choices the plugin makes for the bot (the action's name, the intents the rules c
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,20 +296,28 @@ def plan_config(bot: Bot, choices: Choices, plan: Plan) -> Change | None:
     scorer = _scorer_options(bot.config)
     default_intents = set(choices.human_request_intents) == set(DEFAULT_HUMAN_REQUEST_INTENTS)
     if scorer is None:
-        if not bot.config.data.get("pipeline"):
-            plan.manual.append(
-                f"{bot.config.path.name}: the pipeline is left to Rasa's suggestion, which has no "
-                f"HandoffScorer: write the pipeline out and add `- name: {SCORER}` at its end"
-            )
-        else:
-            item = [
-                "# Scores every turn for the handoff rules (rasa-smart-handoff).",
-                f"- name: {SCORER}",
-            ]
-            if not default_intents:
-                item.append(f"  human_request_intents: {_flow_list(choices.human_request_intents)}")
+        item = [
+            "# Scores every turn for the handoff rules (rasa-smart-handoff).",
+            f"- name: {SCORER}",
+        ]
+        if not default_intents:
+            item.append(f"  human_request_intents: {_flow_list(choices.human_request_intents)}")
+        if bot.config.data.get("pipeline"):
             text = yaml_text.add_children(text, "pipeline", item, is_list=True)
             reasons.append("HandoffScorer at the end of the pipeline")
+        else:
+            defaults = _rasa_default_components("pipeline")
+            if defaults is None:
+                plan.manual.append(
+                    f"{bot.config.path.name}: the pipeline is left to Rasa's suggestion, which "
+                    f"has no HandoffScorer: write the pipeline out, `- name: {SCORER}` at its end"
+                )
+            else:
+                text = yaml_text.add_children(text, "pipeline", [*defaults, *item], is_list=True)
+                reasons.append(
+                    "the pipeline Rasa suggests written out (a pipeline of HandoffScorer alone "
+                    "would replace it), HandoffScorer at its end"
+                )
     else:
         text = _align_scorer_intents(bot, text, choices, reasons)
     if not _policy_options(bot.config):
@@ -317,10 +326,39 @@ def plan_config(bot: Bot, choices: Choices, plan: Plan) -> Change | None:
             f"- name: {POLICY}",
             f"  rules_file: {bot.rules_path.relative_to(bot.root)}",
         ]
-        text = yaml_text.add_children(text, "policies", item, is_list=True, first=True)
-        reasons.append("HandoffPolicy first among the policies")
+        if bot.config.data.get("policies"):
+            text = yaml_text.add_children(text, "policies", item, is_list=True, first=True)
+            reasons.append("HandoffPolicy first among the policies")
+        else:
+            defaults = _rasa_default_components("policies")
+            if defaults is None:
+                plan.manual.append(
+                    f"{bot.config.path.name}: the policies are left to Rasa's suggestion: write "
+                    f"them out, with `- name: {POLICY}` first"
+                )
+            else:
+                text = yaml_text.add_children(text, "policies", [*item, *defaults], is_list=True)
+                reasons.append(
+                    "HandoffPolicy first among the policies Rasa suggests, written out (a list "
+                    "of HandoffPolicy alone would replace them)"
+                )
     _parses(text, bot.config.path)
     return Change(bot.config.path, before, text, reasons)
+
+
+def _rasa_default_components(section: str) -> list[str] | None:
+    """The pipeline or policies Rasa trains with when config.yml leaves them empty, as the lines
+    of Rasa's own default config (found without importing Rasa), or None without Rasa."""
+    spec = importlib.util.find_spec("rasa")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations)))
+    path = path / "engine" / "recipes" / "config_files" / "default_config.yml"
+    text = _text(path)
+    if text is None:
+        return None
+    lines = yaml_text.dedent(yaml_text.block_children(text, section))
+    return [f"# Rasa's default {section}, as `rasa train` chose them:", *lines] if lines else None
 
 
 def _align_scorer_intents(bot: Bot, text: str, choices: Choices, reasons: list[str]) -> str:
@@ -489,8 +527,9 @@ def plan_actions(bot: Bot, package: ActionPackage) -> Change | None:
 
 def plan_stories(bot: Bot, choices: Choices) -> list[Change]:
     """Stories, rules and test stories that answer a request for a person with another action:
-    they answer it with the plugin's action instead, whose pause ends the turn, so the actions
-    that followed it are removed (they would never run, and test stories would fail)."""
+    they answer it with the plugin's action instead. Its pause ends what the bot says in that
+    session (a hand-back starts a new one), so the steps that followed it are removed: they
+    would never happen, and test stories expecting them would fail."""
     human = set(choices.human_request_intents)
     folders = [bot.root / "data", bot.root / "tests"]
     changes: list[Change] = []
@@ -542,18 +581,12 @@ def _plan_story_file(path: Path, human: set[str], action_name: str) -> Change | 
                     + action_name
                     + line[action_node.end_mark.column :]
                 )
-                after = index + 2
-                while after < len(items) and _mapping_value(items[after], "action") is not None:
-                    start = items[after].start_mark.line
-                    stop = (
-                        items[after + 1].start_mark.line
-                        if after + 1 < len(items)
-                        else _end_line(items[after])
-                    )
-                    remove.append((start, stop))
-                    after += 1
+                if index + 2 < len(items):
+                    start = items[index + 2].start_mark.line
+                    remove.append((start, _steps_end(lines, start)))
                 story = _scalar(entry, "story") or _scalar(entry, "rule") or "?"
                 named.append(f"'{story}'")
+                break
     if not replace:
         return None
     for number, text in replace.items():
@@ -573,10 +606,22 @@ def _plan_story_file(path: Path, human: set[str], action_name: str) -> Change | 
     )
 
 
-def _end_line(node: yaml.Node) -> int:
-    """The index after a node's last line."""
-    mark = node.end_mark
-    return mark.line if mark.column == 0 else mark.line + 1
+def _steps_end(lines: list[str], start: int) -> int:
+    """The index after the last line of the step list that goes on at `start` (a `- ` item):
+    the lines indented deeper than its dash, or further items at the same column; blank lines
+    and comments at its end are left to what follows."""
+    dash = len(lines[start]) - len(lines[start].lstrip())
+    end = start + 1
+    for index in range(start + 1, len(lines)):
+        line = lines[index]
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        column = len(line) - len(line.lstrip())
+        if column > dash or (column == dash and line.lstrip().startswith("-")):
+            end = index + 1
+        else:
+            break
+    return end
 
 
 def _mapping_value(node: yaml.Node, key: str) -> yaml.Node | None:

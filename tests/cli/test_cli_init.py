@@ -319,3 +319,66 @@ def test_a_flow_list_becomes_a_block_and_a_missing_section_is_appended() -> None
     assert edited == "intents:\n- greet\n\nactions:\n  - c\n"
     with pytest.raises(yaml_text.YamlEditError, match="flow style"):
         yaml_text.add_children("slots: {a: {type: text}}\n", "slots", ["b: {}"], is_list=False)
+
+
+def test_a_story_that_goes_on_after_the_request_ends_at_the_plugins_action(bot: Path) -> None:
+    """The pause ends what the bot says in that session: the story's later steps never happen."""
+    (bot / "data/handoff_stories.yml").write_text(
+        'version: "3.1"\n'
+        "stories:\n"
+        "- story: offer other bots\n"
+        "  steps:\n"
+        "  - intent: talk_to_agent\n"
+        "  - action: utter_handoff\n"
+        "  - intent: deny\n"
+        "    entities:\n"
+        "    - bot: other\n"
+        "  - action: utter_greet\n"
+        "\n"
+        "# the builder's comment on the next story\n"
+        "- story: greet\n"
+        "  steps:\n"
+        "  - intent: greet\n"
+        "  - action: utter_greet\n",
+        "utf-8",
+    )
+    _init(bot, "--yes")
+    assert (bot / "data/handoff_stories.yml").read_text() == (
+        'version: "3.1"\n'
+        "stories:\n"
+        "- story: offer other bots\n"
+        "  steps:\n"
+        "  - intent: talk_to_agent\n"
+        "  - action: action_handoff_to_human\n"
+        "\n"
+        "# the builder's comment on the next story\n"
+        "- story: greet\n"
+        "  steps:\n"
+        "  - intent: greet\n"
+        "  - action: utter_greet\n"
+    )
+
+
+def test_a_bot_that_leaves_its_pipeline_and_policies_to_rasa_gets_them_written_out(
+    tmp_path: Path,
+) -> None:
+    """Rasa's starter bot (`rasa init`): a pipeline of HandoffScorer alone, or policies of
+    HandoffPolicy alone, would replace what Rasa chose, so init writes Rasa's defaults out."""
+    import rasa
+
+    bot = tmp_path / "moodbot"
+    shutil.copytree(
+        Path(rasa.__file__).parent / "cli" / "initial_project",
+        bot,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    done = _init(bot, "--yes")
+    assert done.returncode == 0, done.stdout
+    config = yaml.safe_load((bot / "config.yml").read_text())
+    pipeline = [c["name"] for c in config["pipeline"]]
+    policies = [c["name"] for c in config["policies"]]
+    assert pipeline[0] == "WhitespaceTokenizer" and "DIETClassifier" in pipeline
+    assert pipeline[-1] == "handoff_component.HandoffScorer"
+    assert policies[0] == "handoff_component.HandoffPolicy"
+    assert {"MemoizationPolicy", "RulePolicy", "TEDPolicy"} <= set(policies)
+    assert _problems(bot) == []
