@@ -184,6 +184,7 @@ class Stack:
             "HANDOFF_SERVICE_URL": self.service_url,
             "HANDOFF_OUTBOX": str(self.data_dir / "outbox.db"),
             "HANDOFF_DB_URL": f"sqlite+aiosqlite:///{self.data_dir / 'handoff.db'}",
+            "HANDOFF_ATTACHMENTS_DIR": str(self.data_dir / "attachments"),
             "HANDOFF_CONNECTOR_URL": f"{self.rasa_url}/webhooks/handoff/",
         }
         env.update(self.extra_env)

@@ -95,7 +95,16 @@ class CustomerChannel:
 
 
 class SocketIOCustomer(CustomerChannel):
+    """Images go as Rasa's own image message (`send_image_url`), which the rasa-webchat widget
+    shows inline. Any other file goes as a text message holding a Markdown link: the widget
+    renders text, buttons, images, videos and carousels, and drops any other `attachment`
+    message (seen in rasa-webchat 1.0.1's `dispatchMessage`), so the customer would get
+    nothing. A link works in every client that shows text."""
+
     platform = "socket.io"
+
+    async def send_file(self, url: str, name: str | None) -> None:
+        await self.output.send_text_message(self.recipient, file_link(url, name))
 
     async def typing(self, on: bool) -> str | None:
         sio = getattr(self.output, "sio", None)
@@ -103,6 +112,16 @@ class SocketIOCustomer(CustomerChannel):
             return "the socket.io server is not running"
         await sio.emit("handoff_typing", {"typing": on}, room=self.recipient)
         return None
+
+
+def file_link(url: str, name: str | None) -> str:
+    """A Markdown link to a file: its name (brackets escaped) and its URL (parentheses and
+    spaces percent-encoded, so neither ends the link early)."""
+    label = (name or url.rsplit("/", 1)[-1].split("?", 1)[0] or "file").replace("\\", "\\\\")
+    for character in "[]":
+        label = label.replace(character, "\\" + character)
+    target = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    return f"\N{PAPERCLIP} [{label}]({target})"
 
 
 class CallbackCustomer(CustomerChannel):

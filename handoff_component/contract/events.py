@@ -13,6 +13,7 @@ from handoff_component.contract.limits import (
     MAX_ATTACHMENTS,
     MAX_EVENTS_PER_BATCH,
     MAX_ID_LENGTH,
+    MAX_NAME_LENGTH,
     MAX_SCORE_KEYS,
     MAX_TEXT_LENGTH,
     MAX_URL_LENGTH,
@@ -103,19 +104,50 @@ class BrokerEvent:
         return scores or None
 
     def attachments(self) -> list[Attachment]:
-        """Files a bot message shows (Rasa's `image` / `attachment` fields), by reference."""
+        """Files a message shows, by reference: a bot message's Rasa `image` / `attachment`
+        fields; a customer message's, as channels deliver them in its metadata (`image`,
+        `attachment`, or a list `attachments` of `{url | payload.url | payload.src, type,
+        mime_type, name}`). Only http(s) URLs; anything else in there is left alone."""
+        sources: list[Mapping[str, Any]] = [self.data]
+        if self.event == "user":
+            sources.append(self.metadata)
         found: list[Attachment] = []
-        image = self.data.get("image")
-        if isinstance(image, str) and image.startswith(("http://", "https://")):
-            found.append(Attachment(url=image[:MAX_URL_LENGTH], mime_type="image/*"))
-        attachment = self.data.get("attachment")
-        if isinstance(attachment, str) and attachment.startswith(("http://", "https://")):
-            found.append(Attachment(url=attachment[:MAX_URL_LENGTH]))
-        elif isinstance(attachment, Mapping):
-            url = attachment.get("url") or (attachment.get("payload") or {}).get("src")
-            if isinstance(url, str) and url.startswith(("http://", "https://")):
-                found.append(Attachment(url=url[:MAX_URL_LENGTH]))
+        for source in sources:
+            image = source.get("image")
+            if isinstance(image, str):
+                found += _reference(image, "image/*", None)
+            attachment = source.get("attachment")
+            listed = source.get("attachments")
+            items = [attachment] + (
+                list(listed[:MAX_ATTACHMENTS]) if isinstance(listed, list) else []
+            )
+            for item in items:
+                if isinstance(item, str):
+                    found += _reference(item, None, None)
+                elif isinstance(item, Mapping):
+                    payload = item.get("payload")
+                    payload = payload if isinstance(payload, Mapping) else {}
+                    url = item.get("url") or payload.get("url") or payload.get("src")
+                    mime_type = item.get("mime_type") or _KIND_TYPES.get(str(item.get("type")))
+                    found += _reference(url, mime_type, item.get("name") or payload.get("name"))
         return found[:MAX_ATTACHMENTS]
+
+
+# What a channel's `type` of attachment says of its MIME type (Messenger, Instagram, widgets).
+_KIND_TYPES = {"image": "image/*", "audio": "audio/*", "video": "video/*"}
+
+
+def _reference(url: Any, mime_type: Any, name: Any) -> list[Attachment]:
+    """The attachment at `url`, if it is an http(s) URL; fields of the wrong type are dropped."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return []
+    return [
+        Attachment(
+            url=url[:MAX_URL_LENGTH],
+            mime_type=mime_type[:100] if isinstance(mime_type, str) else None,
+            name=name[:MAX_NAME_LENGTH] if isinstance(name, str) else None,
+        )
+    ]
 
 
 # The tracker events the service reads are its message events; the `handoff_request` slot (a

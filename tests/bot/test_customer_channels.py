@@ -24,6 +24,7 @@ from handoff_component.bot.customer_channels import (
     TelegramCustomer,
     TwilioCustomer,
     customer_channel,
+    file_link,
 )
 from handoff_component.bot.instagram_channel import (
     InstagramInput,
@@ -234,3 +235,15 @@ def test_every_customer_message_of_a_batched_webhook_is_read_and_echoes_are_not(
         ("u3", "https://x/p.jpg"),
         ("u5", "/greet"),
     ]
+
+
+# --- files on socket.io ------------------------------------------------------------------------
+
+
+def test_a_file_on_socketio_is_a_markdown_link_whose_name_and_url_cannot_break_it() -> None:
+    assert file_link("https://s.test/files/abc?expires=1&signature=f", "Invoice [final].pdf") == (
+        "\N{PAPERCLIP} [Invoice \\[final\\].pdf](https://s.test/files/abc?expires=1&signature=f)"
+    )
+    assert file_link("https://x.test/a (1).pdf", None) == (
+        "\N{PAPERCLIP} [a (1).pdf](https://x.test/a%20%281%29.pdf)"
+    )

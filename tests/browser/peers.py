@@ -133,6 +133,7 @@ class ServiceProcess:
             "HANDOFF_SECRET": self.secret,
             "HANDOFF_SESSION_SECRET": self.session_secret,
             "HANDOFF_DB_URL": f"sqlite+aiosqlite:///{self.data_dir / 'handoff.db'}",
+            "HANDOFF_ATTACHMENTS_DIR": str(self.data_dir / "attachments"),
         }
         if self.connector_url:
             env["HANDOFF_CONNECTOR_URL"] = self.connector_url

@@ -13,6 +13,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests import sample_files
 from tests.browser.pages import sign_in
 from tests.waiting import wait_until
 
@@ -143,16 +144,18 @@ def test_an_attendant_works_a_ticket_from_claim_to_resuming_the_bot(inbox_world,
     assert sent[-1]["attendant_name"] == "Ana Lima"
     screen.shot("02-replied")
 
-    page.get_by_role("button", name="Attach").click()
-    page.get_by_label("Attachment type").select_option("image")
-    page.get_by_label("Attachment URL").fill(f"{inbox_world.url}/inbox/favicon.svg")
-    page.get_by_label("Attachment name").fill("receipt")
+    page.locator("#attachment-file").set_input_files(
+        {"name": "receipt.png", "mimeType": "image/png", "buffer": sample_files.png()}
+    )
+    expect(page.locator(".attachment-preview.ready img")).to_have_attribute("alt", "receipt.png")
     composer.fill("Here is the receipt.")
     page.get_by_role("button", name="Send").click()
-    expect(page.locator(".msg-attendant").last.locator("img")).to_have_attribute("alt", "receipt")
-    assert inbox_world.connector.of("reply", conversation)[-1]["attachments"][0]["url"].endswith(
-        "/inbox/favicon.svg"
+    expect(page.locator(".msg-attendant").last.locator("img")).to_have_attribute(
+        "alt", "receipt.png"
     )
+    expect(page.locator(".attachment-preview")).to_have_count(0)
+    sent_file = inbox_world.connector.of("reply", conversation)[-1]["attachments"][0]
+    assert "/files/" in sent_file["url"] and sent_file["mime_type"] == "image/png"
 
     inbox_world.rasa.customer_says(
         conversation, "Thanks, it is the rain jacket.", {"sentiment": 0.3}

@@ -237,6 +237,31 @@ def test_bot_event_attachments_are_taken_by_reference() -> None:
     assert [a.url for a in event.attachments()] == ["https://x.test/i.png", "https://x.test/f.pdf"]
 
 
+def test_a_customers_attachments_in_the_message_metadata_are_taken_by_reference() -> None:
+    event = contract.BrokerEvent.from_dict(
+        {
+            "event": "user",
+            "sender_id": "c",
+            "timestamp": 1,
+            "text": "here is the photo",
+            "metadata": {
+                "attachments": [
+                    {"type": "image", "payload": {"url": "https://cdn.x.test/p.jpg"}},
+                    {"url": "https://x.test/voice.ogg", "mime_type": "audio/ogg", "name": "voice"},
+                    {"url": "javascript:alert(1)"},
+                    {"url": 7, "name": ["not", "a", "name"]},
+                    "file:///etc/passwd",
+                ]
+            },
+        }
+    )
+
+    assert [(a.url, a.mime_type, a.name) for a in event.attachments()] == [
+        ("https://cdn.x.test/p.jpg", "image/*", None),
+        ("https://x.test/voice.ogg", "audio/ogg", "voice"),
+    ]
+
+
 def test_connector_commands_round_trip_and_validate() -> None:
     reply = contract.ReplyCommand(
         "c1",

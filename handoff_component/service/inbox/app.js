@@ -342,7 +342,7 @@ async function route() {
     stopTyping();
     app.currentId = id;
     app.detail = null;
-    resetComposer();
+    resetComposer({ discardUploads: true });
   }
   $("#queue-view").classList.toggle("has-ticket", id !== null);
   renderQueue(app);

@@ -46,9 +46,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "connect-src 'self'",
-        # Attachments are shown by reference (the service never stores bytes).
+        # Files attendants uploaded come from the service ('self'); customers' and bots' files
+        # by reference, from anywhere, and only once the attendant clicks them (ticket.js).
         "img-src 'self' data: https: http:",
-        "media-src https: http:",
+        "media-src 'self' https: http:",
         "base-uri 'none'",
         "form-action 'self'",
         "frame-ancestors 'none'",

@@ -28,3 +28,21 @@ export async function api(path, { method = "GET", body } = {}) {
 }
 
 export const post = (path, body) => api(path, { method: "POST", body });
+
+/** A file's bytes as the body (the service reads its real type from them); JSON back. */
+export async function upload(path, file) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": file.type || "application/octet-stream" },
+      body: file,
+    });
+  } catch (error) {
+    throw new ApiError(0, { error: { message: `the upload did not reach the service (${error.message})` } });
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}

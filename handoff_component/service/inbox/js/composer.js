@@ -1,8 +1,9 @@
-// The composer under the conversation: replies (text, canned replies, attachments by link),
+// The composer under the conversation: replies (text, canned replies, files: attachments.js),
 // internal notes, and the typing indicator the customer sees while the attendant writes.
 
+import { bindAttachments, clearAttachments, readyAttachments, uploading } from "./attachments.js";
 import { $ } from "./dom.js";
-import { attachmentFromForm, followNewMessages, permissions, renderTicket } from "./ticket.js";
+import { followNewMessages, permissions, renderTicket } from "./ticket.js";
 
 const TYPING_REPEAT_MS = 4000; // re-announce while typing goes on
 const TYPING_IDLE_MS = 3000; // then say it stopped
@@ -38,12 +39,10 @@ function onInput() {
   typing.timer = setTimeout(stopTyping, TYPING_IDLE_MS);
 }
 
-export function resetComposer() {
+/** Empty the composer; `discardUploads` when leaving the ticket (its unsent uploads go). */
+export function resetComposer({ discardUploads = false } = {}) {
   $("#composer-text").value = "";
-  $("#attachment-url").value = "";
-  $("#attachment-name").value = "";
-  $("#attachment-row").hidden = true;
-  $("#attach-toggle").setAttribute("aria-expanded", "false");
+  clearAttachments({ discard: discardUploads });
 }
 
 async function submit(event) {
@@ -60,12 +59,16 @@ async function submit(event) {
     });
     return;
   }
-  const attachment = attachmentFromForm();
-  if (!text && !attachment) return;
+  if (uploading()) {
+    app.toast("Wait for the files to finish uploading", "error");
+    return;
+  }
+  const attachments = readyAttachments(ticket.id);
+  if (!text && !attachments.length) return;
   stopTyping();
   await act(async () => {
     try {
-      await app.post(`/api/tickets/${ticket.id}/reply`, { text, attachments: attachment ? [attachment] : [] });
+      await app.post(`/api/tickets/${ticket.id}/reply`, { text, attachments });
     } catch (error) {
       // 502: the reply is saved but undelivered (it shows a Retry button), so the box is cleared;
       // any other refusal stored nothing, so the text stays for the attendant to fix.
@@ -107,10 +110,5 @@ export function bindComposer(theApp, runAndRefresh) {
     }
   });
   $("#canned").addEventListener("change", insertCanned);
-  $("#attach-toggle").addEventListener("click", () => {
-    const row = $("#attachment-row");
-    row.hidden = !row.hidden;
-    $("#attach-toggle").setAttribute("aria-expanded", String(!row.hidden));
-    if (!row.hidden) $("#attachment-url").focus();
-  });
+  bindAttachments(app);
 }

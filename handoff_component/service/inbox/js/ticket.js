@@ -1,6 +1,7 @@
 // The open ticket: summary on top, the conversation with internal notes, the composer, and on the
 // right its details, actions and timeline. Rendering only; app.js decides when to redraw.
 
+import { filePath, formatSize } from "./attachments.js";
 import { $, $$, fill, h, icon, safeUrl } from "./dom.js";
 import {
   RESOLUTION_LABELS,
@@ -49,19 +50,52 @@ function scoreChips(scores) {
   );
 }
 
-function attachmentView(attachment) {
-  const url = safeUrl(attachment.url);
-  if (!url) return null;
-  const name = attachment.name || url.split("/").pop() || url;
+/** A file the service holds (uploaded by an attendant): shown from the service itself. */
+function storedFileView(attachment, ticketId) {
+  const src = filePath(ticketId, attachment.file_id);
+  const name = attachment.name || "file";
   const mime = attachment.mime_type || "";
+  const size = h("span", { class: "size" }, formatSize(attachment.size || 0));
   if (mime.startsWith("image/")) {
-    return h("a", { class: "attachment", href: url, target: "_blank", rel: "noopener noreferrer" },
-      h("img", { src: url, alt: name, loading: "lazy", referrerpolicy: "no-referrer" }));
+    return h("a", { class: "attachment", href: src, target: "_blank", rel: "noopener" },
+      h("img", { src, alt: name, loading: "lazy" }));
   }
   if (mime.startsWith("audio/")) {
-    return h("span", { class: "attachment" }, h("audio", { src: url, controls: true, preload: "none" }), name);
+    return h("span", { class: "attachment" }, h("audio", { src, controls: true, preload: "none" }), name, size);
   }
-  return h("a", { class: "attachment file", href: url, target: "_blank", rel: "noopener noreferrer" }, icon("file"), name);
+  return h("a", { class: "attachment file", href: src, download: name }, icon("file"), name, size);
+}
+
+/** A file elsewhere (what a customer's channel delivered, a bot's image): a reference, loaded
+ *  only when the attendant clicks it, so opening a ticket never fetches a stranger's URL. */
+function externalView(attachment) {
+  const url = safeUrl(attachment.url);
+  if (!url) return null;
+  const host = new URL(url).host;
+  const name = attachment.name || decodeURIComponent(url.split("?")[0].split("/").pop() || "") || url;
+  const mime = attachment.mime_type || "";
+  const media = mime.startsWith("image/") ? "image" : mime.startsWith("audio/") ? "audio" : null;
+  if (!media) {
+    return h("a", { class: "attachment file external", href: url, target: "_blank", rel: "noopener noreferrer" },
+      icon("file"), name, h("span", { class: "size" }, ` (${host})`));
+  }
+  const button = h("button", {
+    type: "button",
+    class: "attachment external",
+    title: url,
+    onclick: () => {
+      const shown = media === "image"
+        ? h("a", { class: "attachment", href: url, target: "_blank", rel: "noopener noreferrer" },
+            h("img", { src: url, alt: name, referrerpolicy: "no-referrer" }))
+        : h("span", { class: "attachment" }, h("audio", { src: url, controls: true, autoplay: true }), name);
+      button.replaceWith(shown);
+    },
+  }, icon("file"), `Show ${media} from ${host}`);
+  return button;
+}
+
+function attachmentView(attachment, message) {
+  return attachment.file_id ? storedFileView(attachment, message.ticket_id) : externalView(attachment);
 }
 
 function deliveryView(message, app) {
@@ -94,7 +128,7 @@ function messageItem(message, app) {
     { class: `msg msg-${message.author}`, dataset: { messageId: message.id, author: message.author } },
     h("div", { class: "msg-meta" }, h("strong", {}, author), " · ", time(message.sent_at)),
     message.text ? h("p", { class: "msg-text" }, message.text) : null,
-    (message.attachments || []).map(attachmentView),
+    (message.attachments || []).map((attachment) => attachmentView(attachment, message)),
     message.author === "customer" ? scoreChips(message.scores) : null,
     message.author === "attendant" ? deliveryView(message, app) : null,
   );
@@ -352,22 +386,4 @@ export function renderCanned(replies) {
     h("option", { value: "" }, replies.length ? "Canned replies…" : "No canned replies"),
     replies.map((reply) => h("option", { value: String(reply.id) }, reply.title)),
   );
-}
-
-/** An attachment from the composer's fields, with a MIME type the connector can route on. */
-export function attachmentFromForm() {
-  const url = $("#attachment-url").value.trim();
-  if ($("#attachment-row").hidden || !url) return null;
-  const kind = $("#attachment-kind").value;
-  const extension = (url.split("?")[0].split(".").pop() || "").toLowerCase();
-  const types = {
-    image: { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", gif: "image/gif", webp: "image/webp" },
-    audio: { mp3: "audio/mpeg", ogg: "audio/ogg", wav: "audio/wav", m4a: "audio/mp4" },
-    document: { pdf: "application/pdf", txt: "text/plain", csv: "text/csv" },
-  };
-  const fallback = { image: "image/*", audio: "audio/*", document: "application/octet-stream" };
-  const attachment = { url, mime_type: types[kind][extension] || fallback[kind] };
-  const name = $("#attachment-name").value.trim();
-  if (name) attachment.name = name;
-  return attachment;
 }
