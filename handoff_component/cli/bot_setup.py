@@ -24,9 +24,7 @@ from handoff_component.cli import yaml_text
 from handoff_component.cli.bot_project import ActionPackage, read_action_package
 from handoff_component.cli.doctor import (
     BROKER,
-    CATCH_ALL_LIKE,
     CONNECTOR,
-    HUMAN_LIKE,
     ONE_SESSION_STORES,
     POLICY,
     SCORER,
@@ -36,6 +34,7 @@ from handoff_component.cli.doctor import (
     _policy_options,
     _scorer_options,
 )
+from handoff_component.cli.intents import catch_all_intents, human_request_intents
 from handoff_component.contract.domain import DEFAULT_HUMAN_REQUEST_INTENTS, HANDOFF_ACTION
 from handoff_component.core.rules import RulesFileError, load_ruleset
 
@@ -133,16 +132,17 @@ def choose(bot: Bot, package: ActionPackage, team: str = "support") -> Choices:
 
     A rules file the bot already has decides (a second `init` keeps what the first chose); else
     the plugin's action keeps its default name unless the bot registers an action of that name,
-    and the intents are the bot's own: those that look like a request for a person (and those
-    the scorer already lists), and nlu_fallback with the catch-alls of its domain.
+    and the intents are the bot's own: those that ask for a person (`intents.py`: by their
+    examples; those the scorer already lists too), and nlu_fallback with its catch-alls.
     """
     domain_intents = list(bot.domain.intents)
     fallback = ["nlu_fallback"] + [
-        i for i in domain_intents if CATCH_ALL_LIKE.search(i) and i != "nlu_fallback"
+        i for i in catch_all_intents(domain_intents) if i != "nlu_fallback"
     ]
     scorer = _scorer_options(bot.config) or {}
     human = list(scorer.get("human_request_intents") or [])
-    human += [i for i in domain_intents if HUMAN_LIKE.search(i) and i not in human]
+    asking = human_request_intents(domain_intents, [bot.root / "data"])
+    human += [i for i in asking if i not in human]
     if bot.rules_path.exists():
         try:
             settings = load_ruleset(bot.rules_path, None, import_hooks=False).settings

@@ -27,6 +27,7 @@ from handoff_component.cli.bot_project import (
     read_stories,
     read_yaml,
 )
+from handoff_component.cli.intents import catch_all_intents, human_request_intents
 from handoff_component.contract.domain import (
     DEFAULT_HUMAN_REQUEST_INTENTS,
     HANDOFF_ACTION,
@@ -42,11 +43,12 @@ POLICY = "handoff_component.HandoffPolicy"
 BROKER = "handoff_component.HandoffEventBroker"
 TRACKER_STORE = "handoff_component.HandoffTrackerStore"
 CONNECTOR = "handoff_component.HandoffConnector"
-# Intent names that usually mean "a person, please" or "I did not understand" in Rasa bots.
-HUMAN_LIKE = re.compile(r"human|agent|person|operator|representative|handoff|hand_off|live_?chat")
-CATCH_ALL_LIKE = re.compile(r"out_of_scope|fallback|nlu_fallback|chitchat_unknown")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ONE_SESSION_STORES = {None, "in_memory", "InMemoryTrackerStore"}
+# Rasa's channels with no way to send a message later (Rasa X's `rasa` channel is rest-like).
+CHANNELS_THAT_CANNOT_PUSH = {
+    "rest", "rasa", "twilio_voice", "botframework", "mattermost", "hangouts", "cmdline"
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -262,8 +264,10 @@ def check_intents(bot: Bot, settings: RuleSettings) -> Iterable[Finding]:
         entry.get("name") == "FallbackClassifier"
         for _, entry in _components(bot.config, "pipeline")
     )
+    catch_alls = set(catch_all_intents(intents))
+    asking = set(human_request_intents(intents, [bot.root / "data"]))
     for name, entry in intents.items():
-        if CATCH_ALL_LIKE.search(name) and name not in settings.fallback_intents:
+        if name in catch_alls and name not in settings.fallback_intents:
             severity = "note" if has_fallback_classifier else "warning"
             yield Finding(
                 severity,
@@ -280,12 +284,13 @@ def check_intents(bot: Bot, settings: RuleSettings) -> Iterable[Finding]:
                 ),
                 f"add {name} to settings.fallback_intents in {bot.rules_path.name}",
             )
-        if HUMAN_LIKE.search(name) and name not in settings.human_request_intents:
+        if name in asking and name not in settings.human_request_intents:
             yield Finding(
                 "warning",
                 entry.file,
                 entry.line,
-                f"intent {name} looks like a request for a person, but the rules' "
+                f"intent {name} asks for a person (by its examples, or its name when it has "
+                f"none), but the rules' "
                 f"human_request_intents are {', '.join(settings.human_request_intents)}",
                 f"add {name} to settings.human_request_intents in {bot.rules_path.name} and to "
                 "HandoffScorer's human_request_intents in config.yml",
@@ -403,6 +408,19 @@ def check_credentials(bot: Bot) -> Iterable[Finding]:
             "HandoffConnector is not in credentials.yml: attendants' replies, pause and resume "
             "cannot reach Rasa",
             f"add `{CONNECTOR}:` with `secret: ${{HANDOFF_SECRET}}`",
+        )
+    channels = set(data) - {CONNECTOR}
+    if channels and channels <= CHANNELS_THAT_CANNOT_PUSH:
+        yield Finding(
+            "note",
+            credentials.path,
+            1,
+            f"no channel of credentials.yml ({', '.join(sorted(channels))}) can send an "
+            "attendant's reply later: a customer on them is handed over but never hears the "
+            "attendant (or, with `auto_pause: false` in handoff.yml's safety_net, as for rest, "
+            "the team is alerted and the bot keeps talking)",
+            "enable socketio (the web widget) or another channel that can push "
+            "(docs/handoff.md, 'The customer's channels')",
         )
     if credentials.path.exists() and _git_ignores(bot.root, credentials.path):
         yield Finding(

@@ -116,7 +116,7 @@ def test_a_catch_all_the_rules_do_not_count_is_a_warning_without_a_fallback_clas
 
 def test_a_human_request_intent_the_rules_do_not_know_is_a_warning(helpdesk_bot: Path) -> None:
     findings = diagnose(helpdesk_bot)
-    finding = _find(findings, "domain.yml", "intent talk_to_agent looks like a request")
+    finding = _find(findings, "domain.yml", "intent talk_to_agent asks for a person")
     assert (finding.severity, finding.line) == ("warning", 5)
 
 

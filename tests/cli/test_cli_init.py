@@ -382,3 +382,37 @@ def test_a_bot_that_leaves_its_pipeline_and_policies_to_rasa_gets_them_written_o
     assert policies[0] == "handoff_component.HandoffPolicy"
     assert {"MemoizationPolicy", "RulePolicy", "TEDPolicy"} <= set(policies)
     assert _problems(bot) == []
+
+
+def test_an_intent_asks_for_a_person_by_its_examples_not_by_its_name(bot: Path) -> None:
+    """As in RasaHQ/financial-demo: `check_human` is "are you a human?", `handoff` another bot
+    handing a conversation over; neither asks for a person, and neither is reported."""
+    domain = (bot / "domain.yml").read_text()
+    (bot / "domain.yml").write_text(
+        domain.replace("  - out_of_scope\n", "  - out_of_scope\n  - check_human\n  - handoff\n")
+    )
+    nlu = (bot / "data/nlu.yml").read_text()
+    (bot / "data/nlu.yml").write_text(
+        nlu + "  - intent: check_human\n    examples: |\n      - are you a bot?\n"
+        "      - am I talking to a human?\n      - are you a human or a bot?\n"
+        "      - are you real?\n"
+    )
+    done = _init(bot, "--yes")
+    assert done.returncode == 0, done.stdout
+    rules = yaml.safe_load((bot / "handoff.yml").read_text())
+    assert rules["settings"]["human_request_intents"] == ["talk_to_agent"]
+    assert _problems(bot) == []
+    # Without examples the name decides (an intent only a button sends): then check_human counts.
+    (bot / "data/nlu.yml").unlink()
+    (bot / "handoff.yml").unlink()
+    _init(bot, "--yes")
+    rules = yaml.safe_load((bot / "handoff.yml").read_text())
+    assert rules["settings"]["human_request_intents"] == ["talk_to_agent", "check_human"]
+
+
+def test_credentials_whose_channels_cannot_push_a_reply_are_a_note(bot: Path) -> None:
+    (bot / "credentials.yml").write_text("rest:\nrasa:\n  url: http://localhost:5002/api\n")
+    _init(bot, "--yes")
+    notes = [f for f in diagnose(bot, environ={}) if "can send an attendant's reply" in f.message]
+    assert [n.severity for n in notes] == ["note"]
+    assert "(rasa, rest)" in notes[0].message
