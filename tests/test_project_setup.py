@@ -109,3 +109,12 @@ def test_every_package_data_file_is_tracked_by_git() -> None:
     ).stdout.split()
 
     assert ignored == []
+
+
+def test_test_modules_have_unique_names() -> None:
+    """The test folders are not packages, so pytest imports each module by its file name: two
+    `test_x.py` in different folders stop the whole suite at collection, whichever runs first."""
+    seen: dict[str, Path] = {}
+    for path in sorted((PROJECT_DIR / "tests").rglob("test_*.py")):
+        assert path.name not in seen, f"{path} and {seen[path.name]} share a module name"
+        seen[path.name] = path
