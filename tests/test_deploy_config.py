@@ -336,7 +336,8 @@ def test_the_service_believes_forwarded_headers_from_exactly_the_shipped_proxy(
     ]
     settings = Settings.from_env(_filled(EXAMPLE))
 
-    assert len(service_locations) == 2
+    # The Inbox and API, its live stream, attachment uploads, and customers' file links.
+    assert len(service_locations) == 4
     for body in service_locations:
         assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in body
         assert "proxy_set_header X-Forwarded-Proto $forwarded_proto;" in body
