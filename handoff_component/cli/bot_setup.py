@@ -395,6 +395,19 @@ def plan_endpoints(bot: Bot, plan: Plan) -> Change | None:
     text = before or ""
     data = bot.endpoints.data if isinstance(bot.endpoints.data, dict) else {}
     reasons: list[str] = []
+    action_endpoint = data.get("action_endpoint")
+    if action_endpoint is None:
+        text = yaml_text.append_lines(
+            text,
+            [
+                "# The action server (`rasa run actions`), which runs the plugin's handoff action.",
+                "action_endpoint:",
+                '  url: "http://localhost:5055/webhook"',
+            ],
+        )
+        reasons.append("the action server's address (the handoff action runs there)")
+    elif not isinstance(action_endpoint, dict) or not action_endpoint.get("url"):
+        plan.manual.append(f"{path.name}: give action_endpoint a url (the action server's)")
     broker = data.get("event_broker")
     ours = [
         f"  type: {BROKER}",

@@ -348,6 +348,17 @@ def check_endpoints(bot: Bot) -> Iterable[Finding]:
             "add one with action_endpoint, tracker_store and event_broker (docs/handoff.md)",
         )
         return
+    action_endpoint = data.get("action_endpoint")
+    if not isinstance(action_endpoint, dict) or not action_endpoint.get("url"):
+        yield Finding(
+            "error",
+            endpoints.path,
+            endpoints.line("action_endpoint"),
+            "no action_endpoint url: Rasa cannot reach the action server, so the handoff "
+            "action never runs (no ticket, no pause; Rasa only logs it)",
+            'add `action_endpoint:` with `url: "http://localhost:5055/webhook"` (where '
+            "`rasa run actions` listens)",
+        )
     raw_store = data.get("tracker_store")
     store: dict[str, Any] = raw_store if isinstance(raw_store, dict) else {}
     store_type = store.get("type")

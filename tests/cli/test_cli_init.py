@@ -416,3 +416,16 @@ def test_credentials_whose_channels_cannot_push_a_reply_are_a_note(bot: Path) ->
     notes = [f for f in diagnose(bot, environ={}) if "can send an attendant's reply" in f.message]
     assert [n.severity for n in notes] == ["note"]
     assert "(rasa, rest)" in notes[0].message
+
+
+def test_a_bot_without_an_action_endpoint_gets_one(bot: Path) -> None:
+    """Rasa's starter bot has it commented out: the handoff action would never run."""
+    (bot / "endpoints.yml").write_text(
+        '#action_endpoint:\n# url: "http://localhost:5055/webhook"\n'
+    )
+    findings = diagnose(bot, environ={})
+    assert [f.severity for f in findings if "no action_endpoint url" in f.message] == ["error"]
+    _init(bot, "--yes")
+    endpoints = yaml.safe_load((bot / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"] == {"url": "http://localhost:5055/webhook"}
+    assert _problems(bot) == []
