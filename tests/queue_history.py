@@ -46,6 +46,12 @@ def sign_in(service_url: str, username: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {body['token']}"}
 
 
+def sign_out(service_url: str, attendant: Mapping[str, str]) -> None:
+    """End that session: the attendant no longer counts as signed in."""
+    status, body = _call(f"{service_url}/api/auth/logout", {}, attendant)
+    assert status == 200, body
+
+
 def hand_off(
     service_url: str, secret: str, conversation_id: str, team: str, priority: str = "normal"
 ) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from handoff_component.contract import (
     CONNECTOR_REPLY_PATH,
     CONNECTOR_RESUME_PATH,
     CONNECTOR_TYPING_PATH,
+    CONNECTOR_WAIT_PATH,
     REPLY_METADATA_KEY,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -62,7 +63,9 @@ from handoff_component.contract import (
     SignatureError,
     TypingAnswer,
     TypingCommand,
+    WaitUpdateCommand,
     verify,
+    wait_phrase,
 )
 from handoff_component.contract.slots import (
     HANDOFF_ACTIVE_SLOT,
@@ -75,7 +78,9 @@ from handoff_component.contract.slots import (
 logger = logging.getLogger(__name__)
 
 # What the connector's endpoints accept, each read by its own `from_dict`.
-CommandT = TypeVar("CommandT", ReplyCommand, TypingCommand, PauseCommand, ResumeCommand)
+CommandT = TypeVar(
+    "CommandT", ReplyCommand, TypingCommand, PauseCommand, ResumeCommand, WaitUpdateCommand
+)
 
 HANDBACK_RESPONSES = {
     "resume_bot": "utter_handback",
@@ -84,6 +89,7 @@ HANDBACK_RESPONSES = {
     "unclaimed": "utter_handoff_unclaimed",
 }
 TAKEOVER_RESPONSE = "utter_handoff_takeover"
+WAIT_UPDATE_RESPONSE = "utter_handoff_wait_update"
 KNOWN_OPTIONS = {"secret", "reply_format", "human_agent_tag"}
 MAX_REMEMBERED_REPLIES = 10_000
 MAX_COMMAND_BYTES = 1_000_000
@@ -172,6 +178,10 @@ class HandoffConnector(InputChannel):
         @webhook.route(f"/{CONNECTOR_RESUME_PATH}", methods=["POST"])
         async def resume(request: Request) -> HTTPResponse:
             return await self._handle(request, ResumeCommand, self.resume)
+
+        @webhook.route(f"/{CONNECTOR_WAIT_PATH}", methods=["POST"])
+        async def wait(request: Request) -> HTTPResponse:
+            return await self._handle(request, WaitUpdateCommand, self.wait_update)
 
         return webhook
 
@@ -315,6 +325,16 @@ class HandoffConnector(InputChannel):
                 await self._say(app, command.conversation_id, command.channel, question)
         return {"resumed": not tracker.is_paused(), **notice}
 
+    async def wait_update(self, app: Any, command: WaitUpdateCommand) -> dict[str, Any]:
+        """Tell a customer still waiting for a claim the new expected wait, as the domain's
+        `utter_handoff_wait_update` words it (`{wait}`: "about 15 minutes"). The answer says
+        whether they were told (`notice`: delivered, failed with `notice_error`, or None when
+        the domain has no such response)."""
+        wait = wait_phrase(command.expected_wait_seconds)
+        return await self._say(
+            app, command.conversation_id, command.channel, WAIT_UPDATE_RESPONSE, wait=wait
+        )
+
     def _customer(
         self, input_channel: InputChannel, recipient: str, latest: UserUttered | None
     ) -> Any:
@@ -329,7 +349,7 @@ class HandoffConnector(InputChannel):
             raise CommandError(409, "channel_cannot_push", str(error), "channel") from error
 
     async def _say(
-        self, app: Any, conversation_id: str, channel: str, response_name: str
+        self, app: Any, conversation_id: str, channel: str, response_name: str, **variables: Any
     ) -> dict[str, Any]:
         """Send one of the domain's responses through the customer's channel, and record it.
 
@@ -344,7 +364,9 @@ class HandoffConnector(InputChannel):
             tracker = await agent.processor.get_tracker(conversation_id)
             latest = await latest_customer_message(agent, tracker)
             customer = self._customer(input_channel, conversation_id, latest)
-            message = await agent.processor.nlg.generate(response_name, tracker, customer.name)
+            message = await agent.processor.nlg.generate(
+                response_name, tracker, customer.name, **variables
+            )
             if not message or not message.get("text"):
                 return {"notice": None}
             refusal = customer.refusal_before_sending(latest.timestamp if latest else None)

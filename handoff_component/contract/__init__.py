@@ -31,6 +31,7 @@ from handoff_component.contract.commands import (
     CONNECTOR_REPLY_PATH,
     CONNECTOR_RESUME_PATH,
     CONNECTOR_TYPING_PATH,
+    CONNECTOR_WAIT_PATH,
     PAUSE_REASONS,
     RESUME_REASONS,
     PauseCommand,
@@ -38,6 +39,7 @@ from handoff_component.contract.commands import (
     ResumeCommand,
     TypingAnswer,
     TypingCommand,
+    WaitUpdateCommand,
 )
 from handoff_component.contract.errors import ContractError, SignatureError
 from handoff_component.contract.events import (
@@ -98,6 +100,7 @@ __all__ = [
     "CONNECTOR_REPLY_PATH",
     "CONNECTOR_RESUME_PATH",
     "CONNECTOR_TYPING_PATH",
+    "CONNECTOR_WAIT_PATH",
     "MAX_ATTACHMENTS",
     "MAX_EVENTS_PER_BATCH",
     "MAX_ID_LENGTH",
@@ -138,6 +141,7 @@ __all__ = [
     "TranscriptMessage",
     "TypingAnswer",
     "TypingCommand",
+    "WaitUpdateCommand",
     "bounded_event",
     "check_storable_text",
     "event_identity",

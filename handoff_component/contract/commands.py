@@ -17,6 +17,7 @@ CONNECTOR_REPLY_PATH = "reply"
 CONNECTOR_TYPING_PATH = "typing"
 CONNECTOR_PAUSE_PATH = "pause"
 CONNECTOR_RESUME_PATH = "resume"
+CONNECTOR_WAIT_PATH = "wait"
 
 
 @dataclass(frozen=True)
@@ -165,11 +166,52 @@ class ResumeCommand:
         return asdict(self)
 
 
-Command = ReplyCommand | TypingCommand | PauseCommand | ResumeCommand
+# A wait longer than a week is no estimate anyone should hear.
+MAX_EXPECTED_WAIT_SECONDS = 7 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class WaitUpdateCommand:
+    """`POST {connector}/wait`: tell a customer still waiting for a claim that the expected
+    wait has grown a lot since they were told (`service/expected_wait.py`), once per ticket.
+
+    The connector says `utter_handoff_wait_update` with `{wait}` filled from
+    `expected_wait_seconds` (`contract.wait_phrase`); a domain without that response sends
+    nothing.
+    """
+
+    conversation_id: str
+    channel: str
+    ticket_id: int
+    expected_wait_seconds: float
+
+    @classmethod
+    def from_dict(cls, data: Any) -> WaitUpdateCommand:
+        reader = Reader(data)
+        command = cls(
+            conversation_id=reader.string("conversation_id", max_length=MAX_ID_LENGTH),
+            channel=reader.string("channel", max_length=100),
+            ticket_id=reader.integer("ticket_id", minimum=1),
+            expected_wait_seconds=reader.number("expected_wait_seconds"),
+        )
+        reader.done()
+        if not 0 <= command.expected_wait_seconds <= MAX_EXPECTED_WAIT_SECONDS:
+            raise ContractError(
+                "expected_wait_seconds",
+                f"must be between 0 and {MAX_EXPECTED_WAIT_SECONDS:g} (a week)",
+            )
+        return command
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Command = ReplyCommand | TypingCommand | PauseCommand | ResumeCommand | WaitUpdateCommand
 
 CONNECTOR_COMMANDS: dict[str, type[Command]] = {
     CONNECTOR_REPLY_PATH: ReplyCommand,
     CONNECTOR_TYPING_PATH: TypingCommand,
     CONNECTOR_PAUSE_PATH: PauseCommand,
     CONNECTOR_RESUME_PATH: ResumeCommand,
+    CONNECTOR_WAIT_PATH: WaitUpdateCommand,
 }

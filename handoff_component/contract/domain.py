@@ -21,6 +21,7 @@ PLUGIN_ACTIONS = (HANDOFF_ACTION,)
 PLUGIN_RESPONSES: dict[str, str] = {
     "utter_handoff": "the bot pauses and a ticket is open (action_handoff)",
     "utter_handoff_with_wait": "the same, when the service knows the expected wait ({wait})",
+    "utter_handoff_wait_update": "the customer still waits and the expected wait grew ({wait})",
     "utter_handoff_delayed": "the service could not be reached; the request is kept and sent later",
     "utter_handoff_failed": "the handoff could not be started at all (HandoffPolicy)",
     "utter_handoff_alerted": "a channel whose safety net only alerts the team (auto_pause: false)",

@@ -3,6 +3,9 @@
 - A ticket nobody claimed within its channel's safety net (`unclaimed_timeout_seconds`) goes
   back to the bot, and closes as `unclaimed`.
 - A ticket awaiting the customer's answer for longer than the inactivity limit is closed.
+- A customer still waiting for a claim whose expected wait has grown to at least twice what
+  they were told, and by five minutes, is told the new figure, once per ticket
+  (`wait_updates`, on by default; `service/expected_wait.py`).
 - A closed ticket whose reopen window has ended is handed back: the connector resumes the bot,
   and only once it confirmed (or no connector is configured) is the ticket marked handed back, so
   a Rasa outage delays the hand-back instead of leaving the customer with a paused bot.
@@ -48,6 +51,7 @@ class AutomationPass:
     closed: int = 0
     handed_back: int = 0
     hand_back_failed: int = 0
+    wait_updates: int = 0
     purged: int = 0
     # Another replica held the automation lock: this one did nothing.
     skipped: bool = False
@@ -98,6 +102,7 @@ class Automation:
     async def _pass(self) -> AutomationPass:
         result = AutomationPass()
         await self._hand_back_unclaimed(result)
+        await self._update_waits(result)
         now = self.settings.clock()
         actor = Actor.system("inactivity")
         for ticket_id in await self.store.due_for_inactivity(now, self.settings.inactivity_timeout):
@@ -161,6 +166,48 @@ class Automation:
                 result.unclaimed += 1
             except lifecycle.InvalidTransition:
                 pass  # claimed in the meantime
+
+    async def _update_waits(self, result: AutomationPass) -> None:
+        """The one update of a wait that grew a lot, to a customer still waiting for a claim.
+
+        Sent through the connector first (the customer's channel); the ticket keeps the new
+        figure, and is marked so the customer hears it once, when the connector took the
+        command. Without a connector there is nobody to tell, and nothing changes.
+        """
+        if not self.settings.wait_updates or not self.connector.configured:
+            return
+        for due in await self.store.waits_grown(self.settings.clock()):
+            ticket = due.ticket
+            assert ticket.expected_wait_seconds is not None
+            command = contract.WaitUpdateCommand(
+                conversation_id=ticket.conversation_id,
+                channel=ticket.channel,
+                ticket_id=ticket.id,
+                expected_wait_seconds=round(due.expected_wait_seconds, 3),
+            )
+            sent = await self.connector.send(contract.CONNECTOR_WAIT_PATH, command)
+            if sent.status == FAILED:
+                logger.warning("wait update of ticket %s postponed: %s", ticket.id, sent.error)
+                continue
+            answer = sent.answer if isinstance(sent.answer, dict) else {}
+            delivered = answer.get("notice") == "delivered"
+            if not delivered:
+                # Refused by the platform (a closed messaging window, say), or the bot's domain
+                # has no utter_handoff_wait_update: not tried again; the figure stays as told.
+                logger.warning(
+                    "wait update of ticket %s not delivered: %s",
+                    ticket.id,
+                    answer.get("notice_error") or "the domain has no utter_handoff_wait_update",
+                )
+            recorded = await self.store.record_wait_update(
+                ticket.id,
+                ticket.expected_wait_seconds,
+                due.expected_wait_seconds,
+                delivered=delivered,
+                error=answer.get("notice_error"),
+            )
+            if recorded is not None:
+                result.wait_updates += 1
 
 
 async def run_forever(automation: Automation, settings: Settings) -> None:

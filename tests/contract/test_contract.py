@@ -281,7 +281,20 @@ def test_connector_commands_round_trip_and_validate() -> None:
     with pytest.raises(ContractError) as error:
         contract.ResumeCommand.from_dict({**pause.to_dict(), "ticket_id": 1, "reason": "bored"})
     assert error.value.field == "reason"
-    assert set(contract.CONNECTOR_COMMANDS) == {"reply", "typing", "pause", "resume"}
+    assert set(contract.CONNECTOR_COMMANDS) == {"reply", "typing", "pause", "resume", "wait"}
+
+
+def test_a_wait_update_round_trips_and_refuses_a_wait_no_one_should_hear() -> None:
+    update = contract.WaitUpdateCommand("c1", "socketio", 7, 960.0)
+
+    assert contract.WaitUpdateCommand.from_dict(update.to_dict()) == update
+    assert contract.CONNECTOR_COMMANDS[contract.CONNECTOR_WAIT_PATH] is contract.WaitUpdateCommand
+    for wrong in (-1, 8 * 24 * 3600, "soon"):
+        with pytest.raises(ContractError) as error:
+            contract.WaitUpdateCommand.from_dict(
+                {**update.to_dict(), "expected_wait_seconds": wrong}
+            )
+        assert error.value.field == "expected_wait_seconds"
 
 
 SCORES = st.dictionaries(

@@ -16,11 +16,15 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.clients import Attendant, SocketCustomer
-from tests.queue_history import claimed_history, hand_off, sign_in
+from tests.queue_history import claimed_history, hand_off, sign_in, sign_out
 
 pytestmark = pytest.mark.e2e
 
 HANDOFF_TEXT = "bringing in"
+
+
+def thread_texts(ticket: dict, author: str) -> list[str]:
+    return [m["text"] for m in ticket["messages"] if m["author"] == author]
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +105,45 @@ async def test_behind_a_queue_the_customer_hears_about_how_many_minutes(wait_sta
     assert ticket["rule"] == "explicit_request"
     assert ticket["expected_wait_seconds"] == 9 * 60
     assert ticket["expected_wait_minutes"] == 9
+
+
+async def test_a_customer_waiting_hears_once_when_the_wait_has_doubled(wait_stack) -> None:
+    """Legal claimed its latest tickets 4 minutes after they opened; carla and sam are signed in
+    and three urgent tickets wait ahead: the customer is told 8 minutes. Sam signs out, the wait
+    is now 16 minutes, and the service's automation pass tells the customer through socket.io."""
+    url, secret = wait_stack.service_url, wait_stack.secret
+    carla = sign_in(url, "carla", "demo-password-carla")
+    sam = sign_in(url, "sam", "demo-password-sam")
+    claimed_history(url, secret, wait_stack.data_dir / "handoff.db", carla, team="legal", minutes=4)
+    for n in range(3):
+        hand_off(url, secret, f"legal-ahead-{uuid.uuid4().hex[:8]}-{n}", "legal", "urgent")
+    conversation = f"sio-{uuid.uuid4().hex[:10]}"
+    customer = SocketCustomer(wait_stack.rasa_url, conversation)
+    attendant = Attendant(url)
+    await customer.connect()
+    await attendant.sign_in("carla", "demo-password-carla")
+    try:
+        told = await customer.say_and_hear("I am calling my lawyer about this order.")
+        assert (
+            "a colleague from Legal and complaints; the expected wait is about 8 minutes." in told
+        )
+
+        sign_out(url, sam)
+        update = await customer.next_message()
+        # The update reaches the ticket's thread too, as the bot's message (the event broker).
+        ticket = await attendant.wait_for_ticket(
+            (await attendant.ticket_of(conversation))["id"],
+            lambda t: t["wait_update_sent"] and update["text"] in thread_texts(t, "bot"),
+        )
+        assert customer.pending_texts() == []
+    finally:
+        await customer.close()
+        await attendant.close()
+
+    assert (
+        "It is taking longer than I said: the expected wait is now about 15 minutes."
+        in (update["text"])
+    )
+    assert ticket["status"] == "open"
+    assert ticket["expected_wait_minutes"] == 15
+    assert [t["action"] for t in ticket["timeline"]][-1] == "wait_update"

@@ -87,7 +87,7 @@ async def connector() -> AsyncIterator[FakeConnector]:
         payload = json.loads(body)
         contract.CONNECTOR_COMMANDS[path].from_dict(payload)  # the contract, both ways
         fake.commands.append((path, payload))
-        return web.json_response({"ok": True})
+        return web.json_response(fake.answers.get(path, {"ok": True}))
 
     app = web.Application()
     app.router.add_post("/webhooks/handoff/{command}", handle)
@@ -131,7 +131,7 @@ async def service(
 
 @pytest.fixture
 async def service_with_connector(
-    db_url: str, clock: FakeClock, connector: FakeConnector
+    db_url: str, clock: FakeClock, connector: FakeConnector, service_overrides: dict[str, Any]
 ) -> AsyncIterator[RunningService]:
-    async with _running(db_url, clock, connector_url=connector.url) as running:
+    async with _running(db_url, clock, connector_url=connector.url, **service_overrides) as running:
         yield running

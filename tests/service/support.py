@@ -153,6 +153,8 @@ class FakeConnector:
     url: str = ""
     commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     fail_with: int | None = None
+    # What it answers a command of that path, as the connector would (default {"ok": true}).
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def paths(self) -> list[str]:
         return [path for path, _ in self.commands]

@@ -17,7 +17,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from handoff_component.core.ticket_lifecycle import Status
+from handoff_component.contract import expected_wait_minutes
+from handoff_component.core.ticket_lifecycle import Actor, Status, TransitionRecord
 from handoff_component.service import expected_wait
 from handoff_component.service.expected_wait import QueueFigures
 from handoff_component.service.models import (
@@ -32,6 +33,8 @@ from handoff_component.service.tickets.rows import StoreBase, ticket_select
 
 # A ticket a supervisor took over was claimed as it opened: not a sample of the queue's pace.
 TAKEOVER_RULE = "manual_takeover"
+# The timeline's record of the one update of a wait that grew (from and to, in seconds).
+WAIT_UPDATE_ACTION = "wait_update"
 
 
 @dataclass(frozen=True)
@@ -196,10 +199,22 @@ class TeamQueue(StoreBase):
                     due.append(WaitUpdate(ticket, seconds))
         return due
 
-    async def record_wait_update(self, ticket_id: int, seconds: float) -> Ticket | None:
-        """The customer heard the new wait: store it as the ticket's figure, once. None when the
-        ticket was claimed or updated since (nothing written)."""
+    async def record_wait_update(
+        self,
+        ticket_id: int,
+        told_seconds: float,
+        seconds: float,
+        *,
+        delivered: bool = True,
+        error: str | None = None,
+    ) -> Ticket | None:
+        """The update was sent: mark it, once, with a record on the timeline; when the customer
+        was told (`delivered`), the new wait becomes the ticket's figure, so the Inbox shows
+        what they heard. None when the ticket was claimed or updated since (nothing written)."""
         now = self.settings.clock()
+        values: dict[str, object] = {"wait_update_sent": True, "updated_at": now}
+        if delivered:
+            values.update(expected_wait_seconds=seconds, expected_wait_at=now)
         async with self.db.write() as conn:
             result = await conn.execute(
                 update(tickets)
@@ -208,15 +223,32 @@ class TeamQueue(StoreBase):
                     tickets.c.status == Status.OPEN.value,
                     tickets.c.wait_update_sent.is_(False),
                 )
-                .values(
-                    expected_wait_seconds=seconds,
-                    expected_wait_at=now,
-                    wait_update_sent=True,
-                    updated_at=now,
-                )
+                .values(**values)
             )
             if result.rowcount != 1:
                 return None
+            detail: dict[str, object] = {
+                "expected_wait_minutes": {
+                    "from": expected_wait_minutes(told_seconds),
+                    "to": expected_wait_minutes(seconds),
+                },
+                "expected_wait_seconds": {"from": told_seconds, "to": seconds},
+                "delivered": delivered,
+            }
+            if error:
+                detail["error"] = error[:1000]
+            await self._record(
+                conn,
+                ticket_id,
+                TransitionRecord(
+                    WAIT_UPDATE_ACTION,
+                    Actor.system("expected_wait"),
+                    now,
+                    Status.OPEN,
+                    Status.OPEN,
+                    detail,
+                ),
+            )
             ticket = await self._ticket(conn, ticket_id)
-        self._publish("ticket.updated", ticket, {"action": "wait_update"})
+        self._publish("ticket.updated", ticket, {"action": WAIT_UPDATE_ACTION})
         return ticket

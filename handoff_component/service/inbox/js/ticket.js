@@ -29,6 +29,7 @@ const ACTION_LABELS = {
   hand_back: "Handed back",
   inactivity_close: "Closed for inactivity",
   trigger: "Rule fired again",
+  wait_update: "Customer told a longer wait",
 };
 
 const time = (iso) => h("time", { datetime: iso, title: clock(iso) }, ago(iso));
@@ -238,7 +239,10 @@ const DETAIL_LABELS = {
   reopened_by: "by",
   was_handed_back: "bot had it",
   routing: "routing",
+  expected_wait_minutes: "expected wait, min",
 };
+// Kept for integrations; the timeline shows the minutes beside them instead.
+const HIDDEN_DETAILS = new Set(["expected_wait_seconds"]);
 
 function detailValue(key, value, app) {
   if (key.endsWith("team") && /^\d+$/.test(String(value))) return app.teamName(Number(value));
@@ -256,7 +260,7 @@ function detailValue(key, value, app) {
 function detailText(detail, app) {
   if (!detail || typeof detail !== "object") return null;
   const parts = Object.entries(detail)
-    .filter(([, v]) => v !== null && v !== undefined && v !== "" && v !== false)
+    .filter(([k, v]) => !HIDDEN_DETAILS.has(k) && v !== null && v !== undefined && v !== "" && v !== false)
     .map(([k, v]) => `${DETAIL_LABELS[k] || k.replaceAll("_", " ")}: ${detailValue(k, v, app)}`);
   return parts.length ? h("span", { class: "timeline-detail" }, parts.join(" · ")) : null;
 }
