@@ -166,6 +166,18 @@ class Attendant:
                 raise AssertionError(f"{method} {path} -> {response.status}: {body}")
             return body
 
+    async def upload(self, ticket_id: int, name: str, content: bytes, declared: str) -> dict:
+        """Upload a file to the ticket, as the Inbox does; the stored file's JSON."""
+        query = urllib.parse.urlencode({"name": name})
+        async with self.session.post(
+            f"{self.service_url}/api/tickets/{ticket_id}/attachments?{query}",
+            data=content,
+            headers={**self.headers, "Content-Type": declared},
+        ) as response:
+            body = await response.json(content_type=None)
+            assert response.status == 201, (response.status, body)
+            return dict(body["attachment"])
+
     async def ticket_of(self, conversation_id: str, timeout: float = DEFAULT_TIMEOUT_S) -> dict:
         """Wait until the conversation has a ticket; return its detail."""
 

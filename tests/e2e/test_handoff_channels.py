@@ -9,11 +9,17 @@ import uuid
 
 import pytest
 
+from tests import sample_files
 from tests.e2e.clients import Attendant, SocketCustomer
 
 pytestmark = pytest.mark.e2e
 
 HANDOFF_TEXT = "bringing in a colleague"
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()
 
 
 def post_json(url: str, payload: dict) -> bytes:
@@ -48,6 +54,23 @@ async def test_a_callback_customer_is_handed_over_and_receives_the_attendants_re
         await attendant.call("POST", f"/api/tickets/{ticket['id']}/reply", {"text": "Hello!"})
         reply = await asyncio.to_thread(callback_listener.next_message, conversation)
         assert reply["text"] == f"{attendant.profile['display_name']}: Hello!"
+
+        # Files: the customer's server gets each as a URL in Rasa's callback payload (`image`,
+        # `attachment`), a signed link to the service that fetches the very bytes.
+        receipt, invoice = sample_files.png(), sample_files.pdf()
+        image = await attendant.upload(ticket["id"], "receipt.png", receipt, "image/png")
+        document = await attendant.upload(ticket["id"], "invoice.pdf", invoice, "application/pdf")
+        await attendant.call(
+            "POST",
+            f"/api/tickets/{ticket['id']}/reply",
+            {"text": "", "attachments": [{"file_id": image["id"]}, {"file_id": document["id"]}]},
+        )
+        got_image = await asyncio.to_thread(callback_listener.next_message, conversation)
+        got_file = await asyncio.to_thread(callback_listener.next_message, conversation)
+        assert got_image["image"].startswith(f"{bot_stack.service_url}/files/{image['id']}?")
+        assert got_file["attachment"].startswith(f"{bot_stack.service_url}/files/{document['id']}?")
+        assert await asyncio.to_thread(fetch, got_image["image"]) == receipt
+        assert await asyncio.to_thread(fetch, got_file["attachment"]) == invoice
 
         await attendant.call("POST", f"/api/tickets/{ticket['id']}/resume", {})
         handback = await asyncio.to_thread(callback_listener.next_message, conversation)
