@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
 LINK_PATH = "/files"
+_HEX_SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
 
 
 class LinkRefused(Exception):
@@ -36,7 +38,7 @@ class AttachmentLinks:
         return hmac.new(self.secret.encode(), b"handoff attachment links", hashlib.sha256).digest()
 
     def signature(self, file_id: str, expires: int) -> str:
-        message = f"{file_id}\n{expires}".encode()
+        message = f"{file_id}\n{expires}".encode("utf-8", "surrogatepass")
         return hmac.new(self._key(), message, hashlib.sha256).hexdigest()
 
     def url(self, file_id: str, now: datetime) -> tuple[str, datetime]:
@@ -53,12 +55,15 @@ class AttachmentLinks:
         """`LinkRefused` unless the link was made here for this file and is still valid."""
         if not expires or not signature:
             raise LinkRefused(403, "the link lacks its expires or signature", "signature")
-        try:
-            expiry = int(expires)
-        except ValueError:
-            raise LinkRefused(403, "the link's expires is not a number", "expires") from None
-        expected = self.signature(file_id, expiry)
-        if not hmac.compare_digest(expected, signature.strip().lower()):
+        if not expires.isascii() or not expires.lstrip("-").isdigit() or len(expires) > 20:
+            raise LinkRefused(403, "the link's expires is not a number", "expires")
+        expiry = int(expires)
+        given = signature.strip().lower()
+        if not _HEX_SIGNATURE.match(given):
+            raise LinkRefused(
+                403, "the link's signature is not one this service makes", "signature"
+            )
+        if not hmac.compare_digest(self.signature(file_id, expiry).encode(), given.encode()):
             raise LinkRefused(403, "the link's signature does not match: altered", "signature")
         if now.timestamp() >= expiry:
             raise LinkRefused(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import posixpath
+import re
 import secrets
 import unicodedata
 from collections import defaultdict
@@ -40,6 +41,9 @@ from handoff_component.service.models import attachments
 from handoff_component.service.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# The shape of the ids `add` makes (secrets.token_urlsafe(24): 32 characters).
+FILE_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,8 @@ class AttachmentStore:
         return stored
 
     async def get(self, file_id: str, ticket_id: int | None = None) -> StoredFile:
+        if not FILE_ID.match(file_id):  # never one of ours: no need to ask the database
+            raise NotFound("no such attachment (or it was deleted)", field="file_id")
         async with self.db.read() as conn:
             row = (
                 await conn.execute(select(attachments).where(attachments.c.id == file_id))
