@@ -203,3 +203,24 @@ async def test_a_later_trigger_that_raises_the_ticket_estimates_it_again(
     assert raised.status == 200
     assert raised.body["ticket"]["priority"] == "urgent"
     assert raised.body["ticket"]["expected_wait_seconds"] == 120  # now first in line
+
+
+async def test_takeovers_do_not_count_as_claims(service_with_connector: RunningService) -> None:
+    """A supervisor's takeover is claimed as it opens: counted, it would halve support's pace."""
+    service = service_with_connector
+    ana = await service.attendant("ana", teams=["support"])
+    sam = await service.attendant("sam", role="supervisor")
+    await _claimed_after(service, ana, [5, 5, 5])
+    support = next(t for t in (await sam.get("/api/teams")).body["teams"] if t["name"] == "support")
+    for index in range(3):
+        taken = await sam.post(
+            "/api/takeovers",
+            {"conversation_id": f"live-{index}", "channel": "socketio", "reason": "VIP",
+             "team_id": support["id"]},
+        )  # fmt: skip
+        assert taken.status == 201, taken.body
+        assert (await sam.post(f"/api/tickets/{taken.body['ticket']['id']}/close")).status == 200
+
+    body = await _handoff(service, "conv-1")
+
+    assert body["ticket"]["expected_wait_seconds"] == 300

@@ -181,3 +181,33 @@ def test_the_setting_reads_from_the_environment() -> None:
     assert Settings.from_env({}).wait_updates is True
     assert Settings.from_env({"HANDOFF_WAIT_UPDATES": "false"}).wait_updates is False
     assert Settings.from_env({"HANDOFF_WAIT_WINDOW_HOURS": "2"}).wait_window.total_seconds() == 7200
+
+
+async def test_a_pass_reads_each_team_once_however_many_customers_wait(
+    service: RunningService,
+) -> None:
+    """1 statement for the open tickets, then 3 per team (attendants, claims, unclaimed)."""
+    from sqlalchemy import event
+
+    ana = await service.attendant("ana", teams=["support", "billing"])
+    await _history(service, ana, 2)
+    for index in range(40):
+        await _handoff(service, f"support-{index}")
+    for index in range(10):
+        await _handoff(service, f"billing-{index}", team="billing")  # no history: unknown
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    engine = service.ctx.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        await service.ctx.tickets.waits_grown(service.clock())
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    # (PostgreSQL's relay between replicas sends its pg_notify on the same engine.)
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    selects = [s for s in selects if "pg_notify" not in s]
+    assert len(selects) == 1 + 3  # billing's tickets were told nothing: not read again

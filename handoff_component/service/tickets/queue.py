@@ -164,39 +164,50 @@ class TeamQueue(StoreBase):
 
     async def waits_grown(self, now: datetime) -> Sequence[WaitUpdate]:
         """Open, unclaimed tickets whose customer was told a wait that has grown a lot since
-        (`expected_wait.wait_grew`), and not updated yet, with the wait expected now."""
+        (`expected_wait.wait_grew`), and not updated yet, with the wait expected now.
+
+        One pass reads every open ticket once, in queue order (each ticket's place is its
+        index in its team's list), and each team's attendants and pace once: 1 + 3 x teams
+        statements, however many customers wait.
+        """
         due: list[WaitUpdate] = []
         async with self.db.read() as conn:
             rows = await conn.execute(
                 ticket_select()
-                .where(
-                    tickets.c.status == Status.OPEN.value,
-                    tickets.c.assignee_id.is_(None),
-                    tickets.c.expected_wait_seconds.is_not(None),
-                    tickets.c.wait_update_sent.is_(False),
-                )
-                .order_by(tickets.c.created_at)
+                .where(tickets.c.status == Status.OPEN.value)
+                .order_by(tickets.c.priority.desc(), tickets.c.created_at, tickets.c.id)
             )
-            for ticket in [Ticket.from_row(r) for r in rows]:
-                assert ticket.expected_wait_seconds is not None
-                seconds = await self._estimate(
-                    conn,
-                    ticket.team_id,
-                    PRIORITY_RANK[ticket.priority],
-                    ticket.created_at,
-                    ticket.id,
-                    now,
-                )
-                told_at = ticket.expected_wait_at or ticket.created_at
-                if seconds is not None and expected_wait.wait_grew(
-                    ticket.expected_wait_seconds,
-                    told_at,
-                    seconds,
-                    now,
-                    factor=self.settings.wait_update_factor,
-                    min_growth_seconds=self.settings.wait_update_min_growth.total_seconds(),
-                ):
-                    due.append(WaitUpdate(ticket, seconds))
+            queues: dict[int | None, list[Ticket]] = {}
+            for ticket in (Ticket.from_row(r) for r in rows):
+                queues.setdefault(ticket.team_id, []).append(ticket)
+            for team_id, queue in queues.items():
+                waiting = [
+                    (ahead, t)
+                    for ahead, t in enumerate(queue)
+                    if t.expected_wait_seconds is not None
+                    and not t.wait_update_sent
+                    and t.assignee is None
+                ]
+                if not waiting:
+                    continue
+                attendants_now = await self._signed_in(conn, team_id, now)
+                claims = await self._recent_claims(conn, team_id, now)
+                for ahead, ticket in waiting:
+                    assert ticket.expected_wait_seconds is not None
+                    seconds = expected_wait.expected_wait_seconds(
+                        QueueFigures(ahead, attendants_now, claims),
+                        self.settings.wait_min_samples,
+                    )
+                    told_at = ticket.expected_wait_at or ticket.created_at
+                    if seconds is not None and expected_wait.wait_grew(
+                        ticket.expected_wait_seconds,
+                        told_at,
+                        seconds,
+                        now,
+                        factor=self.settings.wait_update_factor,
+                        min_growth_seconds=self.settings.wait_update_min_growth.total_seconds(),
+                    ):
+                        due.append(WaitUpdate(ticket, seconds))
         return due
 
     async def record_wait_update(
