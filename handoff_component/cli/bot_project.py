@@ -125,7 +125,8 @@ def read_domain(path: Path) -> Domain:
 
 @dataclass
 class Step:
-    """One step of a story, rule or test story: `kind` is "intent", "action", ..."""
+    """One step of a story, rule or test story: `kind` is "intent", "action", ...; a
+    `slot_was_set` step's name is its slots, joined by commas."""
 
     kind: str
     name: str
@@ -149,6 +150,13 @@ def _steps(file: YamlFile, keys: KeyPath, raw: Any) -> list[Step]:
         return steps
     for index, step in enumerate(raw):
         if not isinstance(step, dict):
+            continue
+        if isinstance(step.get("slot_was_set"), list):
+            names = [
+                str(next(iter(item))) if isinstance(item, dict) and item else str(item)
+                for item in step["slot_was_set"]
+            ]
+            steps.append(Step("slot_was_set", ",".join(names), file.line(*keys, index)))
             continue
         for kind in ("intent", "action", "user", "active_loop", "checkpoint"):
             if kind in step and isinstance(step[kind], str | None):

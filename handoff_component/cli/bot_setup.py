@@ -36,6 +36,7 @@ from handoff_component.cli.doctor import (
 )
 from handoff_component.cli.intents import catch_all_intents, human_request_intents
 from handoff_component.contract.domain import DEFAULT_HUMAN_REQUEST_INTENTS, HANDOFF_ACTION
+from handoff_component.contract.slots import HANDOFF_ACTIVE_SLOT
 from handoff_component.core.rules import RulesFileError, load_ruleset
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -550,13 +551,19 @@ def plan_stories(bot: Bot, choices: Choices) -> list[Change]:
         if not folder.exists():
             continue
         for path in sorted(folder.rglob("*.yml")) + sorted(folder.rglob("*.yaml")):
-            change = _plan_story_file(path, human, choices.action_name)
+            is_test = path.name.startswith("test_")  # as `rasa test` tells its stories
+            change = _plan_story_file(path, human, choices.action_name, is_test)
             if change is not None:
                 changes.append(change)
     return changes
 
 
-def _plan_story_file(path: Path, human: set[str], action_name: str) -> Change | None:
+def _plan_story_file(
+    path: Path, human: set[str], action_name: str, is_test: bool = False
+) -> Change | None:
+    """One file's stories and rules answered by the plugin's action (see `plan_stories`). A test
+    story also gets the `handoff_active` slot the action sets: `rasa test` runs no action, and
+    the policy reads a handoff action without its events as one the action server failed."""
     before = _text(path)
     if before is None:
         return None
@@ -569,6 +576,7 @@ def _plan_story_file(path: Path, human: set[str], action_name: str) -> Change | 
     lines = before.splitlines()
     replace: dict[int, str] = {}
     remove: list[tuple[int, int]] = []
+    insert: dict[int, list[str]] = {}
     named: list[str] = []
     for key, section in root.value:
         if key.value not in ("stories", "rules") or not isinstance(section, yaml.SequenceNode):
@@ -597,6 +605,12 @@ def _plan_story_file(path: Path, human: set[str], action_name: str) -> Change | 
                 if index + 2 < len(items):
                     start = items[index + 2].start_mark.line
                     remove.append((start, _steps_end(lines, start)))
+                if is_test:
+                    dash = " " * (len(line) - len(line.lstrip()))
+                    insert[action_node.start_mark.line + 1] = [
+                        f"{dash}- slot_was_set:",
+                        f"{dash}    - {HANDOFF_ACTIVE_SLOT}: true",
+                    ]
                 story = _scalar(entry, "story") or _scalar(entry, "rule") or "?"
                 named.append(f"'{story}'")
                 break
@@ -604,8 +618,13 @@ def _plan_story_file(path: Path, human: set[str], action_name: str) -> Change | 
         return None
     for number, text in replace.items():
         lines[number] = text
-    for start, stop in sorted(remove, reverse=True):
-        del lines[start:stop]
+    # Bottom up, a removal before an insertion at the same line, so no index moves under another.
+    edits = [(start, 1, stop) for start, stop in remove] + [(at, 0, at) for at in insert]
+    for start, kind, stop in sorted(edits, reverse=True):
+        if kind:
+            del lines[start:stop]
+        else:
+            lines[start:start] = insert[start]
     after_text = "\n".join(lines) + "\n"
     _parses(after_text, path)
     return Change(

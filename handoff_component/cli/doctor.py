@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from handoff_component.cli.bot_project import (
     Domain,
+    Story,
     YamlFile,
     read_action_package,
     read_domain,
@@ -33,7 +34,7 @@ from handoff_component.contract.domain import (
     HANDOFF_ACTION,
     PLUGIN_RESPONSES,
 )
-from handoff_component.contract.slots import HANDOFF_SLOTS
+from handoff_component.contract.slots import HANDOFF_ACTIVE_SLOT, HANDOFF_SLOTS
 from handoff_component.core.rules import RulesFileError, load_ruleset
 from handoff_component.core.rules.settings import RuleSettings
 
@@ -319,6 +320,8 @@ def check_stories(bot: Bot, settings: RuleSettings) -> Iterable[Finding]:
     human = set(settings.human_request_intents)
     folders = [bot.root / "data", bot.root / "tests"]
     for story in read_stories([f for f in folders if f.exists()]):
+        if _is_test_story(story.file):
+            yield from _test_story_handoffs(story, settings.action_name)
         for step, following in zip(story.steps, story.steps[1:], strict=False):
             if step.kind != "intent" or step.name not in human or following.kind != "action":
                 continue
@@ -334,6 +337,36 @@ def check_stories(bot: Bot, settings: RuleSettings) -> Iterable[Finding]:
                 f"{story.kind}); inside a rule's cooldown the policy stays quiet and your "
                 "other policies answer",
             )
+
+
+def _is_test_story(path: Path) -> bool:
+    """Rasa's rule: `rasa test` reads the stories of files whose name starts with test_."""
+    return path.name.startswith("test_")
+
+
+def _test_story_handoffs(story: Story, action_name: str) -> Iterable[Finding]:
+    """A test story whose handoff action is not followed by the slot the action sets: `rasa
+    test` runs no action, so the policy reads the action as failed and predicts
+    utter_handoff_failed where the story expects the turn to end."""
+    for index, step in enumerate(story.steps):
+        if step.kind != "action" or step.name != action_name:
+            continue
+        following = story.steps[index + 1] if index + 1 < len(story.steps) else None
+        if (
+            following is not None
+            and following.kind == "slot_was_set"
+            and HANDOFF_ACTIVE_SLOT in following.name.split(",")
+        ):
+            continue
+        yield Finding(
+            "warning",
+            story.file,
+            step.line,
+            f"test story '{story.name}' expects {action_name} without the slot it sets: "
+            "`rasa test` runs no action, so HandoffPolicy takes it for a failed handoff and "
+            "predicts utter_handoff_failed",
+            f"follow it with `- slot_was_set: [{HANDOFF_ACTIVE_SLOT}: true]`, as a handoff does",
+        )
 
 
 def check_endpoints(bot: Bot) -> Iterable[Finding]:

@@ -173,3 +173,20 @@ def test_variables_rasa_will_need_are_notes_naming_their_line(tmp_path: Path) ->
     outbox = _find(findings, "endpoints.yml", "${HANDOFF_OUTBOX}")
     assert outbox.severity == "note" and outbox.line == 22
     assert not [f for f in findings if "${HANDOFF_SECRET}" in f.message]
+
+
+def test_a_test_story_expecting_the_handoff_without_its_slot_is_a_warning(
+    helpdesk_bot: Path,
+) -> None:
+    """`rasa test` runs no action, so the policy reads a bare handoff action as failed."""
+    test_stories = helpdesk_bot / "tests" / "test_stories.yml"
+    test_stories.write_text(
+        test_stories.read_text().replace("- action: utter_handoff", "- action: action_handoff")
+    )
+    finding = _find(diagnose(helpdesk_bot), "test_stories.yml", "without the slot it sets")
+    assert (finding.severity, finding.line) == ("warning", 8)
+    assert "slot_was_set: [handoff_active: true]" in finding.fix
+    test_stories.write_text(
+        test_stories.read_text() + "      - slot_was_set:\n          - handoff_active: true\n"
+    )
+    assert not [f for f in diagnose(helpdesk_bot) if "without the slot" in f.message]
