@@ -25,6 +25,7 @@ def runs(quick: bool, model: Path) -> list[list[str]]:
         ["bench_rules.py"],
         ["bench_adapters.py", *(["--quick"] if quick else [])],
         ["bench_service.py", *(["--quick"] if quick else [])],
+        ["bench_attachments.py", *(["--quick"] if quick else [])],
         ["bench_handoff.py", *(["--handoffs", "30", "--turns", "30"] if quick else [])],
         ["bench_overhead.py", *(["--quick"] if quick else [])],
         ["bench_load.py", *(["--quick"] if quick else [])],

@@ -11,6 +11,7 @@ costs linear time at most.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 
@@ -69,7 +70,8 @@ _OLE_STREAMS = {
     "PowerPoint Document": "application/vnd.ms-powerpoint",
 }
 _MP4_AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B ")
-_MARKUP_STARTS = (b"<",)
+# Control characters plain text does not have (tab, line feed, form feed, carriage return it has).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def _text_type(content: bytes) -> str:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         return "application/octet-stream"
-    if any(ord(c) < 32 and c not in "\t\n\r\f" for c in text) or "\x7f" in text:
+    if _CONTROL.search(text):
         return "application/octet-stream"
     start = text.lstrip()[:200].lower()
     if start.startswith("<"):
