@@ -101,7 +101,12 @@ class Plan:
     manual: list[str] = field(default_factory=list)
 
     def add(self, change: Change | None) -> None:
-        if change is not None and change.before != change.after:
+        if change is None:
+            return
+        if change.before is not None and "\r\n" in change.before:
+            # A file written on Windows keeps its line endings (the edits work on lines).
+            change.after = change.after.replace("\r\n", "\n").replace("\n", "\r\n")
+        if change.before != change.after:
             self.changes.append(change)
 
 
@@ -114,8 +119,10 @@ def _flow_list(names: list[str]) -> str:
 
 
 def _text(path: Path) -> str | None:
+    """A file's text as it is on disk (its line endings untranslated), or None if it is not."""
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8", newline="") as file:
+            return file.read()
     except FileNotFoundError:
         return None
 

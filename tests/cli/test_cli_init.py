@@ -433,3 +433,14 @@ def test_a_bot_without_an_action_endpoint_gets_one(bot: Path) -> None:
     endpoints = yaml.safe_load((bot / "endpoints.yml").read_text())
     assert endpoints["action_endpoint"] == {"url": "http://localhost:5055/webhook"}
     assert _problems(bot) == []
+
+
+def test_a_file_with_windows_line_endings_keeps_them(bot: Path) -> None:
+    config = bot / "config.yml"
+    config.write_bytes(config.read_bytes().replace(b"\n", b"\r\n"))
+    before = config.read_bytes()
+    _init(bot, "--yes")
+    after = config.read_bytes()
+    assert b"\r\n" in after and b"\n" not in after.replace(b"\r\n", b"")
+    assert after.startswith(before.split(b"policies:")[0])
+    assert "nothing to change" in _init(bot, "--yes").stdout
