@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
@@ -282,8 +283,9 @@ def plan_domain(bot: Bot, choices: Choices) -> Change | None:
         text = yaml_text.add_children(text, "actions", [f"- {choices.action_name}"], is_list=True)
     data = _parses(text, target)
     for section, names in sections.items():
-        have = data.get(section) or {}
-        assert all(name in have for name in names), (section, names)
+        have = (data.get(section) if isinstance(data, dict) else None) or {}
+        if not all(name in have for name in names):
+            raise yaml_text.YamlEditError(f"{target.name}: {section} could not be added to")
     reasons = [
         f"the plugin's {section}: {', '.join(names)}"
         for section, names in sections.items()
@@ -437,7 +439,9 @@ def plan_endpoints(bot: Bot, plan: Plan) -> Change | None:
             "(docs/deployment.md); left as it is"
         )
     else:
-        block = yaml_text.blocks(text)["event_broker"]
+        block = yaml_text.blocks(text).get("event_broker")
+        if block is None:
+            raise yaml_text.YamlEditError(f"{path.name}: event_broker is not a top-level block")
         kept = yaml_text.block_children(text, "event_broker")
         moved = (
             [f"  forward_to: {block.inline}"]
@@ -491,7 +495,9 @@ def _is_handoff_pika(broker: dict[str, Any]) -> bool:
 
 def _wrap_store(text: str, store_type: str) -> str:
     """`type: X` of tracker_store becomes `type: HandoffTrackerStore` and `wraps: X`."""
-    found = yaml_text.blocks(text)["tracker_store"]
+    found = yaml_text.blocks(text).get("tracker_store")
+    if found is None:
+        raise yaml_text.YamlEditError("tracker_store is not a top-level block")
     lines = text.splitlines()
     for index in range(found.start + 1, found.end):
         match = re.match(r"^(\s+)type:\s*(.+?)\s*$", lines[index])
@@ -694,16 +700,24 @@ def plan(root: Path, domain: str | None = None, team: str = "support") -> tuple[
             "pauses the bot and opens a ticket (the plugin's text may use {colleague})"
         )
     channels = list(bot.credentials.data) if isinstance(bot.credentials.data, dict) else []
-    result.add(plan_rules_file(bot, choices, [str(c) for c in channels]))
-    result.add(plan_seed(bot, choices))
+    steps: list[tuple[str, Callable[[], Change | None]]] = [
+        ("handoff.yml", lambda: plan_rules_file(bot, choices, [str(c) for c in channels])),
+        ("service.yml", lambda: plan_seed(bot, choices)),
+        ("config.yml", lambda: plan_config(bot, choices, result)),
+        ("endpoints.yml", lambda: plan_endpoints(bot, result)),
+        ("credentials.yml", lambda: plan_credentials(bot)),
+        ("the actions package", lambda: plan_actions(bot, package)),
+    ]
     if not bot.domain.files and not bot.domain_path.exists():
         result.manual.append(f"{bot.domain_path.name}: no domain found (name it with --domain)")
     else:
-        result.add(plan_domain(bot, choices))
-    result.add(plan_config(bot, choices, result))
-    result.add(plan_endpoints(bot, result))
-    result.add(plan_credentials(bot))
-    result.add(plan_actions(bot, package))
+        steps.insert(2, (bot.domain_path.name, lambda: plan_domain(bot, choices)))
+    for name, step in steps:
+        # One file init cannot edit safely is left to the builder; the others are still done.
+        try:
+            result.add(step())
+        except yaml_text.YamlEditError as error:
+            result.manual.append(f"{name}: cannot be edited safely ({error}); `doctor` says what")
     for change in plan_stories(bot, choices):
         result.add(change)
     return result, choices

@@ -75,8 +75,12 @@ def run(
             print("nothing written", file=out)
             return 1
         for change in result.changes:
-            change.path.parent.mkdir(parents=True, exist_ok=True)
-            change.path.write_text(change.after, encoding="utf-8")
+            try:
+                change.path.parent.mkdir(parents=True, exist_ok=True)
+                change.path.write_text(change.after, encoding="utf-8")
+            except OSError as error:
+                print(f"init: cannot write {change.path}: {error.strerror}", file=out)
+                return 2
         print(f"wrote {count} files (handoff action: {choices.action_name})", file=out)
     _print_manual(result.manual, out)
     print("\npython -m handoff_component doctor:", file=out)

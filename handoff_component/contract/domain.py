@@ -17,7 +17,8 @@ SESSION_START_ACTION = "action_session_start"
 PLUGIN_ACTIONS = (HANDOFF_ACTION,)
 
 # Every response the plugin utters, and when the customer hears it. A response missing from the
-# domain is not an error in Rasa (the message is skipped), so `doctor` reports each one.
+# domain is not an error in Rasa (the message is skipped), so `doctor` reports each one. A new
+# one goes into `init`'s template too (cli/templates/domain.yml; tests/cli/test_cli_init.py checks).
 PLUGIN_RESPONSES: dict[str, str] = {
     "utter_handoff": "the bot pauses and a ticket is open (action_handoff)",
     "utter_handoff_with_wait": "the same, when the service knows the expected wait ({wait})",
