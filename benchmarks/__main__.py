@@ -26,6 +26,7 @@ def runs(quick: bool, model: Path) -> list[list[str]]:
         ["bench_adapters.py", *(["--quick"] if quick else [])],
         ["bench_service.py", *(["--quick"] if quick else [])],
         ["bench_attachments.py", *(["--quick"] if quick else [])],
+        ["bench_expected_wait.py", *(["--tickets", "20000"] if quick else ["--postgres"])],
         ["bench_handoff.py", *(["--handoffs", "30", "--turns", "30"] if quick else [])],
         ["bench_overhead.py", *(["--quick"] if quick else [])],
         ["bench_load.py", *(["--quick"] if quick else [])],
