@@ -24,6 +24,7 @@ import yaml
 from playwright.sync_api import expect
 
 from scripts.stack import PROJECT_DIR
+from tests import sample_files
 from tests.browser.pages import Screen
 from tests.local_http import ThreadedPeer
 
@@ -208,6 +209,23 @@ def test_a_customer_in_the_widget_is_helped_by_an_attendant_in_the_inbox(
     expect(inbox.page.locator(".msg-attendant .delivery").last).to_have_text("Delivered")
     customer.hears(f"{display_name}: Hi, I'm sorry about the delay. Let me check order 55120.")
     customer.screen.shot("02-attendant-reply")
+
+    # Files: an image shows inline in the widget, a PDF as a link; both load from the service.
+    inbox.page.locator("#attachment-file").set_input_files(
+        [
+            {"name": "receipt.png", "mimeType": "image/png", "buffer": sample_files.png(24, 16)},
+            {"name": "invoice.pdf", "mimeType": "application/pdf", "buffer": sample_files.pdf()},
+        ]
+    )
+    expect(inbox.page.locator(".attachment-preview.ready")).to_have_count(2)
+    inbox.page.get_by_role("button", name="Send").click()
+    expect(inbox.page.locator(".msg-attendant .delivery").last).to_have_text("Delivered")
+    image = customer.page.locator(".rw-message img[src*='/files/']").last
+    expect(image).to_be_visible(timeout=RASA_TIMEOUT_MS)
+    assert image.evaluate("img => img.complete && img.naturalWidth") == 24
+    link = customer.page.locator(".rw-response a", has_text="invoice.pdf").last
+    expect(link).to_have_attribute("href", re.compile(r"/files/[A-Za-z0-9_-]+\?expires=\d+"))
+    customer.screen.shot("02-files")
 
     # The customer's answer appears in the Inbox live.
     customer.say("Thank you, it is the rain jacket.")
