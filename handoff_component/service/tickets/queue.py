@@ -56,9 +56,11 @@ class TeamQueue(StoreBase):
         created_at: datetime,
         ticket_id: int | None,
         now: datetime,
+        attendants_now: int | None = None,
     ) -> QueueFigures:
         """The figures of a ticket of `priority` created at `created_at` in `team_id`'s queue
-        (`ticket_id` None: one about to be inserted, behind every ticket there now)."""
+        (`ticket_id` None: one about to be inserted, behind every ticket there now);
+        `attendants_now` when already counted."""
         same_team = tickets.c.team_id.is_(None) if team_id is None else tickets.c.team_id == team_id
         earlier = tickets.c.created_at <= created_at
         if ticket_id is not None:
@@ -80,9 +82,11 @@ class TeamQueue(StoreBase):
                 )
             )
         ).scalar_one()
+        if attendants_now is None:
+            attendants_now = await self._signed_in(conn, team_id, now)
         return QueueFigures(
             ahead=int(ahead),
-            attendants=await self._signed_in(conn, team_id, now),
+            attendants=attendants_now,
             claim_seconds=await self._recent_claims(conn, team_id, now),
         )
 
@@ -142,7 +146,13 @@ class TeamQueue(StoreBase):
         ticket_id: int | None,
         now: datetime,
     ) -> float | None:
-        figures = await self._queue_figures(conn, team_id, priority, created_at, ticket_id, now)
+        attendants_now = await self._signed_in(conn, team_id, now)
+        if attendants_now == 0:
+            # Nobody can claim it: unknown whatever the queue, so the queue is not read.
+            return None
+        figures = await self._queue_figures(
+            conn, team_id, priority, created_at, ticket_id, now, attendants_now
+        )
         return expected_wait.expected_wait_seconds(figures, self.settings.wait_min_samples)
 
     async def _estimate_again(self, conn: AsyncConnection, ticket: Ticket, now: datetime) -> None:
@@ -191,6 +201,8 @@ class TeamQueue(StoreBase):
                 if not waiting:
                     continue
                 attendants_now = await self._signed_in(conn, team_id, now)
+                if attendants_now == 0:
+                    continue  # unknown now: nothing to tell them
                 claims = await self._recent_claims(conn, team_id, now)
                 for ahead, ticket in waiting:
                     assert ticket.expected_wait_seconds is not None
