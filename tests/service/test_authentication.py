@@ -12,13 +12,15 @@ from handoff_component import contract
 from tests.service.support import RunningService
 
 # Routes anyone may call: signing in and out, the health check, the API's description, the
-# Prometheus scrape (bound to a private interface) and the Inbox's static files.
+# Prometheus scrape (bound to a private interface), the Inbox's static files and an attachment's
+# link, whose signature and expiry are its authentication (tests/service/test_attachments.py).
 PUBLIC = {
     "/api/auth/login",
     "/api/auth/logout",
     "/health",
     "/openapi.json",
     "/metrics",
+    "/files/<file_id:str>",
 }
 PARAMETER = re.compile(r"<([a-z_]+)(?::[a-z]+)?>")
 MALFORMED_BODY = b'{"text": '
