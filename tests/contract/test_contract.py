@@ -302,9 +302,10 @@ SCORES = st.dictionaries(
     st.floats(min_value=-1, max_value=1, allow_nan=False),
     max_size=4,
 )
-# Any Unicode text but NUL, which the contract refuses (PostgreSQL's text cannot hold it);
-# hypothesis never generates lone surrogates, which the contract refuses too.
-CHARACTERS = st.characters(blacklist_characters="\x00")
+# Any Unicode text but NUL, which the contract refuses (PostgreSQL's text cannot hold it), and
+# lone surrogates, which it refuses too: hypothesis does generate them (category Cs), and one
+# found made this test fail on every later run from its example database.
+CHARACTERS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 TEXT = st.text(CHARACTERS, min_size=1, max_size=40).filter(lambda s: s.strip())
 
 
