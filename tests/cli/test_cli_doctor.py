@@ -131,7 +131,7 @@ def test_missing_scorer_policy_rules_file_connector_and_broker_are_errors(
     helpdesk_bot: Path,
 ) -> None:
     findings = diagnose(helpdesk_bot)
-    assert _find(findings, "config.yml", "HandoffPolicy is not among the policies").line == 10
+    assert _find(findings, "config.yml", "HandoffPolicy is not among the policies").line == 11
     assert _find(findings, "handoff.yml", "cannot read the rules file").severity == "error"
     assert _find(findings, "credentials.yml", "HandoffConnector is not in credentials.yml")
     broker = _find(findings, "endpoints.yml", "the event broker is 'kafka'")
