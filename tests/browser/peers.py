@@ -58,6 +58,9 @@ class ConnectorListener:
     port: int = field(default_factory=free_port)
     # Commands of a kind to answer 500 to, as a Rasa that is down would: {"reply": 3}.
     failing: dict[str, int] = field(default_factory=dict)
+    # What to answer a command of a kind, as the connector would (default {"ok": true}):
+    # {"wait": {"notice": "delivered"}}.
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         listener = self
@@ -88,7 +91,7 @@ class ConnectorListener:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(b'{"ok": true}')
+                self.wfile.write(json.dumps(listener.answers.get(kind, {"ok": True})).encode())
 
         self.peer = ThreadedPeer(Handler, self.port)
 
@@ -117,6 +120,8 @@ class ServiceProcess:
     session_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     port: int = field(default_factory=free_port)
     process: Process | None = None
+    # More HANDOFF_* settings, e.g. a short HANDOFF_AUTOMATION_INTERVAL_SECONDS.
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -139,6 +144,7 @@ class ServiceProcess:
             env["HANDOFF_CONNECTOR_URL"] = self.connector_url
         if self.rules_file:
             env["HANDOFF_RULES_FILE"] = str(self.rules_file)
+        env.update(self.extra_env)
         command = [sys.executable, "-m", "handoff_component.service", "--port", str(self.port)]
         command += ["--seed", str(self.seed)]
         self.process = Process.spawn("service", command, f"{self.url}/health", env, self.log_path)
