@@ -64,7 +64,19 @@ def test_a_ticket_is_built_from_its_row_with_its_team_and_holder() -> None:
 
 
 def test_the_json_a_live_event_carries_reads_back_as_the_same_ticket() -> None:
-    for ticket in (_ticket(), _ticket(team_id=None, assignee_id=None, status="open")):
+    told = {
+        "status": "open",
+        "assignee_id": None,
+        "team_display_name": "Customer support",
+        "expected_wait_seconds": 540.0,
+        "expected_wait_at": NOW,
+        "wait_update_sent": True,
+    }
+    for ticket in (
+        _ticket(),
+        _ticket(team_id=None, assignee_id=None, status="open"),
+        _ticket(**told),
+    ):
         assert ticket_from_json(ticket_json(ticket)) == ticket
 
 

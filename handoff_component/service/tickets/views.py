@@ -86,6 +86,10 @@ def ticket_json(ticket: Ticket, viewer: Viewer | None = None) -> dict[str, Any]:
     }
 
 
+def _own_name(display_name: str | None, name: str) -> str | None:
+    return display_name if display_name and display_name != name else None
+
+
 def ticket_from_json(data: dict[str, Any]) -> Ticket:
     """The ticket `ticket_json` made (what a live event carries), for the stream to show it to
     each of its viewers with their own `allowed_actions`."""
@@ -98,7 +102,12 @@ def ticket_from_json(data: dict[str, Any]) -> Ticket:
         channel=data["channel"],
         status=Status(data["status"]),
         priority=data["priority"],
-        team=TeamRef(team["id"], team["name"]) if team else None,
+        # The display name the JSON shows (the name when the team has none of its own).
+        team=(
+            TeamRef(team["id"], team["name"], _own_name(team.get("display_name"), team["name"]))
+            if team
+            else None
+        ),
         assignee=AttendantRef(assignee["id"], assignee["display_name"]) if assignee else None,
         rule=data["rule"],
         reason=data["reason"],
