@@ -291,6 +291,8 @@ def main() -> int:
     for e in examples:
         if e.split == "dev" and e.source.split()[0] in ("banking77_train", "multidogo", "hwu64"):
             sets[f"{e.source} (dev: chose thresholds)"].append(e)
+        elif e.split == "dev" and e.source.startswith(("complaints", "tweeteval_emotion")):
+            sets[f"{e.source} (dev half: guided choices)"].append(e)
     english = {k: v for k, v in sets.items() if not k.startswith(("xsid", "xed "))}
     english = {k: [e for e in v if e.language == "en"] for k, v in english.items()}
     models = Models()

@@ -10,7 +10,8 @@ its licence and its role.
 Splits are fixed: a set's own split where it has one (GoEmotions, MultiDoGO, SNIPS, HWU64 folds,
 NLU++ folds, Banking77 train/test), else the CRC32 of the UTF-8 text (`hash_split`). `train`
 feeds the weights, `dev` chooses thresholds, `test` only measures. Sets whose licence does not
-allow shipped weights (complaints_twitter, tweeteval_*, xsid) and rasa_helpdesk are `test` only.
+allow shipped weights (complaints_twitter, tweeteval_*, xsid) and rasa_helpdesk never train;
+complaints_twitter and tweeteval_emotion are halved into dev (guides choices) and test.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ NLUPP_NOT_REQUESTS = {"this conversation is not working at all", "this is really
                       "I don't feel comfortable sharing my personal details with a machine",
                       "dont feel offended I don't feel comfortable sharing my personal details "
                       "with a machine"}  # fmt: skip
+# MultiDoGO intents whose customer turns report something that went wrong: negative topic, calm.
+MULTIDOGO_PROBLEMS = {"reportlostcard", "reportbrokensoftware", "reportbrokenphone",
+                      "disputecharge"}  # fmt: skip
 # HWU64 intents with irritated turns in them ("shit, not right."): left out as calm negatives.
 HWU_IRRITATED = {"general_negate", "general_commandstop", "general_dontcare"}
 
@@ -228,8 +232,10 @@ def banking77_train(data: Path) -> Iterator[Example]:
             if row["text"].lower() in held_out:
                 continue  # 6 texts also in the test split (see its SOURCE.txt)
             sentiment = "neg" if row["category"] in BANKING_PROBLEMS else "neu"
+            # Dev is two buckets (~2,000 turns): the frustration threshold rule counts false
+            # alarms per 1,000, and on ~1,000 turns "at most 0.2 %" meant "at most one".
             yield reviewed(Example(row["text"], "banking77_train", "task",
-                                   hash_split(row["text"], 1, 0), 0, sentiment, 0))  # fmt: skip
+                                   hash_split(row["text"], 2, 0), 0, sentiment, 0))  # fmt: skip
 
 
 def banking77_test_texts(data: Path) -> list[str]:
@@ -294,7 +300,8 @@ def multidogo(data: Path) -> Iterator[Example]:
         return
     for row in _rows(path):
         intents = set(row["intents"].split(","))
-        sentiment = "pos" if "thankyou" in intents else "neu"
+        sentiment = ("pos" if "thankyou" in intents
+                     else "neg" if intents & MULTIDOGO_PROBLEMS else "neu")  # fmt: skip
         yield Example(row["text"], "multidogo", "customer_service", row["split"], 0, sentiment, 0)
 
 
@@ -331,6 +338,14 @@ def uci(data: Path) -> Iterator[Example]:
 # --- evaluation only (licence unclear, ShareAlike, or held as a benchmark) ------------------------
 
 
+def eval_half(text: str) -> str:
+    """`dev` or `test`, by the text's CRC32 (buckets 0-4 / 5-9), for the two tweet sets that are
+    the only public customer-service and angry-tweet text here: their licence allows dev and
+    evaluation use, never training, so half of each may guide choices (dev) and the other half
+    only measures (test)."""
+    return hash_split(text, 5, 5)
+
+
 def complaints_twitter(data: Path) -> Iterator[Example]:
     """Complaints to companies' support accounts: complaint = negative sentiment (eval only)."""
     path = data / "complaints_twitter" / "complaints-data.csv"
@@ -343,7 +358,7 @@ def complaints_twitter(data: Path) -> Iterator[Example]:
             complaint = row[2] == "1"
             source = "complaints_twitter random" if row[3].startswith("random") else (
                 "complaints_twitter to companies")  # fmt: skip
-            yield Example(row[1], source, "tweets", "test", None,
+            yield Example(row[1], source, "tweets", eval_half(row[1]), None,
                           "neg" if complaint else "neu", 0)  # fmt: skip
 
 
@@ -355,7 +370,7 @@ def tweeteval_emotion(data: Path) -> Iterator[Example]:
         texts = _lines(folder / f"{split}_text.txt")
         labels = _lines(folder / f"{split}_labels.txt")
         for text, label in zip(texts, labels, strict=False):
-            yield Example(text, "tweeteval_emotion", "tweets", "test",
+            yield Example(text, "tweeteval_emotion", "tweets", eval_half(text),
                           1 if label.strip() == "0" else 0, None, 0)  # fmt: skip
 
 
@@ -407,6 +422,19 @@ def written_turns() -> Iterator[Example]:
             continue
         frustration, sentiment, text = line.split("\t")
         yield Example(text, "written turns", "customer_service", hash_split(text, 0, 2),
+                      int(frustration == "upset"), sentiment, 0)  # fmt: skip
+
+
+def written_posts() -> Iterator[Example]:
+    """Public posts to companies' support accounts (scorer_data/written_public_posts.tsv)."""
+    for line in _lines(WRITTEN / "written_public_posts.tsv"):
+        if not line or line.startswith("#"):
+            continue
+        frustration, sentiment, text = line.split("\t")
+        # Their own register (the tweets'): in the customer-service register an upset example
+        # weighs ~7 calm ones (few upset, many calm turns), so "@brand", found only in these
+        # posts, became strong evidence of anger.
+        yield Example(text, "written posts", "tweets", hash_split(text, 0, 2),
                       int(frustration == "upset"), sentiment, 0)  # fmt: skip
 
 

@@ -52,6 +52,7 @@ from scripts.scorer_datasets import (
     public_examples,
     written_human_requests,
     written_list,
+    written_posts,
     written_turns,
     xed_projections,
 )
@@ -62,18 +63,32 @@ HEADS = ("frustration", "sentiment_neg", "sentiment_pos", "human")
 OTHER_LANGUAGES = ("es", "pt", "de", "fr")
 MIN_COUNT = 2
 WRITTEN_BOOST = 3.0
+WRITTEN_SOURCES = ("written turns", "written posts")
 KEEP_WEIGHT = 0.02
 # Targets the thresholds are chosen for on the dev split (docs/scoring.md): at most this share
 # of calm task / customer-service turns reach the frustration threshold; human request: F1.
 # The frustration targets keep a margin under the stated 0.5 %: a dev set of 1,000 turns measures
-# a rate of 0.5 % only to about +-0.2 %.
+# a rate of 0.5 % only to about +-0.2 % (Banking77's dev split is two hash buckets, ~2,000
+# turns, so that "0.3 %" allows 5 turns there, not 2 of 1,000: see scorer_datasets.py).
 CALM_FALSE_ALARMS = 0.002
 CALM_HUMAN_FALSE_ALARMS = 0.001
+# Dev F1 of human request is flat over a wide range of thresholds; the highest threshold within
+# this margin of the best F1 is taken: it costs little recall and keeps a margin under the
+# false-alarm target, which a dev set of 1,000 turns cannot measure finely (one turn is 0.1 %).
+HUMAN_F1_MARGIN = 0.01
 MAX_SET_FALSE_ALARMS = 0.003
-# Inverse L2 strength per head where it differs from --c: the frustration head, whose
-# customer-service upset examples are few, fits them better less regularised (C 10 against 4:
-# fewer false alarms on calm banking turns at the same recall; compared on the benchmark sets).
-HEAD_C = {"frustration": 10.0}
+# Inverse L2 strength per head where it differs from --c (none now). The frustration head had
+# C = 10: it then learned the written anger expressions by heart (", really" +16, "last time"
+# +15 in log-odds) and caught fewer expressions it had not seen; at C = 4 with the compositions
+# weighed down (below) it catches more on every dev proxy at the same calm false-alarm rate.
+HEAD_C: dict[str, float] = {}
+# Weight of a composed example (a real report joined to a written expression) per head, against
+# 1 for a real one: each written expression recurs in ~35 compositions, and at full weight the
+# frustration head leaned on them more than on the real upset text (Reddit, subtitles, reviewed
+# turns). Chosen on dev: composed upset, GoEmotions, XED and tweet (dev half) recall at the
+# threshold the calm dev turns allow (scoring-tuning.md).
+COMPOSED_WEIGHT = {"frustration": 0.3}
+COMPOSED_SOURCES = ("composed upset", "composed calm")
 
 # --- written templates for requests for a person (this project's text; see the data card) -------
 
@@ -242,6 +257,7 @@ def all_examples(data: Path, seed: int) -> list[Example]:
     examples = list(public_examples(data))
     examples.extend(xed_projections(data, OTHER_LANGUAGES))
     examples.extend(written_turns())
+    examples.extend(written_posts())
     examples.extend(written_human_requests())
     examples.extend(request_examples(rng))
     requests = [e for e in examples if e.human == 1 and e.language == "en"]
@@ -356,30 +372,36 @@ def choose_frustration_threshold(scores: np.ndarray, examples: Sequence[Example]
 
 def choose_human_threshold(scores: np.ndarray, examples: Sequence[Example]) -> float:
     """The best-F1 threshold on the dev turns labelled for human request, among those at which at
-    most CALM_HUMAN_FALSE_ALARMS of the task and customer-service dev turns of every set without
-    a request reach it (the
-    target is "false alarms <= 0.1 %")."""
+    most CALM_HUMAN_FALSE_ALARMS of the task and customer-service dev turns without a request
+    reach it, on average over the sets and in every set of at least 900 turns (the target is
+    "false alarms <= 0.1 %"). A smaller set is only counted in the average: one turn in a set
+    of 300 ("please connect me to the spa" in a hotel bot) would otherwise be 0.3 % alone and
+    pull the threshold up for every request in longer messages. Of the allowed thresholds, the
+    highest whose F1 is within HUMAN_F1_MARGIN of the best is taken."""
     labelled = [(float(s), e.human) for s, e in zip(scores, examples, strict=True)
                 if e.human is not None]  # fmt: skip
     by_source: dict[str, list[float]] = collections.defaultdict(list)
     for score, e in zip(scores, examples, strict=True):
         if e.human == 0 and e.register in ("task", "customer_service"):
             by_source[e.source.split()[0]].append(float(score))
-    calm = [np.asarray(v) for v in by_source.values() if len(v) >= 300]
+    calm = [np.asarray(v) for v in by_source.values() if len(v) >= 100]
     y = np.asarray([label for _, label in labelled])
     values = np.asarray([score for score, _ in labelled])
-    best, best_f1 = 0.95, -1.0
+    allowed: list[tuple[float, float]] = []
     for threshold in np.arange(0.2, 0.995, 0.005):
-        if any(float((v >= threshold).mean()) > CALM_HUMAN_FALSE_ALARMS for v in calm):
+        rates = [float((v >= threshold).mean()) for v in calm]
+        worst = max((r for r, v in zip(rates, calm, strict=True) if len(v) >= 900), default=0.0)
+        if worst > CALM_HUMAN_FALSE_ALARMS or sum(rates) / len(rates) > CALM_HUMAN_FALSE_ALARMS:
             continue
         predicted = values >= threshold
         tp = int((predicted & (y == 1)).sum())
         fp = int((predicted & (y == 0)).sum())
         fn = int((~predicted & (y == 1)).sum())
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-        if f1 > best_f1 + 1e-9:
-            best, best_f1 = float(threshold), f1
-    return best
+        allowed.append((float(threshold), 2 * tp / (2 * tp + fp + fn) if tp else 0.0))
+    if not allowed:
+        return 0.95
+    best_f1 = max(f1 for _, f1 in allowed)
+    return max(t for t, f1 in allowed if f1 >= best_f1 - HUMAN_F1_MARGIN - 1e-9)
 
 
 def judged_logits(logits: np.ndarray, rows: Sequence[Example]) -> np.ndarray:
@@ -540,13 +562,16 @@ def train_weights(data: Path, out: Path, seed: int, c: float) -> int:
     train_x, dev_x = matrix(train), matrix(dev)
     registers = [e.register for e in train]
     # Hand-written customer-service turns are few and the closest to what the bot will see.
-    boosts = [WRITTEN_BOOST if e.source == "written turns" else 1.0 for e in train]
+    boosts = [WRITTEN_BOOST if e.source in WRITTEN_SOURCES else 1.0 for e in train]
     weights = np.zeros((len(names), len(HEADS)))
     biases = np.zeros(len(HEADS))
+    composed = [e.source in COMPOSED_SOURCES for e in train]
     for k, head in enumerate(HEADS):
         labels = [label_of(e, head) for e in train]
         head_c = HEAD_C.get(head, c)
-        weights[:, k], biases[k] = fit_head(train_x, labels, registers, boosts, head_c, seed)
+        scale = COMPOSED_WEIGHT.get(head, 1.0)
+        head_boosts = [b * scale if m else b for b, m in zip(boosts, composed, strict=True)]
+        weights[:, k], biases[k] = fit_head(train_x, labels, registers, head_boosts, head_c, seed)
         print(f"  fitted {head} ({time.perf_counter() - started:.0f} s)", flush=True)
 
     thresholds = choose_thresholds(judged_logits(dev_x @ weights + biases, dev), dev)
@@ -561,6 +586,8 @@ def train_weights(data: Path, out: Path, seed: int, c: float) -> int:
         "seed": seed,
         "c": c,
         "head_c": HEAD_C,
+        "composed_weight": COMPOSED_WEIGHT,
+        "human_f1_margin": HUMAN_F1_MARGIN,
         "recipe": recipe,
         "heads": list(HEADS),
         "thresholds": thresholds,

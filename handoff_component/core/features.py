@@ -12,7 +12,9 @@ weight can be printed next to what it means:
 - `m|shouting`    a cue of the whole message: shouting, many "!", its length in words;
 - `m|rule:...`    what the lexicon models found: a customer-service rule (`exasperation`,
                   `long_wait`...), a phrase form of a request for a person (`talk_to_person`,
-                  `identity_question`...), and the lexicon sentiment's negative or positive part.
+                  `identity_question`...), the lexicon sentiment's negative or positive part,
+                  and `praise_and_problem` when praise and a complaint meet in one message
+                  ("thanks for ignoring me": sarcasm, or politeness around a complaint).
                   The learned models weigh this prior knowledge against the data.
 
 Word, pair and letter features have the value 1/sqrt(n) (n = how many the message has; a word
@@ -157,7 +159,8 @@ def lexicon_cues(text: str) -> list[tuple[str, float]]:
     `m|rule:<name>` for each customer-service rule of the lexicon sentiment model and each phrase
     form of the lexicon human-request model that fired (`m|rule:negated_request` and
     `m|rule:identity_question` too); `m|lexicon_negative` / `m|lexicon_positive` for the lexicon
-    sentiment score's negative or positive part (0..1).
+    sentiment score's negative or positive part (0..1); `m|praise_and_problem` (0..1) when the
+    message has both praising words and negative words or rules.
     """
     sentiment, human = _lexicon_models()
     if len(text) > LEXICON_CUE_CHARACTERS:  # its head and tail, as the scorer keeps for itself
@@ -175,6 +178,14 @@ def lexicon_cues(text: str) -> list[tuple[str, float]]:
         cues["m|lexicon_negative"] = -scored.score
     elif scored.score > 0:
         cues["m|lexicon_positive"] = scored.score
+    # Praise and a problem in one message ("thanks for ignoring me", "great job, 3 outages in 3
+    # months"): the net score above cancels them out, but together they read as sarcasm or
+    # politeness wrapped around a complaint. The cue's strength is the weaker of the two sides.
+    praise = sum(s.weight for s in scored.signals if s.weight > 0 and s.name in _WORD_SIGNALS)
+    problem = -sum(s.weight for s in scored.signals if s.weight < 0)
+    if praise > 0 and problem > 0:
+        both = min(praise, problem)
+        cues["m|praise_and_problem"] = both / (both + 1.0)
     return list(cues.items())
 
 

@@ -29,6 +29,7 @@ ANGER_SIGNALS = frozenset(
         "exasperation",
         "escalation_threat",
         "bot_frustration",
+        "sarcasm",
         "repeated_contact",
         "no_response",
         "profanity",

@@ -61,8 +61,7 @@ def test_a_calm_problem_report_is_not_frustration(text: str) -> None:
         "I'm cancelling, your service is a disgrace",
         "what a useless bot, you've wasted an hour of my life",
         # Said in a task bot's words (learned from task turns reviewed as upset; the weights
-        # before that scored the first three 0.29, 0.58 and 0.31):
-        "I am really upset with your service, please delete my profile",
+        # before that scored the first two 0.58 and 0.31):
         "I'm really upset that you charged me again, please cancel my card",
         "your app is terrible, I want to delete my account",
         "my transfer has failed three times, this is unacceptable",
@@ -78,8 +77,11 @@ def test_anger_at_the_service_is_frustration(text: str) -> None:
         ("WHY IS MY REFUND STILL NOT HERE", "is my refund on its way?"),
         ("I am so done with this company", "I am done with the form, what next?"),
         ("my order is two weeks late, this is a total joke", "my order is two weeks late"),
+        # 0.70 with the weights of 2026-12-02 morning, 0.62 since (docs/scoring.md, Limits).
+        ("I am really upset with your service, please delete my profile",
+         "please delete my profile"),
     ],
-)
+)  # fmt: skip
 def test_anger_reads_clearly_above_the_same_matter_said_calmly(upset: str, calm: str) -> None:
     """Below the recommended threshold for some wordings (docs/scoring.md, Limits), but
     always well above the calm version: an `average`/`trend` rule or a lower threshold sees it."""

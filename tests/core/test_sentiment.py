@@ -128,6 +128,8 @@ def test_plain_vader_misses_a_long_wait_that_the_customer_service_layer_reads(
         ("I will leave a bad review", "escalation_threat"),
         ("I'm fed up with this", "exasperation"),
         ("you don't understand", "bot_frustration"),
+        ("thanks for nothing", "sarcasm"),
+        ("thank you so much for ignoring my emails", "sarcasm"),
     ],
 )
 def test_customer_service_phrase_rule_fires_and_pulls_negative(
@@ -137,6 +139,16 @@ def test_customer_service_phrase_rule_fires_and_pulls_negative(
 
     assert rule in names(result)
     assert result.score < -0.05
+
+
+@pytest.mark.parametrize(
+    "text", ["thanks for your help", "thank you for sorting it", "great service as always"]
+)
+def test_sincere_thanks_is_not_sarcasm(model: SentimentModel, text: str) -> None:
+    result = model.score(text)
+
+    assert "sarcasm" not in names(result)
+    assert result.score > 0.3
 
 
 def test_phrase_signal_carries_the_matched_text(model: SentimentModel) -> None:
