@@ -10,11 +10,13 @@ replica, given
 
 does the rest:
 
-- **routing**: one replica at a time reads Rasa's queue in order and republishes each event, with
-  publisher confirms, to the partition of its conversation (`crc32(sender_id) % partitions`)
-  through a direct exchange, then acknowledges it. Which replica routes is decided by a token: one
-  message in `handoff_events.router`, a single-active-consumer queue, held unacknowledged by the
-  router and handed by RabbitMQ to the next replica when the router's connection goes;
+- **routing**: one replica at a time reads Rasa's queue in order and republishes each event the
+  service reads (messages, the handoff request) to the partition of its conversation
+  (`crc32(sender_id) % partitions`) through a direct exchange, what has arrived at once with
+  publisher confirms, then acknowledges it; Rasa's bookkeeping events are acknowledged unrouted.
+  Which replica routes is decided by a token: one message in `handoff_events.router`, a
+  single-active-consumer queue, held unacknowledged by the router and handed by RabbitMQ to the
+  next replica when the router's connection goes;
 - **partitions**: `handoff_events.partition.N`, quorum queues with a single active consumer: every
   replica subscribes to every partition (in its own rotated order, so replicas that start together
   share them) and RabbitMQ delivers each partition to one of them at a time, so one conversation's
@@ -352,31 +354,70 @@ class EventQueue:
         logger.info("this replica routes %s to %d partitions", s.queue, s.partitions)
         try:
             while True:
-                await self._route(await inbox.get(), exchange, channel.default_exchange)
+                batch = [await inbox.get()]
+                while len(batch) < s.batch_size and not inbox.empty():
+                    batch.append(inbox.get_nowait())
+                await self._route(batch, exchange, channel.default_exchange)
         finally:
             self.figures.routing = False
 
-    async def _route(self, message: AbstractIncomingMessage, exchange: Any, dead: Any) -> None:
-        try:
-            event = json.loads(message.body)
-            sender = event.get("sender_id") if isinstance(event, dict) else None
-            if not isinstance(sender, str):
-                raise Poison(
-                    "not_an_event", "a Rasa event is a JSON object with a string sender_id"
+    async def _route(self, batch: list[AbstractIncomingMessage], exchange: Any, dead: Any) -> None:
+        """Republish what has arrived to its partitions, then acknowledge it all at once.
+
+        The batch's publishes are written one after the other on one channel, which keeps their
+        order in RabbitMQ, and their confirms are awaited together. Waiting for each confirm
+        before the next publish held the router to one event per confirm round trip (a quorum
+        queue confirms once its disk write is done): slower than one Rasa replica publishes on a
+        busy host, so messages reached their tickets seconds late and later not at all
+        (docs/performance.md). Nothing is acknowledged before every confirm is in; a refused
+        publish stops the router, and the next one routes the batch again (applied once).
+
+        Rasa's bookkeeping events, which the service does not read (actions, slots other than
+        the handoff request, session starts: most of a turn's events), are acknowledged here
+        instead of being routed to a partition to be ignored there.
+        """
+        publishes = []
+        routed = ignored = 0
+        for message in batch:
+            try:
+                partition = self._partition_of(message.body)
+            except Poison as poison:
+                publishes.append(self._dead_letter(dead, message, poison))
+                continue
+            if partition is None:
+                ignored += 1
+                continue
+            publishes.append(
+                exchange.publish(
+                    aio_pika.Message(
+                        message.body,
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        content_type="application/json",
+                    ),
+                    routing_key=str(partition),
                 )
-        except (ValueError, UnicodeDecodeError) as error:
-            await self._dead_letter(dead, message, Poison("invalid_json", str(error)[:300]))
-        except Poison as poison:
-            await self._dead_letter(dead, message, poison)
-        else:
-            routed = aio_pika.Message(
-                message.body,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                content_type="application/json",
             )
-            await exchange.publish(routed, routing_key=str(self.settings.partition_of(sender)))
-            self.figures.routed += 1
-        await message.ack()
+            routed += 1
+        outcomes = await asyncio.gather(*publishes, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        self.figures.routed += routed
+        self.figures.ignored += ignored
+        await batch[-1].ack(multiple=True)
+
+    def _partition_of(self, body: bytes) -> int | None:
+        """The partition of a message's conversation; None for an event the service ignores."""
+        try:
+            event = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise Poison("invalid_json", str(error)[:300]) from None
+        sender = event.get("sender_id") if isinstance(event, dict) else None
+        if not isinstance(sender, str):
+            raise Poison("not_an_event", "a Rasa event is a JSON object with a string sender_id")
+        if service_part(event, HANDOFF_REQUEST_SLOT) is None:
+            return None
+        return self.settings.partition_of(sender)
 
     async def _dead_letter(
         self, dead: Any, message: AbstractIncomingMessage, poison: Poison

@@ -41,14 +41,16 @@ class TcpProxy:
     """Forwards 127.0.0.1:`port` to a real server; `cut()` makes the server unreachable.
 
     While cut, every open connection is aborted and each new one is closed as soon as it is
-    accepted; `restore()` forwards again. It runs its own event loop in a thread, so it keeps
-    working whatever the test's loop is doing.
+    accepted; `restore()` forwards again. `latency` puts the server that many seconds away. It
+    runs its own event loop in a thread, so it keeps working whatever the test's loop is doing.
     """
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.cut_off = False
         self.dropped = 0
+        # Seconds each chunk takes to cross the proxy, each way (a server that far away).
+        self.latency = 0.0
         self._transports: set[asyncio.BaseTransport] = set()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -82,15 +84,34 @@ class TcpProxy:
         finally:
             self._transports -= pair
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Forward one direction; with `latency`, each chunk leaves that long after it came.
+
+        The chunks are queued with the time they are due, so the latency delays them without
+        limiting how many are on the way: a server far away, not a slow one.
+        """
+        due: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        async def send() -> None:
+            while True:
+                when, data = await due.get()
+                if not data:
+                    return
+                await asyncio.sleep(max(0.0, when - loop.time()))
                 writer.write(data)
                 await writer.drain()
+
+        sender = loop.create_task(send())
+        try:
+            while data := await reader.read(65536):
+                due.put_nowait((loop.time() + self.latency, data))
+            due.put_nowait((loop.time() + self.latency, b""))
+            await sender
         except (ConnectionError, OSError):
             pass
         finally:
+            sender.cancel()
             writer.transport.abort()
 
     async def _cut(self) -> None:
@@ -113,6 +134,11 @@ class TcpProxy:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        # The connections' forwarding ends here, not after the loop has stopped.
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
 
     def close(self) -> None:
         self._call(self._close())

@@ -20,8 +20,10 @@ import pytest
 
 from handoff_component.service.event_queue import EventQueue, QueueMisconfigured, QueueSettings
 from scripts.local_services import rabbitmq_answers, rabbitmq_vhost
+from tests.e2e.fault_injection import TcpProxy
 from tests.loud import skip_loudly
 from tests.service.support import handoff_payload, user_event
+from tests.waiting import async_wait_until
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -168,6 +170,62 @@ async def test_a_handoff_request_riding_the_stream_becomes_the_ticket(service, r
     await rasa.publish(user_event("are you there?", 20, conversation))
 
     assert (await customer_texts(service, conversation, 2))[-1] == "are you there?"
+
+
+class TestRabbitMQFarFromTheService:
+    """RabbitMQ 0.25 s from the service each way (the TCP proxy's latency), Rasa beside it.
+
+    A confirm then takes half a second, as it can take long when a quorum queue's disk is busy:
+    events must still reach their tickets in a few round trips, not one round trip each.
+    """
+
+    LATENCY_S = 0.25
+
+    @pytest.fixture
+    def proxy(self) -> Iterator[TcpProxy]:
+        proxy = TcpProxy("127.0.0.1", 5672)
+        try:
+            yield proxy
+        finally:
+            proxy.close()
+
+    @pytest.fixture
+    def service_overrides(self, vhost: str, proxy: TcpProxy) -> dict[str, Any]:
+        queue = f"{QUEUE}_{uuid.uuid4().hex[:8]}"
+        return {
+            "events_url": f"amqp://guest:guest@127.0.0.1:{proxy.port}/{vhost}"
+            f"?queue={queue}&partitions=4"
+        }
+
+    @pytest.fixture
+    async def rasa(self, service, service_overrides, proxy) -> AsyncIterator[RasaPublisher]:
+        direct = service_overrides["events_url"].replace(f":{proxy.port}/", ":5672/")
+        async with RasaPublisher(direct) as publisher:
+            yield publisher
+
+    async def test_a_burst_reaches_the_ticket_without_a_confirm_round_trip_per_event(
+        self, service, rasa, proxy
+    ) -> None:
+        conversation = f"amqp-{uuid.uuid4().hex[:8]}"
+        await service.handoff(conversation)
+        figures = service.ctx.event_queue.figures
+        await async_wait_until(lambda: figures.routing, what="the consumer routing")
+        proxy.latency = self.LATENCY_S  # set up at full speed; far away from now on
+        burst = [user_event(f"message {n}", 10 + n, conversation) for n in range(40)]
+
+        for number, event in enumerate(burst):
+            await rasa.publish(event)
+            listen = {"event": "action", "name": "action_listen", "timestamp": 1700000010.5}
+            await rasa.publish(
+                {**listen, "sender_id": conversation, "timestamp": 1700000010.5 + number}
+            )
+
+        # One confirm at a time, the 40 messages alone would take 40 round trips (20 s).
+        texts = await customer_texts(service, conversation, 1 + 40, timeout=10)
+        assert texts[1:] == [f"message {n}" for n in range(40)]
+        # Rasa's bookkeeping is acknowledged by the router, not routed to be ignored later.
+        assert figures.routed == 40
+        assert figures.ignored >= 40
 
 
 async def test_a_vhost_that_does_not_make_quorum_queues_refuses_to_start(service) -> None:
