@@ -364,6 +364,7 @@ class Load:
 
     async def escalation(self, customer: Customer, index: int, result: StepResult) -> None:
         assert self.http is not None
+        http = self.http  # the closure below keeps the narrowed type
         customer.escalated = True
         customer.drain()
         start = time.perf_counter()
@@ -377,9 +378,7 @@ class Load:
         url, headers = self.attendants[index % len(self.attendants)]
 
         async def call(method: str, path: str, payload: Any = None) -> Any:
-            async with self.http.request(
-                method, url + path, json=payload, headers=headers
-            ) as response:
+            async with http.request(method, url + path, json=payload, headers=headers) as response:
                 body = await response.json(content_type=None)
                 if response.status >= 400:
                     raise HttpError(f"{method} {path.split('?')[0]} -> {response.status}")
