@@ -169,10 +169,16 @@ def test_an_attendant_works_a_ticket_from_claim_to_resuming_the_bot(inbox_world,
     note = page.locator("#thread .note")
     expect(note).to_contain_text("Carrier lost the parcel; refund approved by billing.")
     expect(note).to_contain_text("Internal note")
-    note_colour = note.evaluate("n => getComputedStyle(n).backgroundColor")
-    message_colour = page.locator(".msg-customer").last.evaluate(
-        "n => getComputedStyle(n).backgroundColor"
+    # Both colours are read in one script: the page rebuilds the thread on every live event, so
+    # two separate reads may each land on a node that has just been replaced (and read '').
+    note_colour, message_colour = page.evaluate(
+        """() => {
+          const customer = [...document.querySelectorAll('#thread .msg-customer')].pop();
+          const note = document.querySelector('#thread .note');
+          return [note, customer].map((n) => getComputedStyle(n).backgroundColor);
+        }"""
     )
+    assert note_colour and message_colour, (note_colour, message_colour)
     assert note_colour != message_colour, "a note must not look like a message"
     screen.shot("03-note")
 
