@@ -28,6 +28,7 @@ _LAZY = {
     "SocketIOInput": "handoff_component.bot.socketio_channel",
     "InstagramInput": "handoff_component.bot.instagram_channel",
     "TelegramInput": "handoff_component.bot.telegram_channel",
+    "TwilioInput": "handoff_component.bot.twilio_channel",
     "ActionHandoff": "handoff_component.bot.actions",
     "ActionSessionStartWithHandoff": "handoff_component.bot.actions",
     "HandoffTrackerStore": "handoff_component.bot.tracker_store",

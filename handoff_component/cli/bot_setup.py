@@ -55,6 +55,7 @@ CHANNEL_SAFETY_NETS = {
     "instagram": ["unclaimed_timeout: 15m"],
     "handoff_component.InstagramInput": ["unclaimed_timeout: 15m"],
     "twilio": ["unclaimed_timeout: 20m"],
+    "handoff_component.TwilioInput": ["unclaimed_timeout: 20m"],
     "telegram": ["unclaimed_timeout: 15m"],
     "handoff_component.TelegramInput": ["unclaimed_timeout: 15m"],
     "slack": ["cooldown: 5m", "unclaimed_timeout: 30m"],
@@ -68,6 +69,7 @@ CHANNEL_SAFETY_NETS = {
 RULES_CHANNEL_NAME = {
     "handoff_component.InstagramInput": "instagram",
     "handoff_component.TelegramInput": "telegram",
+    "handoff_component.TwilioInput": "twilio",
 }
 
 

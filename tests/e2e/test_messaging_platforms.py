@@ -2,7 +2,8 @@
 
 One stack (Rasa, action server, service: the session's `platform_stack` of tests/conftest.py,
 shared with the Inbox's browser test of refusals), with Messenger (`facebook`), Instagram (the
-plugin's `instagram`), WhatsApp through Twilio (`twilio`), Telegram (the plugin's `telegram`)
+plugin's `instagram`), WhatsApp through Twilio (the plugin's `twilio`, which checks
+X-Twilio-Signature), Telegram (the plugin's `telegram`)
 and Slack (`slack`) configured in tests/e2e/platforms/credentials.yml and pointed at local
 stand-ins of each platform's API (tests/e2e/platforms/). Each journey is the customer's: they
 write on their platform, the bot answers, a rule hands over, the attendant's typing, text and
@@ -341,6 +342,20 @@ async def test_a_twilio_reply_with_a_bad_auth_token_is_refused_with_twilios_reas
 
     delivered = await customer.next(("text",))
     assert delivered.text == f"{attendant.profile['display_name']}: Your refund is on its way."
+
+
+async def test_a_twilio_webhook_with_a_forged_signature_reaches_no_conversation(
+    platforms, platform_stack
+) -> None:
+    customer = whatsapp_customer(platforms)
+
+    status, body = await asyncio.to_thread(
+        platforms.twilio.customer_writes, customer.recipient, "I want a human", "forged-token"
+    )
+
+    assert (status, body) == (403, "bad X-Twilio-Signature")  # the plugin's twilio channel
+    tracker = await asyncio.to_thread(tracker_of, platform_stack.rasa_url, customer.conversation_id)
+    assert [e for e in tracker["events"] if e["event"] == "user"] == []
 
 
 # --- Telegram -----------------------------------------------------------------------------

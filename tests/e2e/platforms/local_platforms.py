@@ -65,6 +65,7 @@ class LocalPlatforms:
             "TWILIO_ACCOUNT_SID": twilio.account_sid,
             "TWILIO_AUTH_TOKEN": twilio.auth_token,
             "TWILIO_NUMBER": twilio.number,
+            "TWILIO_WEBHOOK_URL": twilio.webhook_url,
             "TELEGRAM_TOKEN": telegram.token,
             "TELEGRAM_BOT_USERNAME": telegram.username,
             "TELEGRAM_WEBHOOK_URL": self.telegram_webhook_url,

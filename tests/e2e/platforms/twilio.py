@@ -70,7 +70,11 @@ class Twilio:
         self.suspended = False  # every call answered 401 20003, as with a revoked auth token
         self._lock = threading.Lock()
 
-    def customer_writes(self, sender: str, text: str) -> tuple[int, str]:
+    def customer_writes(
+        self, sender: str, text: str, auth_token: str | None = None
+    ) -> tuple[int, str]:
+        """The customer's message as Twilio posts it, signed with the account's auth token
+        (or with `auth_token`, as a forger would)."""
         account = self.account
         with self._lock:
             account.last_inbound[sender] = time.time()
@@ -94,7 +98,9 @@ class Twilio:
         body = urllib.parse.urlencode(fields).encode()
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": signature(account.auth_token, account.webhook_url, fields),
+            "X-Twilio-Signature": signature(
+                auth_token or account.auth_token, account.webhook_url, fields
+            ),
         }
         return post(account.webhook_url, body, headers)
 
