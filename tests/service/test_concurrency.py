@@ -19,7 +19,7 @@ from sqlalchemy import select
 from handoff_component import contract
 from handoff_component.service.models import tickets
 from handoff_component.service.tickets import detail_json
-from tests.service.support import RunningService, at_once, user_event
+from tests.service.support import FakeConnector, RunningService, at_once, user_event
 
 TRIES = 40
 
@@ -101,8 +101,9 @@ async def test_a_team_mate_cannot_take_a_claimed_ticket_by_transferring_it(
 
 
 async def test_a_reply_racing_a_transfer_is_stored_only_if_it_came_first(
-    service_with_connector: RunningService,
+    service_with_connector: RunningService, connector: FakeConnector
 ) -> None:
+    """... and reaches the customer (Rasa's connector) only then: a refused one is never sent."""
     service = service_with_connector
     ana = await service.attendant("ana", teams=["support"])
     sam = await service.attendant("sam", role="supervisor")
@@ -124,12 +125,19 @@ async def test_a_reply_racing_a_transfer_is_stored_only_if_it_came_first(
         replies = [m for m in ticket["messages"] if m["author"] == "attendant"]
         seen[reply.status] += 1
         assert transfer.status == 200
+        sent = [
+            body["text"]
+            for path, body in connector.commands
+            if path == "reply" and body["conversation_id"] == f"reply-race-{attempt}"
+        ]
         if reply.status == 201:
             assert actions.index("reply") < actions.index("transfer")
             assert len(replies) == 1
+            assert sent == [f"try {attempt}"]
         else:
             assert reply.status == 403, reply.body
             assert replies == [] and "reply" not in actions
+            assert sent == [], (attempt, sent)
     assert set(seen) <= {201, 403}
 
 

@@ -82,3 +82,31 @@ async def test_a_stream_ends_when_its_session_signs_out(service: RunningService)
 
     assert [e["event"] for e in ended] == ["session.ended"]
     assert "after-sign-out" in _conversations(heard)
+
+
+async def test_a_revoked_token_cannot_open_a_stream_by_any_route(service: RunningService) -> None:
+    """Signed out, deactivated or after a password change: the token opens no stream again,
+    whether it comes in the query string (EventSource), a bearer header or the cookie."""
+    ana = await service.attendant("ana", teams=["support"])
+    bob = await service.attendant("bob", teams=["support"])
+    cid = await service.attendant("cid", teams=["support"])
+    sam = await service.attendant("sam", role="supervisor")
+
+    await service.call("POST", "/api/auth/logout", headers={"Authorization": f"Bearer {ana.token}"})
+    await sam.request("PATCH", f"/api/attendants/{bob.id}", {"active": False})
+    await sam.request("PATCH", f"/api/attendants/{cid.id}", {"password": "a-new-password-1"})
+
+    for token in (ana.token, bob.token, cid.token):
+        by_query = await service.http.get(f"{service.url}/api/stream?token={token}")
+        by_header = await service.http.get(
+            f"{service.url}/api/stream", headers={"Authorization": f"Bearer {token}"}
+        )
+        by_cookie = await service.http.get(
+            f"{service.url}/api/stream", headers={"Cookie": f"handoff_session={token}"}
+        )
+        answers = [by_query, by_header, by_cookie]
+        bodies = [await r.json() for r in answers]
+        for r in answers:
+            r.close()
+        assert [r.status for r in answers] == [401, 401, 401], bodies
+        assert all("session has ended" in b["error"]["message"] for b in bodies), bodies
