@@ -63,16 +63,36 @@ class Subscription:
 
     `viewer` is replaced by the stream when access changes; events are checked against it when
     they are queued and again when they are sent, so an event queued just before a change that
-    hid it is not sent after it.
+    hid it is not sent after it, and one published between a change and the stream applying it
+    is queued and judged by the new viewer.
     """
 
     viewer: Viewer
     queue: asyncio.Queue[TicketEvent]
+    # Access changes queued and not yet applied by the stream. While one is pending, `viewer` is
+    # out of date: an event it hides may be one the new viewer sees (the first ticket of a team
+    # the attendant just joined), so every event is queued and `wants` decides when it is sent.
+    access_changes_pending: int = 0
 
     def wants(self, event: TicketEvent) -> bool:
+        """Should the stream send `event` to its attendant, by the viewer it holds now?"""
         if event.type == ACCESS_CHANGED:
             return bool(event.data.get("attendant_id") == self.viewer.attendant_id)
         return event is STREAM_ENDED or event.visible_to(self.viewer)
+
+    def takes(self, event: TicketEvent) -> bool:
+        """Should `event` be queued? As `wants`, except while an access change is pending."""
+        if event.type == ACCESS_CHANGED:
+            mine = self.wants(event)
+            if mine:
+                self.access_changes_pending += 1
+            return mine
+        return self.access_changes_pending > 0 or self.wants(event)
+
+    def access_applied(self, viewer: Viewer) -> None:
+        """The stream has re-read its viewer after one queued access change."""
+        self.viewer = viewer
+        self.access_changes_pending = max(0, self.access_changes_pending - 1)
 
 
 class TicketEventBus:
@@ -103,7 +123,7 @@ class TicketEventBus:
     def deliver(self, event: TicketEvent) -> None:
         """Hand `event` to this process's subscribers only (events relayed from other replicas)."""
         for subscription in list(self._subscribers):
-            if subscription.wants(event):
+            if subscription.takes(event):
                 _put_dropping_oldest(subscription.queue, event)
 
     def end_streams(self) -> int:

@@ -75,8 +75,8 @@ async def stream(request: Request) -> HTTPResponse | None:
                 break
             if event.type == ACCESS_CHANGED:
                 try:
-                    subscription.viewer = await sessions.viewer(
-                        session.attendant_id, session.session_id
+                    subscription.access_applied(
+                        await sessions.viewer(session.attendant_id, session.session_id)
                     )
                 except Unauthorized:
                     await response.send(SESSION_ENDED)
