@@ -226,3 +226,34 @@ def _top_level_modules_after_importing(names: list[str]) -> set[str]:
     )
     assert result.returncode == 0, result.stderr
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_the_scores_key_in_the_parse_data_is_written_only_in_the_contract() -> None:
+    """`parse_data["handoff"]` is `contract.SCORE_KEY`: every other module names the constant
+    (a subscript, a `.get` or an `in` test with the literal is a second definition)."""
+    written_out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == PACKAGE / "contract" / "scores.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            keys: list[ast.expr] = []
+            if isinstance(node, ast.Subscript):
+                keys.append(node.slice)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr == "get" and node.args:
+                    keys.append(node.args[0])
+            elif isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.In | ast.NotIn):
+                keys.append(node.left)
+            elif isinstance(node, ast.Dict):
+                keys.extend(
+                    key
+                    for key, value in zip(node.keys, node.values, strict=True)
+                    if isinstance(value, ast.Subscript)  # {"handoff": parse_data["handoff"]}
+                    and key is not None
+                )
+            written_out.extend(
+                f"{path.relative_to(PROJECT)}:{key.lineno}"
+                for key in keys
+                if isinstance(key, ast.Constant) and key.value == "handoff"
+            )
+    assert written_out == []

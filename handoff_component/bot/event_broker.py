@@ -52,6 +52,7 @@ from handoff_component.contract import (
     bounded_event,
     service_part,
 )
+from handoff_component.contract.scores import SCORE_KEY
 from handoff_component.contract.slots import HANDOFF_REQUEST_SLOT
 
 logger = logging.getLogger(__name__)
@@ -263,8 +264,8 @@ def capped(event: dict[str, Any]) -> dict[str, Any]:
         return event
     smaller = {key: event[key] for key in _KEPT_WHEN_OVERSIZED if key in event}
     parse_data = event.get("parse_data")
-    if isinstance(parse_data, dict) and isinstance(parse_data.get("handoff"), dict):
-        smaller["parse_data"] = {"handoff": parse_data["handoff"]}  # the scores the ticket shows
+    if isinstance(parse_data, dict) and isinstance(parse_data.get(SCORE_KEY), dict):
+        smaller["parse_data"] = {SCORE_KEY: parse_data[SCORE_KEY]}  # the scores the ticket shows
     if _longer_than(smaller, MAX_EVENT_BYTES // 2):
         smaller.pop("data", None)
     smaller["metadata"] = {"handoff_oversized_event": True}

@@ -171,8 +171,8 @@ def service_part(event: Mapping[str, Any], handoff_slot: str = "handoff_request"
         return None
     part = {key: event[key] for key in _SERVICE_EVENT_FIELDS if key in event}
     parse_data = event.get("parse_data")
-    if isinstance(parse_data, Mapping) and "handoff" in parse_data:
-        part["parse_data"] = {"handoff": parse_data["handoff"]}
+    if isinstance(parse_data, Mapping) and SCORE_KEY in parse_data:
+        part["parse_data"] = {SCORE_KEY: parse_data[SCORE_KEY]}
     return part
 
 
