@@ -11,10 +11,6 @@ from __future__ import annotations
 # unless `settings.action_name` in handoff.yml says otherwise (a bot that keeps an
 # `action_handoff` of its own names ours, e.g. `action_handoff_to_human`).
 HANDOFF_ACTION = "action_handoff"
-# Optional (bots with carry_over_slots_to_new_session: false): HandoffPolicy re-pauses a new
-# session during a handoff by itself.
-SESSION_START_ACTION = "action_session_start"
-PLUGIN_ACTIONS = (HANDOFF_ACTION,)
 
 # Every response the plugin utters, and when the customer hears it. A response missing from the
 # domain is not an error in Rasa (the message is skipped), so `doctor` reports each one. A new

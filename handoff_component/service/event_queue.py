@@ -76,7 +76,6 @@ class QueueSettings:
     queue: str = "handoff_events"
     partitions: int = 8
     batch_size: int = 100
-    rebalance_seconds: float = 2.0
     retry_seconds: float = 1.0
 
     @classmethod
