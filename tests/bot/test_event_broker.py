@@ -267,14 +267,9 @@ async def test_every_event_is_also_forwarded_whole_to_a_second_rasa_broker(
 
 
 async def _next_message(queue, timeout: float = 10.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        message = await queue.get(fail=False)
-        if message is not None:
-            return message
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("nothing arrived on the forwarding queue")
-        await asyncio.sleep(0.05)
+    return await async_wait_until(
+        lambda: queue.get(fail=False), timeout=timeout, what="a message on the forwarding queue"
+    )
 
 
 async def test_a_forward_to_without_a_type_is_refused_naming_the_option() -> None:

@@ -8,7 +8,6 @@ real Rasa servers are in tests/e2e/test_rabbitmq.py.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import uuid
@@ -98,12 +97,14 @@ async def rasa(service, service_overrides) -> AsyncIterator[RasaPublisher]:
 
 async def customer_texts(service, conversation: str, count: int, timeout: float = 30.0) -> list:
     """The ticket's customer messages once there are `count` of them."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def enough() -> list[str] | None:
         rows = await _messages(service, conversation)
-        if len(rows) >= count or asyncio.get_running_loop().time() > deadline:
-            return rows
-        await asyncio.sleep(0.05)
+        return rows if len(rows) >= count else None
+
+    return await async_wait_until(
+        enough, timeout=timeout, what=f"{count} customer messages of {conversation}"
+    )
 
 
 async def _messages(service, conversation: str) -> list[str]:
