@@ -12,6 +12,7 @@ import pytest
 
 from handoff_component.service.passwords import PasswordHasher, check_password
 from tests.service.support import PASSWORD, RunningService, at_once
+from tests.waiting import async_wait_until
 
 TRIES = 5
 
@@ -126,11 +127,7 @@ class GatedCheck:
 
 async def _until(condition: Any) -> None:
     """Wait for a condition no event announces (the hasher's queue filling), bounded."""
-    for _ in range(1000):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the condition never held")
+    await async_wait_until(condition, what="the password checks in flight")
 
 
 @pytest.fixture
