@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from rasa.shared.utils.common import class_from_module_path
 
+import handoff_component
 from handoff_component.bot.actions import ActionHandoff, ActionSessionStartWithHandoff
 from handoff_component.bot.connector import HandoffConnector
 from handoff_component.bot.event_broker import HandoffEventBroker
@@ -49,6 +50,14 @@ def test_an_old_module_path_imports_the_moved_module_itself(old: str, new: str) 
 def test_rasa_finds_each_configured_name(path: str, cls: type) -> None:
     """Rasa resolves config.yml, credentials.yml, endpoints.yml and model names this way."""
     assert class_from_module_path(path) is cls
+
+
+@pytest.mark.parametrize("name", sorted(handoff_component.__all__))
+def test_every_lazy_export_is_found_by_rasa_as_the_class_in_bot(name: str) -> None:
+    """Each name a bot may configure (`handoff_component.X`) is the class of its `bot/` module."""
+    found = class_from_module_path(f"handoff_component.{name}")
+    assert found.__module__.startswith("handoff_component.bot.")
+    assert found is getattr(importlib.import_module(found.__module__), name)
 
 
 def _as_trained_before_the_move(model: Path, folder: Path) -> Path:
