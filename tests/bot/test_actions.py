@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from handoff_component.bot.actions import ActionHandoff, ActionSessionStartWithHandoff
 from scripts.stack import Process, free_port
+from tests.local_http import serve
 from tests.queue_history import claimed_history, sign_in
 
 SECRET = "actions-test-secret"
@@ -176,11 +177,8 @@ async def test_a_service_that_never_answers_is_admitted_within_the_timeout(
 
     app = web.Application()
     app.router.add_post("/api/handoffs", silent)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    monkeypatch.setenv("HANDOFF_SERVICE_URL", f"http://127.0.0.1:{port}")
+    served = await serve(app)
+    monkeypatch.setenv("HANDOFF_SERVICE_URL", served.url)
     monkeypatch.setenv("HANDOFF_SECRET", SECRET)
     monkeypatch.setenv("HANDOFF_TIMEOUT_S", "0.5")
     dispatcher = CollectingDispatcher()
@@ -189,7 +187,7 @@ async def test_a_service_that_never_answers_is_admitted_within_the_timeout(
             ActionHandoff().run(dispatcher, fired("action-slow"), {}), timeout=20
         )
     finally:
-        await runner.cleanup()
+        await served.close()
 
     assert arrived.is_set()
     assert [m["response"] for m in dispatcher.messages] == ["utter_handoff_delayed"]

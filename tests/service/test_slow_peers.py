@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.service.support import RunningService, free_port, open_stream, read_events
+from tests.local_http import serve
+from tests.service.support import RunningService, open_stream, read_events
 
 
 class SilentPeer:
@@ -37,14 +38,11 @@ async def silent_webhook() -> AsyncIterator[SilentPeer]:
     peer = SilentPeer()
     app = web.Application()
     app.router.add_post("/hook", peer.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    peer.url = f"http://127.0.0.1:{port}/hook"
+    served = await serve(app)
+    peer.url = f"{served.url}/hook"
     yield peer
     peer.release.set()
-    await runner.cleanup()
+    await served.close()
 
 
 class TestAWebhookThatNeverAnswers:
