@@ -17,8 +17,9 @@ from handoff_component.bot.service_client import ServiceClient, ServiceUnavailab
 from handoff_component.service.connector_client import DELIVERED, FAILED, ConnectorClient
 from handoff_component.signed_http import worth_retrying
 from tests.local_http import serving
+from tests.shared_secret import SHARED_SECRET
 
-SECRET = "s3cret"
+SECRET = SHARED_SECRET
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 408, 425, 429])

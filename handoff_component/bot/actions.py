@@ -9,7 +9,8 @@ Action subclass it has imported):
 paused across a session expiry while its ticket is open (Rasa's default one would un-pause it).
 
 Settings come from the environment, since the action server has no configuration file:
-`HANDOFF_SERVICE_URL` (the handoff service) and `HANDOFF_SECRET` (shared with it). The action's
+`HANDOFF_SERVICE_URL` (the handoff service) and `HANDOFF_SECRET` (shared with it; the action
+server refuses to start while it is missing, a placeholder or shorter than 32 bytes). The action's
 name is `settings.action_name` of the rules file the policy reads too (`HANDOFF_RULES_FILE`,
 default `handoff.yml` in the directory the action server runs in), so a bot that keeps an
 `action_handoff` of its own names ours once, for both processes. Another action registered
@@ -37,6 +38,7 @@ from handoff_component.contract import (
     ContractError,
     HandoffAnswer,
     HandoffRequest,
+    checked_secret,
     event_identity,
     idempotency_key_for,
     wait_phrase,
@@ -136,6 +138,15 @@ def actions_named(name: str, exclude: type) -> list[type]:
 
 class ActionHandoff(Action):
     """Open a ticket for a human, tell the customer, and pause the bot."""
+
+    def __init__(self) -> None:
+        """Refuses (and so stops the action server's start, which builds each action once) when
+        `HANDOFF_SECRET` is missing, a placeholder or short: the service's own rule
+        (contract.shared_secret), checked before the first customer needs a ticket."""
+        super().__init__()
+        checked_secret(
+            "HANDOFF_SECRET in the action server's environment", os.environ.get("HANDOFF_SECRET")
+        )
 
     def name(self) -> str:
         """The configured name; refuses (and so stops the action server's start) when another

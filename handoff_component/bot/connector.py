@@ -10,7 +10,8 @@ The handoff service posts signed commands (defined once in `handoff_component.co
 `/webhooks/handoff/{reply,typing,pause,resume}`. Each reply goes out through the OutputChannel of
 the channel the customer is on, and is recorded in the tracker with the attendant in its metadata.
 Channels that cannot send without a pending request (rest, for one) get a clear error rather than
-a reply that silently goes nowhere.
+a reply that silently goes nowhere. A `secret` the service would refuse (missing, a placeholder,
+under 32 bytes: `contract.shared_secret`) stops Rasa's start with a message naming the key.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from handoff_component.contract import (
     TypingAnswer,
     TypingCommand,
     WaitUpdateCommand,
+    checked_secret,
     verify,
     wait_phrase,
 )
@@ -123,11 +125,12 @@ class HandoffConnector(InputChannel):
                 f"credentials.yml, handoff connector: unknown option(s) {sorted(unknown)}; "
                 f"known: {sorted(KNOWN_OPTIONS)}"
             )
-        secret = credentials.get("secret") or os.environ.get("HANDOFF_SECRET", "")
-        if not secret:
-            raise ValueError(
-                "credentials.yml, handoff connector: `secret` is empty (set HANDOFF_SECRET)"
-            )
+        # The same rule as the service's (contract.shared_secret): a Rasa process holding a
+        # placeholder or a short secret refuses to start, naming the key and the variable.
+        secret = checked_secret(
+            "credentials.yml, handoff connector: `secret` (HANDOFF_SECRET)",
+            credentials.get("secret") or os.environ.get("HANDOFF_SECRET", ""),
+        )
         reply_format = credentials.get("reply_format") or "{attendant}: {text}"
         try:
             reply_format.format(attendant="A", text="t")
@@ -150,7 +153,7 @@ class HandoffConnector(InputChannel):
         reply_format: str = "{attendant}: {text}",
         human_agent_tag: bool = False,
     ) -> None:
-        self.secret = secret
+        self.secret = checked_secret("the handoff connector's secret (HANDOFF_SECRET)", secret)
         self.reply_format = reply_format
         self.human_agent_tag = human_agent_tag
         # message id -> the indexes of its parts the platform took (a reply not yet complete).

@@ -5,7 +5,8 @@ Configured in `endpoints.yml`:
     event_broker:
       type: handoff_component.HandoffEventBroker
       url: http://127.0.0.1:5100        # the handoff service
-      secret: ${HANDOFF_SECRET}         # shared with the service (HMAC on every request)
+      secret: ${HANDOFF_SECRET}         # shared with the service (HMAC on every request);
+                                        # refused at start like the service refuses it
       outbox: .data/outbox.db           # durable queue, one file per Rasa process
       forward_to:                       # optional: a second, standard Rasa broker gets every event
         type: pika
@@ -50,6 +51,7 @@ from handoff_component.contract import (
     SERVICE_EVENTS_PATH,
     SERVICE_HANDOFFS_PATH,
     bounded_event,
+    checked_secret,
     service_part,
 )
 from handoff_component.contract.scores import SCORE_KEY
@@ -97,7 +99,11 @@ class HandoffEventBroker(EventBroker):
             raise ValueError(f"event_broker: unknown option(s) {sorted(unknown)} in endpoints.yml")
         if not broker_config.url:
             raise ValueError("event_broker.url (the handoff service) is missing in endpoints.yml")
-        secret = options.get("secret") or os.environ.get("HANDOFF_SECRET", "")
+        # The service's rule (contract.shared_secret), checked before anything is started.
+        secret = checked_secret(
+            "endpoints.yml, event_broker.secret (HANDOFF_SECRET)",
+            options.get("secret") or os.environ.get("HANDOFF_SECRET", ""),
+        )
         forward_to = await _second_broker(options.get("forward_to"), event_loop)
         broker = cls(
             url=broker_config.url,

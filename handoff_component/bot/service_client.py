@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from handoff_component.contract import checked_secret
 from handoff_component.signed_http import Unreachable, encode_json, post_signed, worth_retrying
 
 
@@ -47,10 +48,8 @@ class ServiceClient:
     def __init__(self, base_url: str, secret: str, timeout_s: float = 5.0) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"handoff service url must be http(s)://..., got {base_url!r}")
-        if not secret:
-            raise ValueError("the shared secret (HANDOFF_SECRET) is empty")
         self.base_url = base_url.rstrip("/")
-        self.secret = secret
+        self.secret = checked_secret("the shared secret (HANDOFF_SECRET)", secret)
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 

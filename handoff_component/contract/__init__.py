@@ -6,6 +6,8 @@ purpose: importing it never pulls in Rasa, Sanic or a database driver (tests/tes
 
 What is where:
 - `signing`: the HMAC signature of a request (`sign`, `verify`, `signed_headers`), its headers;
+- `shared_secret`: which secrets both sides refuse to start with (`secret_problem`,
+  `checked_secret`, `UnsafeSecret`);
 - `reader`: the strict JSON `Reader` that names the failing field, used by every payload;
 - `handoffs`: `POST /api/handoffs` (`HandoffRequest`, its summary and transcript, and the
   `HandoffAnswer` the action reads back);
@@ -82,6 +84,12 @@ from handoff_component.contract.reader import (
     string_item,
 )
 from handoff_component.contract.scores import SCORE_KEY, SCORE_NAMES, SCORE_RANGES
+from handoff_component.contract.shared_secret import (
+    MIN_SECRET_BYTES,
+    UnsafeSecret,
+    checked_secret,
+    secret_problem,
+)
 from handoff_component.contract.signing import (
     MAX_SIGNATURE_SKEW_SECONDS,
     SIGNATURE_HEADER,
@@ -113,6 +121,7 @@ __all__ = [
     "MAX_UNCLAIMED_TIMEOUT_SECONDS",
     "MAX_URL_LENGTH",
     "MESSAGE_EVENT_TYPES",
+    "MIN_SECRET_BYTES",
     "PAUSE_REASONS",
     "PRIORITIES",
     "REPLY_METADATA_KEY",
@@ -141,15 +150,18 @@ __all__ = [
     "TranscriptMessage",
     "TypingAnswer",
     "TypingCommand",
+    "UnsafeSecret",
     "WaitUpdateCommand",
     "bounded_event",
     "check_storable_text",
+    "checked_secret",
     "event_identity",
     "expected_wait_minutes",
     "idempotency_key_for",
     "read_attachments",
     "read_number",
     "read_scores",
+    "secret_problem",
     "service_part",
     "sign",
     "signed_headers",

@@ -5,7 +5,8 @@ no test has to sleep or patch a module.
 
 A service that holds customer conversations must not start in a state where anyone can sign in as
 a supervisor: `Settings.problems()` lists what is unsafe (a missing, short, placeholder or shared
-secret) and the app factory refuses to start on any of them, naming each variable. The one
+secret; `contract.shared_secret` is the rule, which Rasa's side applies to the same secret) and
+the app factory refuses to start on any of them, naming each variable. The one
 exception is the explicit demo mode (`--demo`, `HANDOFF_DEMO=true`, what `make run` uses), which
 makes up random secrets for this run and says so loudly.
 """
@@ -13,26 +14,18 @@ makes up random secrets for this run and says so loudly.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from handoff_component.contract.shared_secret import secret_problem
 from handoff_component.service.attachments.file_types import DEFAULT_ALLOWED_TYPES
 
 DEFAULT_DB_URL = "sqlite+aiosqlite:///.data/handoff.db"
 DEFAULT_ATTACHMENTS_DIR = ".data/attachments"
 ATTACHMENT_STORAGES = ("directory", "database")
 
-# A secret shorter than this (in UTF-8 bytes) is refused: `secrets.token_urlsafe(32)` gives 43.
-MIN_SECRET_BYTES = 32
-# Values people copy from examples and templates instead of generating a secret.
-PLACEHOLDER = re.compile(
-    r"change[-_ ]?me|replace[-_ ]?me|fill[-_ ]?me|your[-_ ]?secret|placeholder|example|"
-    r"^(?:x+|secret|password|test|demo|todo|none|null)$",
-    re.IGNORECASE,
-)
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 
@@ -49,19 +42,6 @@ class InsecureConfiguration(Exception):
             'print(secrets.token_urlsafe(32))"\n'
             "For a local demo only, start with --demo (HANDOFF_DEMO=true) instead."
         )
-
-
-def secret_problem(variable: str, value: str) -> str | None:
-    """Why `value` cannot be the secret `variable`, or None when it can."""
-    if not value:
-        return f"{variable} is not set"
-    if PLACEHOLDER.search(value.strip()):
-        return f"{variable} is a placeholder value; generate a random one"
-    if len(value.encode("utf-8")) < MIN_SECRET_BYTES:
-        return f"{variable} is shorter than {MIN_SECRET_BYTES} bytes"
-    if len(set(value)) < 8:
-        return f"{variable} repeats too few characters to be random"
-    return None
 
 
 def parse_bool(variable: str, value: str) -> bool:

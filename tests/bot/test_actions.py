@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -17,8 +18,9 @@ from handoff_component.bot.actions import ActionHandoff, ActionSessionStartWithH
 from scripts.stack import Process, free_port
 from tests.local_http import serve
 from tests.queue_history import claimed_history, sign_in
+from tests.shared_secret import SHARED_SECRET
 
-SECRET = "actions-test-secret"
+SECRET = SHARED_SECRET
 
 
 @pytest.fixture(scope="module")
@@ -251,6 +253,7 @@ def test_the_action_name_comes_from_the_rules_file(tmp_path, monkeypatch) -> Non
     rules = tmp_path / "handoff.yml"
     rules.write_text("settings: {action_name: action_handoff_to_human}\nrules: []\n")
     monkeypatch.setenv("HANDOFF_RULES_FILE", str(rules))
+    monkeypatch.setenv("HANDOFF_SECRET", SECRET)
     assert ActionHandoff().name() == "action_handoff_to_human"
 
 
@@ -263,6 +266,7 @@ def test_an_action_of_the_bot_with_the_same_name_stops_the_action_server(monkeyp
     from handoff_component.bot.actions import ActionHandoff, HandoffActionError
 
     monkeypatch.setenv("HANDOFF_RULES_FILE", "/nonexistent/handoff.yml")
+    monkeypatch.setenv("HANDOFF_SECRET", SECRET)
 
     class BotsOwnHandoff(Action):
         def name(self) -> str:
@@ -314,6 +318,41 @@ async def test_the_customer_hears_the_expected_wait_of_the_team_s_queue(
     assert [m["wait"] for m in heard] == ["about 4 minutes", "about 4 minutes", "about 8 minutes"]
     assert heard[0]["colleague"] == "a colleague from Legal and complaints"
     assert tickets_of(service_env, "action-wait-2")[0]["expected_wait_minutes"] == 8
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (None, "is not set"),
+        # deploy/production.env.example's, as shipped
+        ("change-me-shared-hmac-secret", "is a placeholder value"),
+        ("0123456789abcdefghijklmnopqrstu", "is shorter than 32 bytes"),
+    ],
+    ids=["missing", "placeholder", "short"],
+)
+def test_an_action_server_with_an_unsafe_secret_refuses_to_start_naming_it(
+    tmp_path: Path, value: str | None, problem: str
+) -> None:
+    """The service would refuse the same value (contract.shared_secret): a Rasa-side process
+    signing with it must not start either, rather than fail each handoff later."""
+    env = {**os.environ, "SANIC_HOST": "127.0.0.1", "HANDOFF_RULES_FILE": str(tmp_path / "no")}
+    env.pop("HANDOFF_SECRET", None)
+    if value is not None:
+        env["HANDOFF_SECRET"] = value
+    command = [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(free_port())]
+
+    server = subprocess.Popen(
+        command, cwd=Path(__file__).parents[2], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        _, stderr = server.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.communicate()
+        raise AssertionError("the action server started (still running after 60 s)") from None
+
+    assert server.returncode != 0
+    assert f"HANDOFF_SECRET in the action server's environment {problem}" in stderr
 
 
 def test_without_a_known_team_the_customer_hears_of_no_team() -> None:

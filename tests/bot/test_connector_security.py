@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -25,8 +26,9 @@ from sanic import Sanic
 from handoff_component import contract
 from handoff_component.bot.connector import MAX_COMMAND_BYTES, HandoffConnector
 from tests.service.support import free_port
+from tests.shared_secret import SHARED_SECRET
 
-SECRET = "connector-test-secret"
+SECRET = SHARED_SECRET
 COMMANDS = sorted(contract.CONNECTOR_COMMANDS)
 
 
@@ -253,3 +255,57 @@ async def test_a_platform_that_never_answers_is_a_502_within_the_send_bound(
 
     assert failed.value.status == 502
     assert "did not answer within 0.2 s" in failed.value.message
+
+
+# --- the shared secret it is configured with --------------------------------------------------
+
+UNSAFE_SECRETS = [
+    # deploy/production.env.example's, as shipped
+    ("change-me-shared-hmac-secret", "is a placeholder value"),
+    ("0123456789abcdefghijklmnopqrstu", "is shorter than 32 bytes"),
+]
+
+
+@pytest.mark.parametrize(("value", "problem"), UNSAFE_SECRETS, ids=["placeholder", "short"])
+def test_a_connector_with_an_unsafe_secret_stops_rasa_s_start_naming_the_key(
+    monkeypatch: pytest.MonkeyPatch, value: str, problem: str
+) -> None:
+    """The project's credentials.yml read as `rasa run` reads it: the service would refuse to
+    sign with this value (contract.shared_secret), so Rasa must not start with it either."""
+    from rasa.core.run import create_http_input_channels
+
+    monkeypatch.setenv("HANDOFF_SECRET", value)
+    monkeypatch.setenv("CALLBACK_URL", "http://127.0.0.1:1/callback")
+
+    with pytest.raises(ValueError) as refused:
+        create_http_input_channels(None, str(Path(__file__).parents[2] / "credentials.yml"))
+
+    assert str(refused.value).startswith(
+        f"credentials.yml, handoff connector: `secret` (HANDOFF_SECRET) {problem}"
+    )
+
+
+def test_a_connector_without_a_secret_is_refused_naming_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HANDOFF_SECRET", raising=False)
+
+    with pytest.raises(ValueError, match=r"`secret` \(HANDOFF_SECRET\) is not set"):
+        HandoffConnector.from_credentials({"reply_format": "{attendant}: {text}"})
+
+
+def test_a_connector_configured_with_a_generated_secret_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What scripts/stack.py (`make run`) gives Rasa passes the rule."""
+    from rasa.core.run import create_http_input_channels
+
+    from scripts.stack import Stack
+
+    demo_secret = Stack(model=Path("unused")).secret
+    monkeypatch.setenv("HANDOFF_SECRET", demo_secret)
+    monkeypatch.setenv("CALLBACK_URL", "http://127.0.0.1:1/callback")
+
+    channels = create_http_input_channels(None, str(Path(__file__).parents[2] / "credentials.yml"))
+
+    assert [c.secret for c in channels if isinstance(c, HandoffConnector)] == [demo_secret]

@@ -33,6 +33,7 @@ from handoff_component.bot.instagram_channel import (
     signature_is_valid,
 )
 from handoff_component.bot.telegram_channel import TelegramInput
+from tests.shared_secret import SHARED_SECRET
 
 HOUR = 3600.0
 TOKEN = "7000001:test-token-not-real"
@@ -175,7 +176,7 @@ def test_telegram_needs_its_webhook_url() -> None:
 
 def test_the_connectors_human_agent_tag_must_be_a_boolean() -> None:
     with pytest.raises(ValueError, match="human_agent_tag must be true or false"):
-        HandoffConnector.from_credentials({"secret": "s", "human_agent_tag": "yes"})
+        HandoffConnector.from_credentials({"secret": SHARED_SECRET, "human_agent_tag": "yes"})
 
 
 # --- Instagram's webhook ----------------------------------------------------------------------

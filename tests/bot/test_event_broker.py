@@ -14,9 +14,10 @@ from handoff_component.bot.event_broker import HandoffEventBroker
 from handoff_component.bot.outbox import Outbox
 from handoff_component.contract import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.local_http import Served, serve
+from tests.shared_secret import SHARED_SECRET
 from tests.waiting import async_wait_until
 
-SECRET = "test-secret"
+SECRET = SHARED_SECRET
 
 
 class FakeServiceListener:
@@ -203,6 +204,45 @@ async def test_unknown_options_in_endpoints_yml_are_named() -> None:
         await HandoffEventBroker.from_endpoint_config(config)
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (None, "is not set"),
+        # deploy/production.env.example's, as shipped
+        ("change-me-shared-hmac-secret", "is a placeholder value"),
+        ("0123456789abcdefghijklmnopqrstu", "is shorter than 32 bytes"),
+    ],
+    ids=["missing", "placeholder", "short"],
+)
+async def test_a_broker_with_an_unsafe_secret_stops_rasa_s_start_naming_the_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str | None, problem: str
+) -> None:
+    """The project's endpoints.yml read and built as `rasa run` does: the service would refuse
+    this secret (contract.shared_secret), so Rasa must not queue a single event signed with it."""
+    from rasa.core.brokers.broker import EventBroker
+    from rasa.utils.endpoints import read_endpoint_config
+
+    outbox = tmp_path / "outbox.db"
+    for variable, setting in {
+        "HANDOFF_SERVICE_URL": "http://127.0.0.1:1",
+        "HANDOFF_OUTBOX": str(outbox),
+        "ACTION_ENDPOINT_URL": "http://127.0.0.1:1/webhook",
+        "TRACKER_DB": str(tmp_path / "tracker.db"),
+    }.items():
+        monkeypatch.setenv(variable, setting)
+    # Unset, ${HANDOFF_SECRET} stops Rasa's own reading of endpoints.yml; set empty, it reaches us.
+    monkeypatch.setenv("HANDOFF_SECRET", value or "")
+    config = read_endpoint_config(str(Path(__file__).parents[2] / "endpoints.yml"), "event_broker")
+
+    with pytest.raises(ValueError) as refused:
+        await EventBroker.create(config)
+
+    assert str(refused.value).startswith(
+        f"endpoints.yml, event_broker.secret (HANDOFF_SECRET) {problem}"
+    )
+    assert not outbox.exists()
+
+
 # --- a second, standard Rasa broker inside this one (RabbitMQ, for real) ----------------------
 
 
@@ -275,7 +315,9 @@ async def _next_message(queue, timeout: float = 10.0):
 async def test_a_forward_to_without_a_type_is_refused_naming_the_option() -> None:
     from rasa.utils.endpoints import EndpointConfig
 
-    config = EndpointConfig(url="http://127.0.0.1:1", type="x", secret="s", forward_to={"url": "h"})
+    config = EndpointConfig(
+        url="http://127.0.0.1:1", type="x", secret=SECRET, forward_to={"url": "h"}
+    )
 
     with pytest.raises(ValueError, match="forward_to"):
         await HandoffEventBroker.from_endpoint_config(config)

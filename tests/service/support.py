@@ -23,13 +23,15 @@ from handoff_component.service.settings import Settings
 from scripts.local_services import pg_execute
 from scripts.stack import free_port
 from tests.loud import skip_loudly
+from tests.shared_secret import SHARED_SECRET
 
 T = TypeVar("T")
 
 PG_ADMIN_URL = os.environ.get("HANDOFF_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-SECRET = "test-shared-secret-of-the-rasa-side-0123456789"
+# Shared with Rasa's side (tests/shared_secret.py: one value for every test).
+SECRET = SHARED_SECRET
 # Signs attendants' sessions: independent of SECRET, as the service requires.
 SESSION_SECRET = "test-session-secret-of-the-service-9876543210"
 
