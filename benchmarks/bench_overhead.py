@@ -69,12 +69,14 @@ VARIANTS = ("bare", "scorer", "scorer+policy", "full")
 # Deployment choices measured beside the variants (`--experiments`), on the full plugin's model:
 # Rasa's own re-read for the broker (the tracker store not wrapped), TensorFlow held to one
 # thread per operation (Rasa reads these two variables), Rasa's default log level (INFO; every
-# variant else runs at WARNING), and the plugin without its event broker (what the events cost).
+# variant else runs at WARNING), the plugin without its event broker (what the events cost), and
+# the broker sending every turn's events at once (`delivery_window_s: 0`: what the window saves).
 EXPERIMENTS = {
     "full-reread": {},
     "full-tf1": {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"},
     "full-info-log": {"LOG_LEVEL": "INFO"},
     "full-nobroker": {},
+    "full-window0": {},
 }
 SCORER = "handoff_component.HandoffScorer"
 POLICY = "handoff_component.HandoffPolicy"
@@ -165,6 +167,8 @@ def variant_files(variant: str, stores: str, work: Path) -> tuple[Path, Path]:
         credentials.pop(CONNECTOR, None)
     if variant == "full-nobroker":  # the tracker store wrapper and the connector, no events sent
         endpoints.pop("event_broker", None)
+    if variant == "full-window0":  # every turn's events sent at once: one POST per turn
+        endpoints["event_broker"]["delivery_window_s"] = 0
     if (not variant.startswith("full") or variant == "full-reread") and store[
         "type"
     ] == TRACKER_STORE:

@@ -8,6 +8,7 @@ Configured in `endpoints.yml`:
       secret: ${HANDOFF_SECRET}         # shared with the service (HMAC on every request);
                                         # refused at start like the service refuses it
       outbox: .data/outbox.db           # durable queue, one file per Rasa process
+      delivery_window_s: 0.5            # ordinary turns' events wait at most this to share a POST
       forward_to:                       # optional: a second, standard Rasa broker gets every event
         type: pika
         url: 127.0.0.1
@@ -21,7 +22,19 @@ backoff while the service is away. The service de-duplicates by event identity, 
 twice (a crash between delivery and acknowledgement) is stored once. Only what the service reads
 is queued (`contract.service_part`: customer and bot messages, trimmed to the fields it uses);
 `publish_many()`, which HandoffTrackerStore calls once per tracker save, queues a save's events in
-one outbox transaction.
+one outbox transaction, encoded once: the JSON measured for the size cap is the JSON stored, and
+the JSON stored is the JSON sent.
+
+The events of an ordinary turn (a conversation the bot is handling) wait up to
+`delivery_window_s` (0.5 s) so that the turns of that window share one signed POST, one service
+transaction and one acknowledgement: the POST was most of what the broker cost Rasa per turn
+(docs/performance.md). They are already durable in the outbox while they wait; the window only
+delays them. What an attendant or the ticket waits for goes at once and takes everything queued
+before it along, in order: any conversation handed over (its `handoff_active` slot, as seen by
+HandoffTrackerStore or in the events), a save that sets one of the plugin's slots (a handoff
+starting or ending), an attendant's reply echoed back, an undelivered ticket request, and a full
+batch. The ticket request itself never passes through here on the normal path: the action server
+sends it to the service directly.
 
 `forward_to` keeps a bot's existing event stream (analytics, Rasa X/Enterprise, a data lake):
 Rasa has a single `event_broker` slot, so the broker named there is created inside this one and
@@ -44,7 +57,7 @@ from typing import Any
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
-from handoff_component.bot.outbox import Outbox, OutboxItem
+from handoff_component.bot.outbox import Outbox, OutboxItem, encode
 from handoff_component.bot.service_client import ServiceClient, ServiceUnavailable
 from handoff_component.contract import (
     MAX_EVENTS_PER_BATCH,
@@ -54,12 +67,18 @@ from handoff_component.contract import (
     checked_secret,
     service_part,
 )
+from handoff_component.contract.events import REPLY_METADATA_KEY
 from handoff_component.contract.scores import SCORE_KEY
-from handoff_component.contract.slots import HANDOFF_REQUEST_SLOT
+from handoff_component.contract.slots import (
+    HANDOFF_ACTIVE_SLOT,
+    HANDOFF_REQUEST_SLOT,
+    HANDOFF_SLOTS,
+)
 
 logger = logging.getLogger(__name__)
 
 EVENT = "event"
+MAX_DELIVERY_WINDOW_S = 10.0
 HANDOFF = "handoff"
 _PATHS = {EVENT: SERVICE_EVENTS_PATH, HANDOFF: SERVICE_HANDOFFS_PATH}
 
@@ -76,16 +95,27 @@ class HandoffEventBroker(EventBroker):
         retry_initial_s: float = 0.2,
         retry_max_s: float = 30.0,
         forward_to: EventBroker | None = None,
+        delivery_window_s: float = 0.5,
     ) -> None:
         if not 1 <= batch_size <= MAX_EVENTS_PER_BATCH:
             raise ValueError(f"event_broker.batch_size must be 1..{MAX_EVENTS_PER_BATCH}")
+        if not 0 <= delivery_window_s <= MAX_DELIVERY_WINDOW_S:
+            raise ValueError(
+                f"event_broker.delivery_window_s must be 0..{MAX_DELIVERY_WINDOW_S} (seconds)"
+            )
         self.client = ServiceClient(url, secret)
         self.outbox = Outbox(outbox)
         self.batch_size = batch_size
         self.retry_initial_s = retry_initial_s
         self.retry_max_s = retry_max_s
         self.forward_to = forward_to
-        self._wake: asyncio.Event | None = None
+        self.delivery_window_s = delivery_window_s
+        # Conversations handed over to a person, as far as this process has seen: their events
+        # are not held back by the window.
+        self._handed_over: set[str] = set()
+        self._queued = 0  # items put since the last delivery began: a full batch goes at once
+        self._wake: asyncio.Event | None = None  # something is queued
+        self._now: asyncio.Event | None = None  # something queued should not wait for the window
         self._task: asyncio.Task | None = None
 
     @classmethod
@@ -93,7 +123,7 @@ class HandoffEventBroker(EventBroker):
         cls, broker_config: EndpointConfig, event_loop: AbstractEventLoop | None = None
     ) -> HandoffEventBroker:
         options = dict(broker_config.kwargs)
-        known = {"secret", "outbox", "batch_size", "retry_max_s", "forward_to"}
+        known = {"secret", "outbox", "batch_size", "retry_max_s", "forward_to", "delivery_window_s"}
         unknown = set(options) - known
         if unknown:
             raise ValueError(f"event_broker: unknown option(s) {sorted(unknown)} in endpoints.yml")
@@ -112,39 +142,69 @@ class HandoffEventBroker(EventBroker):
             batch_size=int(options.get("batch_size", 100)),
             retry_max_s=float(options.get("retry_max_s", 30.0)),
             forward_to=forward_to,
+            delivery_window_s=float(options.get("delivery_window_s", 0.5)),
         )
         broker.start()
         return broker
 
     def start(self) -> None:
         """Start delivering in the background on the running loop (items left from before too)."""
-        self._wake = asyncio.Event()
+        self._wake, self._now = asyncio.Event(), asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._deliver_forever())
-        self._wake.set()
+        if len(self.outbox):  # what an earlier run left queued goes at once
+            self._wake.set()
+            self._now.set()
 
     def publish(self, event: dict[str, Any]) -> None:
         """Queue one event (and the handoff it may carry); never waits for the network."""
         self.publish_many([event])
 
-    def publish_many(self, events: list[dict[str, Any]]) -> None:
-        """Queue the events of one tracker save, oldest first, in one outbox transaction."""
+    def publish_many(self, events: list[dict[str, Any]], handed_over: bool = False) -> None:
+        """Queue the events of one tracker save, oldest first, in one outbox transaction.
+
+        `handed_over`: the conversation is with a person (HandoffTrackerStore reads it from the
+        tracker, which survives a restart of Rasa; the events seen here say it too).
+        """
         if self.forward_to is not None:
             for event in events:
                 self.forward_to.publish(event)
-        items: list[tuple[str, dict[str, Any]]] = []
+        items: list[tuple[str, dict[str, Any] | str]] = []
+        urgent = handed_over
         for event in events:
+            urgent = self._notes_urgency(event) or urgent
             part = service_part(event, HANDOFF_REQUEST_SLOT)
             if part is None:
                 continue
-            items.append((EVENT, capped(bounded_event(part))))
+            items.append((EVENT, encoded_capped(bounded_event(part))))
             request = _pending_handoff(event)
             if request is not None:
                 items.append((HANDOFF, request))
+                urgent = True
         if not items:
             return
         self.outbox.put_many(items)
-        if self._wake is not None:
+        self._queued += len(items)
+        urgent = urgent or self._queued >= self.batch_size or self.delivery_window_s == 0
+        if self._wake is not None and self._now is not None:
             self._wake.set()
+            if urgent:
+                self._now.set()
+
+    def _notes_urgency(self, event: dict[str, Any]) -> bool:
+        """Whether this event should not wait for the window; follows who is handed over."""
+        kind, sender = event.get("event"), event.get("sender_id")
+        if kind == "slot" and event.get("name") in HANDOFF_SLOTS:
+            if event.get("name") == HANDOFF_ACTIVE_SLOT and isinstance(sender, str):
+                if event.get("value"):
+                    self._handed_over.add(sender)
+                else:
+                    self._handed_over.discard(sender)
+            return True  # a handoff starting, moving or ending
+        if kind == "bot":
+            metadata = event.get("metadata")
+            if isinstance(metadata, dict) and REPLY_METADATA_KEY in metadata:
+                return True  # an attendant's reply, echoed back: confirms its delivery
+        return sender in self._handed_over
 
     def is_ready(self) -> bool:
         running = self._task is not None and not self._task.done()
@@ -175,11 +235,16 @@ class HandoffEventBroker(EventBroker):
             await self._deliver(batch)
 
     async def _deliver_forever(self) -> None:
-        assert self._wake is not None
+        assert self._wake is not None and self._now is not None
         delay = self.retry_initial_s
         while True:
             await self._wake.wait()
+            if not self._now.is_set():  # only ordinary turns queued: let the next ones join
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._now.wait(), self.delivery_window_s)
             self._wake.clear()
+            self._now.clear()
+            self._queued = 0
             try:
                 await self.deliver_pending()
                 delay = self.retry_initial_s
@@ -188,16 +253,23 @@ class HandoffEventBroker(EventBroker):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max_s)
                 self._wake.set()
+                self._now.set()
             except Exception:  # keep delivering whatever a single bug did
                 logger.exception("handoff broker delivery failed; retrying")
                 await asyncio.sleep(delay)
                 self._wake.set()
+                self._now.set()
 
     async def _deliver(self, batch: list[OutboxItem]) -> None:
         kind = batch[0].kind
-        payload = {"events": [i.body for i in batch]} if kind == EVENT else batch[0].body
+        # The stored JSON as it is: `{"events":[...]}` around the events, or the request alone.
+        text = (
+            '{"events":[' + ",".join(i.text for i in batch) + "]}"
+            if kind == EVENT
+            else batch[0].text
+        )
         try:
-            response = await self.client.post(_PATHS[kind], payload)
+            response = await self.client.post_encoded(_PATHS[kind], text.encode())
         except ServiceUnavailable:
             self.outbox.record_attempt([i.id for i in batch])
             raise
@@ -256,6 +328,16 @@ def _pending_handoff(event: dict[str, Any]) -> dict[str, Any] | None:
 # scores), so it still fits the service's 1 MB body limit instead of being refused and set aside.
 MAX_EVENT_BYTES = 64_000
 _KEPT_WHEN_OVERSIZED = ("sender_id", "event", "timestamp", "text", "input_channel", "data")
+
+
+def encoded_capped(event: dict[str, Any]) -> str:
+    """`capped(event)` as the outbox stores it, encoded once: for an event under the cap, the
+    JSON measured is the JSON kept (ASCII-only, so its length is its size in bytes)."""
+    if not _longer_than(event, MAX_EVENT_BYTES):
+        text = encode(event)
+        if len(text) <= MAX_EVENT_BYTES:
+            return text
+    return encode(capped(event))
 
 
 def capped(event: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,8 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +39,26 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 """
 
 
+def encode(body: Any) -> str:
+    """An item's JSON as stored: compact, ASCII only (so its length in characters is its length
+    in bytes), anything JSON lacks as its string."""
+    return json.dumps(body, separators=(",", ":"), default=str)
+
+
 @dataclass(frozen=True)
 class OutboxItem:
+    """One queued request. `text` is its JSON as stored (and sent: the delivery does not decode
+    and re-encode it); `body` decodes it when a reader wants the dict."""
+
     id: int
     kind: str
-    body: dict[str, Any]
+    text: str = field(repr=False)
     attempts: int
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        decoded: dict[str, Any] = json.loads(self.text)
+        return decoded
 
 
 class Outbox:
@@ -63,7 +78,7 @@ class Outbox:
 
     def put(self, kind: str, body: dict[str, Any]) -> int:
         """Append one item; returns its position in the queue."""
-        data = json.dumps(body, separators=(",", ":"), default=str)
+        data = encode(body)
         with self._lock:
             cursor = self._db.execute(
                 "INSERT INTO outbox (kind, body, queued_at) VALUES (?, ?, ?)",
@@ -73,10 +88,14 @@ class Outbox:
             raise sqlite3.DatabaseError("the outbox insert returned no row id")
         return cursor.lastrowid
 
-    def put_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
-        """Append several items in one transaction: one commit (one WAL write) per tracker save."""
+    def put_many(self, items: list[tuple[str, dict[str, Any] | str]]) -> None:
+        """Append several items in one transaction: one commit (one WAL write) per tracker save.
+
+        A body may be given already encoded (a str of JSON), as the broker does: it has encoded
+        it to measure it, and encoding it again would cost as much once more.
+        """
         now = time.time()
-        rows = [(kind, json.dumps(body, separators=(",", ":"), default=str), now)
+        rows = [(kind, body if isinstance(body, str) else encode(body), now)
                 for kind, body in items]  # fmt: skip
         if not rows:
             return
@@ -97,7 +116,7 @@ class Outbox:
             rows = self._db.execute(
                 "SELECT id, kind, body, attempts FROM outbox ORDER BY id LIMIT ?", (limit,)
             ).fetchall()
-        return [OutboxItem(row[0], row[1], json.loads(row[2]), row[3]) for row in rows]
+        return [OutboxItem(row[0], row[1], row[2], row[3]) for row in rows]
 
     def ack(self, ids: list[int]) -> None:
         """Forget items the service has stored."""

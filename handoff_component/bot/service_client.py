@@ -55,9 +55,14 @@ class ServiceClient:
 
     async def post(self, path: str, payload: dict[str, Any]) -> ServiceResponse:
         """POST signed JSON; raises ServiceUnavailable on network errors and 5xx answers."""
+        return await self.post_encoded(path, encode_json(payload))
+
+    async def post_encoded(self, path: str, body: bytes) -> ServiceResponse:
+        """`post` of a body already encoded as JSON (the event broker's, built from its outbox's
+        stored JSON without decoding it)."""
         try:
             answer = await post_signed(
-                self._session_for_loop(), self.base_url + path, encode_json(payload), self.secret
+                self._session_for_loop(), self.base_url + path, body, self.secret
             )
         except Unreachable as error:
             raise ServiceUnavailable(f"{self.base_url}{path}: {error}") from error

@@ -35,6 +35,9 @@ from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngine
 from rasa.utils.endpoints import EndpointConfig
 
+from handoff_component.bot.event_broker import HandoffEventBroker
+from handoff_component.contract.slots import HANDOFF_ACTIVE_SLOT
+
 
 class HandoffTrackerStore(TrackerStore):
     """Delegates storage to the wrapped store; publishes each save's new events itself."""
@@ -91,13 +94,13 @@ class HandoffTrackerStore(TrackerStore):
         if self.event_broker is not None:
             new_events = await self._new_events(tracker)
             if new_events:
-                self._publish(tracker.sender_id, new_events)
+                self._publish(tracker, new_events)
         await _awaited(self.store.save(tracker))
         self._remember(tracker)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         if self.event_broker is not None:
-            self._publish(tracker.sender_id, await self._new_events(tracker))
+            self._publish(tracker, await self._new_events(tracker))
 
     async def _new_events(self, tracker: DialogueStateTracker) -> list[Event]:
         known = self._known.get(id(tracker))
@@ -107,8 +110,14 @@ class HandoffTrackerStore(TrackerStore):
         stored = await _awaited(self.store.retrieve(tracker.sender_id))
         return TrackerEventDiffEngine.event_difference(stored, tracker)
 
-    def _publish(self, sender_id: str, events: list[Event]) -> None:
-        bodies = [{"sender_id": sender_id, **event.as_dict()} for event in events]
+    def _publish(self, tracker: DialogueStateTracker, events: list[Event]) -> None:
+        bodies = [{"sender_id": tracker.sender_id, **event.as_dict()} for event in events]
+        if isinstance(self.event_broker, HandoffEventBroker):
+            # The tracker knows whether a person has the conversation, even right after a
+            # restart of Rasa: then its events do not wait for the broker's delivery window.
+            active = tracker.slots.get(HANDOFF_ACTIVE_SLOT)
+            self.event_broker.publish_many(bodies, handed_over=bool(active and active.value))
+            return
         publish_many = getattr(self.event_broker, "publish_many", None)
         if publish_many is not None:
             publish_many(bodies)

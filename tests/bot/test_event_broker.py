@@ -321,3 +321,106 @@ async def test_a_forward_to_without_a_type_is_refused_naming_the_option() -> Non
 
     with pytest.raises(ValueError, match="forward_to"):
         await HandoffEventBroker.from_endpoint_config(config)
+
+
+# --- the delivery window: ordinary turns share a request, a handed-over conversation does not wait
+
+
+def turn(sender: str, n: int) -> list[dict]:
+    """What the broker gets from one save of an ordinary turn: the message, Rasa's bookkeeping
+    and the answer."""
+    return [
+        {"sender_id": sender, "event": "user", "text": f"question {n}", "timestamp": 2000.0 + n},
+        {"sender_id": sender, "event": "action", "name": "utter_x", "timestamp": 2000.1 + n},
+        {"sender_id": sender, "event": "bot", "text": f"answer {n}", "timestamp": 2000.2 + n},
+    ]
+
+
+def requests_to_events(listener: FakeServiceListener) -> list[list[str]]:
+    return [[e["text"] for e in body["events"]] for path, body in listener.received
+            if path == "/api/events"]  # fmt: skip
+
+
+async def test_ordinary_turns_within_the_window_share_one_request_in_order(
+    listener, tmp_path: Path
+) -> None:
+    broker = HandoffEventBroker(
+        f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"), delivery_window_s=2.0
+    )
+    broker.start()
+
+    for n in range(3):
+        broker.publish_many(turn("c1", n))
+        await asyncio.sleep(0.05)  # turns a few tens of ms apart, as a busy bot's are
+    await async_wait_until(lambda: len(listener.events()) == 6)
+    await broker.close()
+
+    assert requests_to_events(listener) == [
+        ["question 0", "answer 0", "question 1", "answer 1", "question 2", "answer 2"]
+    ]
+
+
+async def test_a_handed_over_conversation_does_not_wait_for_the_window_nor_do_turns_before_it(
+    listener, tmp_path: Path
+) -> None:
+    broker = HandoffEventBroker(
+        f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"), delivery_window_s=10.0
+    )
+    broker.start()
+    broker.publish_many(turn("c1", 0))  # an ordinary turn, waiting for the window
+    # The handoff turn: the action's slots; then the customer writes to the attendant.
+    broker.publish_many(
+        [
+            *turn("c2", 1),
+            {
+                "sender_id": "c2",
+                "event": "slot",
+                "name": "handoff_active",
+                "value": True,
+                "timestamp": 2001.5,
+            },
+        ]
+    )
+    await async_wait_until(lambda: len(listener.events()) == 4, timeout=5.0)
+    broker.publish_many(turn("c2", 2)[:1])
+    await async_wait_until(lambda: len(listener.events()) == 5, timeout=5.0)
+    await broker.close()
+
+    assert [e["text"] for e in listener.events()] == [
+        "question 0", "answer 0", "question 1", "answer 1", "question 2"
+    ]  # fmt: skip
+
+
+async def test_a_conversation_a_tracker_says_is_handed_over_does_not_wait_after_a_restart(
+    listener, tmp_path: Path
+) -> None:
+    """This process has seen no handoff slot (Rasa restarted during the handoff): the flag the
+    tracker store reads from the tracker is enough."""
+    broker = HandoffEventBroker(
+        f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"), delivery_window_s=10.0
+    )
+    broker.start()
+
+    broker.publish_many(turn("c3", 0)[:1], handed_over=True)
+    await async_wait_until(lambda: len(listener.events()) == 1, timeout=5.0)
+    await broker.close()
+
+
+async def test_an_attendants_reply_echoed_back_does_not_wait_for_the_window(
+    listener, tmp_path: Path
+) -> None:
+    broker = HandoffEventBroker(
+        f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"), delivery_window_s=10.0
+    )
+    broker.start()
+
+    echo = {"sender_id": "c4", "event": "bot", "text": "hello, Ana here", "timestamp": 3000.0,
+            "metadata": {"handoff_message_id": "m-1"}}  # fmt: skip
+    broker.publish_many([echo])
+    await async_wait_until(lambda: len(listener.events()) == 1, timeout=5.0)
+    await broker.close()
+
+
+async def test_a_delivery_window_out_of_range_is_refused_naming_the_option() -> None:
+    with pytest.raises(ValueError, match="delivery_window_s"):
+        HandoffEventBroker("http://127.0.0.1:1", SECRET, ":memory:", delivery_window_s=60.0)

@@ -160,3 +160,33 @@ async def test_two_stores_on_one_database_each_publish_only_their_own_turns(tmp_
 def test_a_missing_wrapped_store_is_named() -> None:
     with pytest.raises(ValueError, match=r"tracker_store\.wraps"):
         HandoffTrackerStore(domain=DOMAIN)
+
+
+async def test_a_handed_over_conversations_save_is_delivered_at_once_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """A new Rasa process (a new broker that has seen no handoff) still does not hold a paused
+    conversation's messages for the delivery window: the store reads the tracker's slot."""
+    from handoff_component.bot.event_broker import HandoffEventBroker
+    from tests.bot.test_event_broker import SECRET, FakeServiceListener
+    from tests.waiting import async_wait_until
+
+    listener = FakeServiceListener()
+    await listener.start()
+    before = wrapper(tmp_path, BatchRecordingBroker())
+    tracker = await before.get_or_create_tracker("c1", append_action_listen=True)
+    tracker.update(SlotSet("handoff_active", True))
+    await before.save(tracker)
+    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET,
+                                str(tmp_path / "o.db"), delivery_window_s=10.0)  # fmt: skip
+    broker.start()
+    after = wrapper(tmp_path, broker)
+
+    tracker = await after.get_or_create_tracker("c1")
+    tracker.update(UserUttered("is anyone there?"))
+    await after.save(tracker)
+
+    await async_wait_until(lambda: len(listener.events()) == 1, timeout=5.0)
+    await broker.close()
+    await listener.stop()
+    assert listener.events()[0]["text"] == "is anyone there?"
