@@ -8,7 +8,7 @@ Configured in `endpoints.yml`:
       secret: ${HANDOFF_SECRET}         # shared with the service (HMAC on every request);
                                         # refused at start like the service refuses it
       outbox: .data/outbox.db           # durable queue, one file per Rasa process
-      delivery_window_s: 0.5            # ordinary turns' events wait at most this to share a POST
+      delivery_window_s: 1.0            # ordinary turns' events wait at most this to share a POST
       forward_to:                       # optional: a second, standard Rasa broker gets every event
         type: pika
         url: 127.0.0.1
@@ -26,7 +26,7 @@ one outbox transaction, encoded once: the JSON measured for the size cap is the 
 the JSON stored is the JSON sent.
 
 The events of an ordinary turn (a conversation the bot is handling) wait up to
-`delivery_window_s` (0.5 s) so that the turns of that window share one signed POST, one service
+`delivery_window_s` (1 s) so that the turns of that window share one signed POST, one service
 transaction and one acknowledgement: the POST was most of what the broker cost Rasa per turn
 (docs/performance.md). They are already durable in the outbox while they wait; the window only
 delays them. What an attendant or the ticket waits for goes at once and takes everything queued
@@ -95,7 +95,7 @@ class HandoffEventBroker(EventBroker):
         retry_initial_s: float = 0.2,
         retry_max_s: float = 30.0,
         forward_to: EventBroker | None = None,
-        delivery_window_s: float = 0.5,
+        delivery_window_s: float = 1.0,
     ) -> None:
         if not 1 <= batch_size <= MAX_EVENTS_PER_BATCH:
             raise ValueError(f"event_broker.batch_size must be 1..{MAX_EVENTS_PER_BATCH}")
@@ -142,7 +142,7 @@ class HandoffEventBroker(EventBroker):
             batch_size=int(options.get("batch_size", 100)),
             retry_max_s=float(options.get("retry_max_s", 30.0)),
             forward_to=forward_to,
-            delivery_window_s=float(options.get("delivery_window_s", 0.5)),
+            delivery_window_s=float(options.get("delivery_window_s", 1.0)),
         )
         broker.start()
         return broker
