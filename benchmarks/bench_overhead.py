@@ -604,7 +604,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, help="rounds (default 6)")
     parser.add_argument("--conversations", type=int, help="new conversations a round (default 5)")
     parser.add_argument("--turns", type=int, help="measured turns a conversation (default 10)")
-    parser.add_argument("--settle", type=float, default=0.5, help="seconds after a variant's turns")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=1.5,
+        help="seconds after a round's turns (longer than the broker's 1 s delivery window, so"
+        " the round's last delivery counts in it)",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the full variant")
     parser.add_argument(
         "--interleave",
