@@ -416,34 +416,43 @@ def xsid(data: Path) -> Iterator[Example]:
 # --- written by this project ------------------------------------------------------------------
 
 
-def written_turns() -> Iterator[Example]:
-    for line in _lines(WRITTEN / "written_customer_turns.tsv"):
+def written_turns(
+    name: str = "written_customer_turns.tsv", source: str = "written turns"
+) -> Iterator[Example]:
+    """Support-chat turns (scorer_data/written_customer_turns.tsv), or the helpdesk ones
+    (written_helpdesk_turns.tsv: calm IT problem reports, "it still fails with error 1603")."""
+    for line in _lines(WRITTEN / name):
         if not line or line.startswith("#"):
             continue
         frustration, sentiment, text = line.split("\t")
-        yield Example(text, "written turns", "customer_service", hash_split(text, 0, 2),
+        yield Example(text, source, "customer_service", hash_split(text, 0, 2),
                       int(frustration == "upset"), sentiment, 0)  # fmt: skip
 
 
-def written_posts() -> Iterator[Example]:
-    """Public posts to companies' support accounts (scorer_data/written_public_posts.tsv)."""
-    for line in _lines(WRITTEN / "written_public_posts.tsv"):
+def written_posts(
+    name: str = "written_public_posts.tsv", source: str = "written posts"
+) -> Iterator[Example]:
+    """Public posts to companies' support accounts (scorer_data/written_public_posts*.tsv)."""
+    for line in _lines(WRITTEN / name):
         if not line or line.startswith("#"):
             continue
         frustration, sentiment, text = line.split("\t")
         # Their own register (the tweets'): in the customer-service register an upset example
         # weighs ~7 calm ones (few upset, many calm turns), so "@brand", found only in these
         # posts, became strong evidence of anger.
-        yield Example(text, "written posts", "tweets", hash_split(text, 0, 2),
+        yield Example(text, source, "tweets", hash_split(text, 0, 2),
                       int(frustration == "upset"), sentiment, 0)  # fmt: skip
 
 
-def written_human_requests() -> Iterator[Example]:
-    for line in _lines(WRITTEN / "written_human_requests.tsv"):
+def written_human_requests(
+    name: str = "written_human_requests.tsv", source: str = "written requests"
+) -> Iterator[Example]:
+    """Requests for a person and look-alikes (scorer_data/written_human_requests*.tsv)."""
+    for line in _lines(WRITTEN / name):
         if not line or line.startswith("#"):
             continue
         label, language, text = line.split("\t")
-        yield Example(text, "written requests", "customer_service", hash_split(text, 0, 2),
+        yield Example(text, source, "customer_service", hash_split(text, 0, 2),
                       None, None, int(label), language)  # fmt: skip
 
 

@@ -63,7 +63,13 @@ HEADS = ("frustration", "sentiment_neg", "sentiment_pos", "human")
 OTHER_LANGUAGES = ("es", "pt", "de", "fr")
 MIN_COUNT = 2
 WRITTEN_BOOST = 3.0
-WRITTEN_SOURCES = ("written turns", "written posts")
+# Hand-written examples weigh WRITTEN_BOOST each: the support turns and posts, and (since
+# 2026-12-03) the requests for a person and their look-alikes, which the 2,500 template requests
+# otherwise outweighed ("can someone call me back" and "bring a human in here" missed in training).
+WRITTEN_SOURCES = (
+    "written turns", "written posts", "written helpdesk turns", "written posts more",
+    "written requests", "written requests more",
+)  # fmt: skip
 KEEP_WEIGHT = 0.02
 # Targets the thresholds are chosen for on the dev split (docs/scoring.md): at most this share
 # of calm task / customer-service turns reach the frustration threshold; human request: F1.
@@ -105,6 +111,10 @@ REQUEST_FRAMES = {
         "how can I {verb} to {det}{person}", "any way to {verb} to {det}{person}?",
         "{reason}, {verb} to {det}{person}", "{reason}. I want {det}{person}",
         "i wanna {verb} to {det}{person}", "pls {connect} me to {det}{person}",
+        "can {det}{person} call me back", "have {det}{person} call me",
+        "I'd like a call back from {det}{person}", "contact {det}{person}",
+        "bring {det}{person} in here", "can {det}{person} look at this", "{det}{person}, not a bot",
+        "escalate this to {det}{person}", "hand me over to {det}{person}", "{person} pls",
     ],
 }  # fmt: skip
 REQUEST_PARTS = {
@@ -120,25 +130,32 @@ REQUEST_PARTS = {
 }  # fmt: skip
 OTHER_REQUEST_FRAMES = {
     "es": ["quiero hablar con {p}", "necesito hablar con {p}", "pásame con {p}",
-           "¿puedo hablar con {p}?", "comunícame con {p} por favor", "{p} por favor"],
+           "¿puedo hablar con {p}?", "comunícame con {p} por favor", "{p} por favor",
+           "necesito {p}", "¿hay {p} con quien pueda hablar?"],
     "pt": ["quero falar com {p}", "preciso falar com {p}", "me passa para {p}",
-           "posso falar com {p}?", "me transfere para {p} por favor", "{p} por favor"],
+           "posso falar com {p}?", "me transfere para {p} por favor", "{p} por favor",
+           "tem {p} aí para me ajudar?", "preciso de {p}"],
     "de": ["ich möchte mit {p} sprechen", "kann ich mit {p} sprechen?",
            "verbinden Sie mich mit {p}",
-           "ich will mit {p} reden", "bitte {p}", "ich brauche {p}"],
+           "ich will mit {p} reden", "bitte verbinden mit {p}", "ich möchte zu {p}"],
     "fr": ["je veux parler à {p}", "je voudrais parler à {p}", "passez-moi {p}",
-           "est-ce que je peux parler à {p} ?", "mettez-moi en relation avec {p}", "{p} svp"],
+           "est-ce que je peux parler à {p} ?", "mettez-moi en relation avec {p}", "{p} svp",
+           "{p} s'il vous plaît", "j'ai besoin de parler à {p}"],
 }  # fmt: skip
 OTHER_PERSONS = {
     "es": ["una persona", "un agente", "un humano", "un asesor", "un operador", "alguien",
-           "atención al cliente", "una persona real"],
+           "atención al cliente", "una persona real", "una persona de verdad"],
     "pt": ["uma pessoa", "um atendente", "um humano", "um agente", "alguém", "o suporte",
-           "um atendente humano", "uma pessoa de verdade"],
+           "um atendente humano", "uma pessoa de verdade", "o atendimento"],
     "de": ["einem Menschen", "einem Mitarbeiter", "einem Berater", "jemandem", "dem Kundenservice",
            "einer echten Person", "einem Ansprechpartner"],
+    "de_plain": ["einen Menschen", "einen Mitarbeiter", "einen Berater", "den Kundenservice",
+                 "eine echte Person", "Mitarbeiter", "Kundenservice", "einen Ansprechpartner"],
     "fr": ["un humain", "un conseiller", "un agent", "quelqu'un", "le service client",
            "une vraie personne", "un opérateur"],
 }  # fmt: skip
+GERMAN_PLAIN_FRAMES = ["ich brauche {p}", "bitte {p}", "{p} bitte", "ich will {p} sprechen",
+                       "kann ich bitte {p} sprechen?"]  # fmt: skip
 NOT_REQUEST_FRAMES = [
     "are you {det}{person}?", "am I talking to {det}{person}?", "is this {det}{person} or a bot",
     "are you a bot or {det}{person}", "r u {det}{person}", "I don't need {det}{person}",
@@ -148,6 +165,37 @@ NOT_REQUEST_FRAMES = [
     "send money to {det}{person}", "can {det}{person} else use my account",
 ]  # fmt: skip
 IDENTITY_PERSONS = ["human", "real person", "person", "bot", "robot", "machine", "ai"]
+# Commands to an assistant that mention a person or look like a request frame ("get me ...",
+# "talk ..."): the bot is asked to do something, not to hand the conversation over. Without them
+# "email my supervisor" and "get me a latte" read as requests (HWU64 train errors).
+COMMAND_FRAMES = [
+    "{act} my {rel}", "please {act} my {rel}", "{act} my {rel} {tail}",
+    "can you {act} my {rel} {tail}", "I want to {act} my {rel}", "i need to {act} my {rel} {tail}",
+    "remind me to {act} my {rel} {tail}", "hey, {act} my {rel}", "{act} my {rel} please",
+    "get me {thing}", "get me {thing} please", "can you get me {thing}", "I want {thing}",
+    "{quiet}", "please {quiet}", "{quiet} for a while",
+    "{talk} {manner}", "can you {talk} {manner}", "{talk} to me about {topic}",
+    "tell me about {topic}", "who is the {rel} of {topic}",
+]  # fmt: skip
+COMMAND_PARTS = {
+    "act": ["call", "phone", "ring", "email", "text", "message", "send a message to", "tell",
+            "ping", "invite", "notify", "remind", "write to", "send an email to"],
+    "rel": ["mom", "mum", "dad", "boss", "manager", "supervisor", "wife", "husband", "sister",
+            "brother", "colleague", "team", "friend", "doctor", "landlord", "teacher", "assistant",
+            "agent", "partner", "neighbour"],
+    "tail": ["that I'm late", "about dinner", "at 5 pm", "tomorrow morning", "I'll be home soon",
+             "on speaker", "about the meeting", "happy birthday", "that the report is done", ""],
+    "thing": ["a latte", "some coffee", "a coffee", "the news", "a taxi", "an uber", "the weather",
+              "directions home", "a pizza", "the train times", "the score of the game",
+              "a recipe for pasta", "some music", "the latest headlines", "my shopping list"],
+    "quiet": ["stop talking", "be quiet", "do not speak", "don't talk", "stop speaking", "mute",
+              "pause", "shush", "stop", "quiet please"],
+    "talk": ["talk", "speak", "say it"],
+    "manner": ["louder", "slower", "more slowly", "faster", "in french", "quietly", "again"],
+    "topic": ["the weather", "france", "the company", "my schedule", "the news", "football",
+              "this song"],
+}  # fmt: skip
+COMMAND_COUNT = 400
 
 
 def expand(frame: str, rng: random.Random, parts: dict[str, list[str]]) -> str:
@@ -194,6 +242,10 @@ def request_examples(rng: random.Random) -> list[Example]:
             if rng.random() < 0.2:
                 text = typo(text, rng)
             out.append(_written(text, "written request templates", human=1, language=language))
+    for _ in range(80):  # German accusative and bare forms ("ich brauche einen Menschen")
+        frame = rng.choice(GERMAN_PLAIN_FRAMES)
+        text = frame.replace("{p}", rng.choice(OTHER_PERSONS["de_plain"]))
+        out.append(_written(text, "written request templates", human=1, language="de"))
     for _ in range(1500):
         frame = rng.choice(NOT_REQUEST_FRAMES)
         parts = dict(REQUEST_PARTS)
@@ -203,6 +255,24 @@ def request_examples(rng: random.Random) -> list[Example]:
         if rng.random() < 0.2:
             text = typo(text, rng)
         out.append(_written(text, "written request look-alikes", human=0))
+    # Their own generator, so adding them left every other template's draw as it was.
+    out.extend(command_examples(random.Random("assistant commands")))
+    return out
+
+
+def command_examples(rng: random.Random) -> list[Example]:
+    """Assistant commands that are not requests for a person (COMMAND_FRAMES), deduplicated."""
+    seen: set[str] = set()
+    out: list[Example] = []
+    for _ in range(COMMAND_COUNT * 3):
+        text = " ".join(expand(rng.choice(COMMAND_FRAMES), rng, COMMAND_PARTS).split())
+        if rng.random() < 0.15:
+            text = typo(text, rng)
+        if text not in seen:
+            seen.add(text)
+            out.append(_written(text, "written command look-alikes", human=0))
+        if len(out) == COMMAND_COUNT:
+            break
     return out
 
 
@@ -257,8 +327,13 @@ def all_examples(data: Path, seed: int) -> list[Example]:
     examples = list(public_examples(data))
     examples.extend(xed_projections(data, OTHER_LANGUAGES))
     examples.extend(written_turns())
+    examples.extend(written_turns("written_helpdesk_turns.tsv", "written helpdesk turns"))
     examples.extend(written_posts())
+    examples.extend(written_posts("written_public_posts_more.tsv", "written posts more"))
     examples.extend(written_human_requests())
+    examples.extend(
+        written_human_requests("written_human_requests_more.tsv", "written requests more")
+    )
     examples.extend(request_examples(rng))
     requests = [e for e in examples if e.human == 1 and e.language == "en"]
     examples.extend(composed_examples(examples, requests, rng))

@@ -47,6 +47,9 @@ def scores(text: str) -> dict:
         "outlook keeps crashing when I open it",
         "it still fails with an error",
         "My card still hasn't arrived after 2 weeks. Is it lost?",
+        "the vpn drops out every hour or so, could you have a look",
+        "teams won't let me share my screen since the update",
+        "still getting error 0x80004005 after reinstalling",
     ],
 )
 def test_a_calm_problem_report_is_not_frustration(text: str) -> None:
@@ -238,6 +241,23 @@ def test_requests_for_a_person_in_many_forms_and_typos(text: str) -> None:
     ],
 )
 def test_identity_questions_negations_and_mentions_are_not_requests(text: str) -> None:
+    assert scores(text)["human_request"] < ASKS
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "phone my boss and say I'm stuck in traffic",
+        "send a text to my mum saying I landed",
+        "let my manager know I'm off sick today",
+        "remind me to ring my supervisor on friday",
+        "get me a cup of tea",
+        "please stay quiet for now",
+        "speak up a bit, I can't hear you",
+    ],
+)
+def test_commands_to_an_assistant_that_mention_a_person_are_not_requests(text: str) -> None:
+    """A home or office assistant is asked to do something: nothing to hand to a person."""
     assert scores(text)["human_request"] < ASKS
 
 
