@@ -41,6 +41,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from handoff_component.bot.channel_credentials import checked_credentials
 from handoff_component.bot.customer_channels import (
     SEND_TIMEOUT_S,
     ChannelRefused,
@@ -118,13 +119,7 @@ class HandoffConnector(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        credentials = credentials or {}
-        unknown = set(credentials) - KNOWN_OPTIONS
-        if unknown:
-            raise ValueError(
-                f"credentials.yml, handoff connector: unknown option(s) {sorted(unknown)}; "
-                f"known: {sorted(KNOWN_OPTIONS)}"
-            )
+        credentials = checked_credentials("handoff connector", credentials, known=KNOWN_OPTIONS)
         # The same rule as the service's (contract.shared_secret): a Rasa process holding a
         # placeholder or a short secret refuses to start, naming the key and the variable.
         secret = checked_secret(

@@ -39,6 +39,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from handoff_component.bot.channel_credentials import checked_credentials
 from handoff_component.core.message_parts import split_for_limit, utf8_bytes
 
 logger = logging.getLogger(__name__)
@@ -105,16 +106,7 @@ class InstagramInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        credentials = credentials or {}
-        unknown = set(credentials) - KNOWN_OPTIONS
-        if unknown:
-            raise ValueError(
-                f"credentials.yml, instagram: unknown option(s) {sorted(unknown)}; "
-                f"known: {sorted(KNOWN_OPTIONS)}"
-            )
-        missing = [key for key in REQUIRED if not credentials.get(key)]
-        if missing:
-            raise ValueError(f"credentials.yml, instagram: {', '.join(missing)} must be set")
+        credentials = checked_credentials("instagram", credentials, REQUIRED, KNOWN_OPTIONS)
         api_version = str(credentials.get("api_version") or DEFAULT_API_VERSION)
         if not re.fullmatch(r"\d+\.\d+", api_version):
             raise ValueError(

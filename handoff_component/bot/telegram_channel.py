@@ -41,6 +41,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from handoff_component.bot.channel_credentials import checked_credentials
+
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 REQUIRED = ("access_token", "verify", "webhook_url")
@@ -59,16 +61,7 @@ class TelegramInput(RasaTelegramInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        credentials = credentials or {}
-        unknown = set(credentials) - KNOWN_OPTIONS
-        if unknown:
-            raise ValueError(
-                f"credentials.yml, telegram: unknown option(s) {sorted(unknown)}; "
-                f"known: {sorted(KNOWN_OPTIONS)}"
-            )
-        missing = [key for key in REQUIRED if not credentials.get(key)]
-        if missing:
-            raise ValueError(f"credentials.yml, telegram: {', '.join(missing)} must be set")
+        credentials = checked_credentials("telegram", credentials, REQUIRED, KNOWN_OPTIONS)
         secret_token = credentials.get("secret_token") or None
         if secret_token is not None and not SECRET_TOKEN.fullmatch(str(secret_token)):
             raise ValueError(

@@ -33,6 +33,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from handoff_component.bot.channel_credentials import checked_credentials
+
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
@@ -45,16 +47,7 @@ class TwilioInput(RasaTwilioInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        credentials = credentials or {}
-        unknown = set(credentials) - KNOWN_OPTIONS
-        if unknown:
-            raise ValueError(
-                f"credentials.yml, twilio: unknown option(s) {sorted(unknown)}; "
-                f"known: {sorted(KNOWN_OPTIONS)}"
-            )
-        missing = [key for key in REQUIRED if not credentials.get(key)]
-        if missing:
-            raise ValueError(f"credentials.yml, twilio: {', '.join(missing)} must be set")
+        credentials = checked_credentials("twilio", credentials, REQUIRED, KNOWN_OPTIONS)
         webhook_url = credentials.get("webhook_url") or None
         if webhook_url is not None and not str(webhook_url).startswith(("http://", "https://")):
             raise ValueError(
