@@ -34,6 +34,7 @@ from handoff_component.contract.domain import (
     HANDOFF_ACTION,
     PLUGIN_RESPONSES,
 )
+from handoff_component.contract.shared_secret import secret_problem
 from handoff_component.contract.slots import HANDOFF_ACTIVE_SLOT, HANDOFF_SLOTS
 from handoff_component.core.rules import RulesFileError, load_ruleset
 from handoff_component.core.rules.settings import RuleSettings
@@ -45,6 +46,8 @@ BROKER = "handoff_component.HandoffEventBroker"
 TRACKER_STORE = "handoff_component.HandoffTrackerStore"
 CONNECTOR = "handoff_component.HandoffConnector"
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Shared with the service; every process refuses it when weak (contract.shared_secret).
+SHARED_SECRET_VARIABLE = "HANDOFF_SECRET"
 ONE_SESSION_STORES = {None, "in_memory", "InMemoryTrackerStore"}
 # Rasa's channels with no way to send a message later (Rasa X's `rasa` channel is rest-like).
 CHANNELS_THAT_CANNOT_PUSH = {
@@ -505,6 +508,18 @@ def check_environment(bot: Bot, environ: dict[str, str]) -> Iterable[Finding]:
                         number,
                         f"Rasa reads ${{{name}}} here and stops at start when it is not set",
                         f"set {name} in Rasa's environment (docs/deployment.md lists them)",
+                    )
+                elif name == SHARED_SECRET_VARIABLE and (
+                    problem := secret_problem(name, environ[name])
+                ):
+                    yield Finding(
+                        "error",
+                        file.path,
+                        number,
+                        f"{problem}: Rasa, the action server and the service refuse to start "
+                        "with it",
+                        'generate it with python -c "import secrets; '
+                        'print(secrets.token_urlsafe(32))"',
                     )
 
 

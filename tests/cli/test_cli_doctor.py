@@ -15,6 +15,7 @@ import pytest
 
 from handoff_component.cli.doctor import Finding, diagnose
 from handoff_component.contract.domain import PLUGIN_RESPONSES
+from tests.shared_secret import SHARED_SECRET
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 FIXTURE = PROJECT_DIR / "tests" / "data" / "bots" / "helpdesk"
@@ -169,10 +170,28 @@ def test_a_credentials_file_that_git_ignores_is_a_warning(helpdesk_bot: Path) ->
 def test_variables_rasa_will_need_are_notes_naming_their_line(tmp_path: Path) -> None:
     bot = tmp_path / "bot"
     shutil.copytree(PROJECT_DIR, bot, ignore=shutil.ignore_patterns(".*", "models", "tests"))
-    findings = diagnose(bot, environ={"HANDOFF_SECRET": "x"})
+    findings = diagnose(bot, environ={"HANDOFF_SECRET": SHARED_SECRET})
     outbox = _find(findings, "endpoints.yml", "${HANDOFF_OUTBOX}")
     assert outbox.severity == "note" and outbox.line == 22
-    assert not [f for f in findings if "${HANDOFF_SECRET}" in f.message]
+    assert not [f for f in findings if "HANDOFF_SECRET" in f.message]
+
+
+def test_a_handoff_secret_rasa_would_refuse_is_an_error_on_each_line_reading_it(
+    tmp_path: Path,
+) -> None:
+    """What the connector, the broker and the action server refuse at start (a placeholder of
+    deploy/production.env.example here), doctor says before anything is started."""
+    bot = tmp_path / "bot"
+    shutil.copytree(PROJECT_DIR, bot, ignore=shutil.ignore_patterns(".*", "models", "tests"))
+
+    findings = diagnose(bot, environ={"HANDOFF_SECRET": "change-me-shared-hmac-secret"})
+
+    refused = [f for f in findings if f.message.startswith("HANDOFF_SECRET is a placeholder")]
+    assert [(f.severity, f.file.name) for f in refused] == [
+        ("error", "credentials.yml"),
+        ("error", "endpoints.yml"),
+    ]
+    assert "refuse to start" in refused[0].message
 
 
 def test_a_test_story_expecting_the_handoff_without_its_slot_is_a_warning(
