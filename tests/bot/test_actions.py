@@ -18,7 +18,7 @@ from handoff_component.bot.actions import ActionHandoff, ActionSessionStartWithH
 from scripts.stack import Process, free_port
 from tests.local_http import serve
 from tests.queue_history import claimed_history, sign_in
-from tests.shared_secret import SHARED_SECRET
+from tests.shared_secret import SHARED_SECRET, UNSAFE_OR_MISSING_SECRETS
 
 SECRET = SHARED_SECRET
 
@@ -322,12 +322,7 @@ async def test_the_customer_hears_the_expected_wait_of_the_team_s_queue(
 
 @pytest.mark.parametrize(
     ("value", "problem"),
-    [
-        (None, "is not set"),
-        # deploy/production.env.example's, as shipped
-        ("change-me-shared-hmac-secret", "is a placeholder value"),
-        ("0123456789abcdefghijklmnopqrstu", "is shorter than 32 bytes"),
-    ],
+    UNSAFE_OR_MISSING_SECRETS,
     ids=["missing", "placeholder", "short"],
 )
 def test_an_action_server_with_an_unsafe_secret_refuses_to_start_naming_it(

@@ -26,7 +26,7 @@ from sanic import Sanic
 from handoff_component import contract
 from handoff_component.bot.connector import MAX_COMMAND_BYTES, HandoffConnector
 from tests.service.support import free_port
-from tests.shared_secret import SHARED_SECRET
+from tests.shared_secret import SHARED_SECRET, UNSAFE_SECRETS
 
 SECRET = SHARED_SECRET
 COMMANDS = sorted(contract.CONNECTOR_COMMANDS)
@@ -258,12 +258,6 @@ async def test_a_platform_that_never_answers_is_a_502_within_the_send_bound(
 
 
 # --- the shared secret it is configured with --------------------------------------------------
-
-UNSAFE_SECRETS = [
-    # deploy/production.env.example's, as shipped
-    ("change-me-shared-hmac-secret", "is a placeholder value"),
-    ("0123456789abcdefghijklmnopqrstu", "is shorter than 32 bytes"),
-]
 
 
 @pytest.mark.parametrize(("value", "problem"), UNSAFE_SECRETS, ids=["placeholder", "short"])

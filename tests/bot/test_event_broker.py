@@ -14,7 +14,7 @@ from handoff_component.bot.event_broker import HandoffEventBroker
 from handoff_component.bot.outbox import Outbox
 from handoff_component.contract import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.local_http import Served, serve
-from tests.shared_secret import SHARED_SECRET
+from tests.shared_secret import SHARED_SECRET, UNSAFE_OR_MISSING_SECRETS
 from tests.waiting import async_wait_until
 
 SECRET = SHARED_SECRET
@@ -206,12 +206,7 @@ async def test_unknown_options_in_endpoints_yml_are_named() -> None:
 
 @pytest.mark.parametrize(
     ("value", "problem"),
-    [
-        (None, "is not set"),
-        # deploy/production.env.example's, as shipped
-        ("change-me-shared-hmac-secret", "is a placeholder value"),
-        ("0123456789abcdefghijklmnopqrstu", "is shorter than 32 bytes"),
-    ],
+    UNSAFE_OR_MISSING_SECRETS,
     ids=["missing", "placeholder", "short"],
 )
 async def test_a_broker_with_an_unsafe_secret_stops_rasa_s_start_naming_the_key(
