@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -53,6 +54,13 @@ class FakeServiceListener:
         return [e for path, body in self.received if path == "/api/events" for e in body["events"]]
 
 
+def broker_for(listener: FakeServiceListener, tmp_path: Path, **options: Any) -> HandoffEventBroker:
+    """A broker delivering to the test's listener, its outbox in the test's directory."""
+    return HandoffEventBroker(
+        f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"), **options
+    )
+
+
 def user_event(n: int) -> dict:
     return {"sender_id": "c1", "event": "user", "text": f"message {n}", "timestamp": 1000.0 + n}
 
@@ -66,7 +74,7 @@ async def listener():
 
 
 async def test_events_arrive_in_order_and_signed(listener, tmp_path: Path) -> None:
-    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"))
+    broker = broker_for(listener, tmp_path)
     broker.start()
 
     for n in range(30):
@@ -120,7 +128,7 @@ async def test_queued_events_survive_a_rasa_restart(listener, tmp_path: Path) ->
 async def test_a_refused_event_is_set_aside_and_does_not_block_the_rest(
     listener, tmp_path: Path
 ) -> None:
-    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"))
+    broker = broker_for(listener, tmp_path)
     listener.status = 422
     broker.publish(user_event(1))
     await broker.deliver_pending()
@@ -136,7 +144,7 @@ async def test_a_refused_event_is_set_aside_and_does_not_block_the_rest(
 async def test_an_undelivered_handoff_slot_becomes_a_ticket_request(
     listener, tmp_path: Path
 ) -> None:
-    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"))
+    broker = broker_for(listener, tmp_path)
     request = {"idempotency_key": "handoff-1", "conversation_id": "c1"}
 
     broker.publish({"sender_id": "c1", "event": "slot", "name": "handoff_request",
@@ -151,7 +159,7 @@ async def test_an_undelivered_handoff_slot_becomes_a_ticket_request(
 async def test_overlong_customer_text_is_truncated_to_the_contract_not_refused(
     listener, tmp_path: Path
 ) -> None:
-    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"))
+    broker = broker_for(listener, tmp_path)
 
     broker.publish({**user_event(1), "text": "x" * 50_000})
     await broker.deliver_pending()
@@ -169,7 +177,7 @@ async def test_an_oversized_customer_event_is_bounded_to_what_the_service_reads(
     from handoff_component.bot.event_broker import MAX_EVENT_BYTES
     from handoff_component.contract import EventBatch
 
-    broker = HandoffEventBroker(f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"))
+    broker = broker_for(listener, tmp_path)
     huge = "ü" * 1_000_000
     broker.publish(
         {
@@ -339,9 +347,7 @@ def requests_to_events(listener: FakeServiceListener) -> list[list[str]]:
 async def test_ordinary_turns_within_the_window_share_one_request_in_order(
     listener, tmp_path: Path
 ) -> None:
-    broker = HandoffEventBroker(
-        f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"), delivery_window_s=2.0
-    )
+    broker = broker_for(listener, tmp_path, delivery_window_s=2.0)
     broker.start()
 
     for n in range(3):
@@ -358,9 +364,7 @@ async def test_ordinary_turns_within_the_window_share_one_request_in_order(
 async def test_a_handed_over_conversation_does_not_wait_for_the_window_nor_do_turns_before_it(
     listener, tmp_path: Path
 ) -> None:
-    broker = HandoffEventBroker(
-        f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"), delivery_window_s=10.0
-    )
+    broker = broker_for(listener, tmp_path, delivery_window_s=10.0)
     broker.start()
     broker.publish_many(turn("c1", 0))  # an ordinary turn, waiting for the window
     # The handoff turn: the action's slots; then the customer writes to the attendant.
@@ -391,9 +395,7 @@ async def test_a_conversation_a_tracker_says_is_handed_over_does_not_wait_after_
 ) -> None:
     """This process has seen no handoff slot (Rasa restarted during the handoff): the flag the
     tracker store reads from the tracker is enough."""
-    broker = HandoffEventBroker(
-        f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"), delivery_window_s=10.0
-    )
+    broker = broker_for(listener, tmp_path, delivery_window_s=10.0)
     broker.start()
 
     broker.publish_many(turn("c3", 0)[:1], handed_over=True)
@@ -404,9 +406,7 @@ async def test_a_conversation_a_tracker_says_is_handed_over_does_not_wait_after_
 async def test_an_attendants_reply_echoed_back_does_not_wait_for_the_window(
     listener, tmp_path: Path
 ) -> None:
-    broker = HandoffEventBroker(
-        f"http://127.0.0.1:{listener.port}", SECRET, str(tmp_path / "o.db"), delivery_window_s=10.0
-    )
+    broker = broker_for(listener, tmp_path, delivery_window_s=10.0)
     broker.start()
 
     echo = {"sender_id": "c4", "event": "bot", "text": "hello, Ana here", "timestamp": 3000.0,
