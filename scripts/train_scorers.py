@@ -508,7 +508,16 @@ def common_english_words(train: Sequence[Example]) -> list[str]:
     for e in train:
         if e.language == "en" and not e.source.startswith(("written", "composed")):
             counts.update(set(_WORD.findall(normalize(e.text))))
-    return sorted(word for word, _ in counts.most_common(ENGLISH_WORDS))
+    return top_words(counts, ENGLISH_WORDS)
+
+
+def top_words(counts: collections.Counter[str], n: int) -> list[str]:
+    """The n most counted words, sorted. Ties at the cut are broken by the word itself:
+    `Counter.most_common` keeps insertion order among equal counts, and the words above are
+    inserted from a set, whose order changes with PYTHONHASHSEED (the vocabulary, and so the
+    shipped weights, differed between runs)."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return sorted(word for word, _ in ranked[:n])
 
 
 # Everything whose content shapes the weights besides ../shared/data (whose training texts are
