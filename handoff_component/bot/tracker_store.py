@@ -18,7 +18,9 @@ Configured in `endpoints.yml` around the store the bot had, whose options stay a
 A save of a tracker this store did not hand out (a tracker built elsewhere, or one of every
 session from `retrieve_full_tracker`) falls back to Rasa's way: read back, then compare. The
 events go to the broker in one call per save when it takes batches (HandoffEventBroker: one outbox
-transaction), one by one otherwise (any Rasa broker).
+transaction), together through `pika_publishing.publish_together` to Rasa's PikaEventBroker (a
+few writes per save instead of one task and three loop turns per event), one by one otherwise
+(any other Rasa broker).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
+from rasa.core.brokers.pika import PikaEventBroker
 from rasa.core.tracker_store import TrackerStore, create_tracker_store
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import Event
@@ -36,6 +39,7 @@ from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngi
 from rasa.utils.endpoints import EndpointConfig
 
 from handoff_component.bot.event_broker import HandoffEventBroker
+from handoff_component.bot.pika_publishing import publish_together
 from handoff_component.contract.slots import HANDOFF_ACTIVE_SLOT
 
 
@@ -117,6 +121,9 @@ class HandoffTrackerStore(TrackerStore):
             # restart of Rasa: then its events do not wait for the broker's delivery window.
             active = tracker.slots.get(HANDOFF_ACTIVE_SLOT)
             self.event_broker.publish_many(bodies, handed_over=bool(active and active.value))
+            return
+        if isinstance(self.event_broker, PikaEventBroker):
+            publish_together(self.event_broker, bodies)
             return
         publish_many = getattr(self.event_broker, "publish_many", None)
         if publish_many is not None:
