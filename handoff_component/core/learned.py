@@ -3,7 +3,8 @@
 Three logistic regressions over the features of `features.py`, trained by
 `scripts/train_scorers.py` on the data listed in `scripts/DATA_CARD.md` and shipped in the
 package (`models/scorers.npz`: feature names, float16 weights, biases, thresholds). Loaded once;
-scoring is a dictionary look-up per feature and one small matrix product, in numpy only.
+scoring is a dictionary look-up per feature and a few dozen multiply-adds in plain Python
+(numpy only to load the file).
 
 Every score comes with the features that moved it, grouped so a designer can read them: a word
 (its own weight plus its letter features), a pair of words, or a cue of the whole message. Each
@@ -21,7 +22,8 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Mapping
+from array import array
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,8 @@ WEIGHTS_FILE = Path(__file__).resolve().parent / "models" / "scorers.npz"
 SHOWN_SIGNALS = 5
 CALIBRATED_THRESHOLD = 0.7
 _HEADS = ("frustration", "sentiment_neg", "sentiment_pos", "human")
+_Sums = tuple[float, float, float, float]  # one contribution to each of the four heads
+_ZERO: _Sums = (0.0, 0.0, 0.0, 0.0)
 
 
 class ModelFileError(ValueError):
@@ -88,7 +92,7 @@ class LearnedScorers:
         self._biases = biases.astype(np.float64)
         self.metadata = dict(metadata)
         self.thresholds: dict[str, float] = dict(self.metadata.get("thresholds", {}))
-        self._words: dict[str, tuple[tuple[int, ...], int]] = {}
+        self._words: dict[str, tuple[_Sums | None, int]] = {}
         self.english_words = english_words
         # Calibration: each chosen threshold (on the dev split, see scripts/train_scorers.py)
         # is moved to CALIBRATED_THRESHOLD by shifting that head's bias, so one number, 0.7,
@@ -97,6 +101,10 @@ class LearnedScorers:
             chosen = self.thresholds.get(name)
             if chosen is not None and 0 < chosen < 1:
                 self._biases[head] += _logit(CALIBRATED_THRESHOLD) - _logit(chosen)
+        # Inference reads one weight at a time: per-head columns of doubles (the float16
+        # weights exactly) and the biases as Python floats, no numpy call per message.
+        self._heads = tuple(array("d", self._weights[:, k].tolist()) for k in range(len(_HEADS)))
+        self._bias_values: list[float] = self._biases.tolist()
 
     @classmethod
     @functools.lru_cache(maxsize=4)
@@ -118,39 +126,26 @@ class LearnedScorers:
         return cls(names, weights, biases, metadata, english)
 
     def score(self, text: str) -> LearnedResult:
-        rows, values, groups, origins = self._known(text)
-        if rows:
-            contributions = self._weights[rows] * np.asarray(values, dtype=np.float32)[:, None]
-            logits = self._biases + contributions.sum(axis=0, dtype=np.float64)
-            # One row per word, pair or cue: the sum of its features' contributions.
-            ids = np.asarray(groups)
-            grouped: np.ndarray = np.stack(
-                [np.bincount(ids, contributions[:, k], len(origins)) for k in range(len(_HEADS))],
-                axis=1,
-            )
-        else:
-            grouped = np.zeros((0, len(_HEADS)))
-            logits = self._biases.copy()
-        frustration = _sigmoid(float(logits[0]))
-        negative, positive = _sigmoid(float(logits[1])), _sigmoid(float(logits[2]))
-        human = _sigmoid(float(logits[3]))
-        biases = self._biases
+        origins, grouped = self._grouped(text)
+        biases = self._bias_values
+        columns = list(zip(*grouped, strict=True)) if grouped else [(), (), (), ()]
+        logits = [bias + sum(column) for bias, column in zip(biases, columns, strict=True)]
+        frustration = _sigmoid(logits[0])
+        negative, positive = _sigmoid(logits[1]), _sigmoid(logits[2])
+        human = _sigmoid(logits[3])
+        net = [p - n for n, p in zip(columns[1], columns[2], strict=True)]
         signals = {
-            "frustration": _explain(grouped[:, 0], float(biases[0]), origins),
-            "sentiment": _explain(
-                grouped[:, 2] - grouped[:, 1], float(biases[2] - biases[1]), origins
-            ),
-            "human_request": _explain(grouped[:, 3], float(biases[3]), origins),
+            "frustration": _explain(columns[0], biases[0], origins),
+            "sentiment": _explain(net, biases[2] - biases[1], origins),
+            "human_request": _explain(columns[3], biases[3], origins),
         }
         return LearnedResult(frustration, positive - negative, human, signals)
 
     def logits(self, text: str) -> np.ndarray:
         """The four outputs' log-odds (frustration, negative, positive, asks for a person)."""
-        rows, values, _, _ = self._known(text)
-        if not rows:
-            return self._biases.copy()
-        weighted = self._weights[rows] * np.asarray(values, dtype=np.float32)[:, None]
-        return self._biases + weighted.sum(axis=0, dtype=np.float64)
+        _, grouped = self._grouped(text)
+        biases = self._bias_values
+        return np.array([biases[k] + sum(g[k] for g in grouped) for k in range(len(_HEADS))])
 
     def reference_logits(self, features: Features) -> np.ndarray:
         """The same log-odds from `features_of`, feature by feature: what training saw. Slow;
@@ -162,38 +157,60 @@ class LearnedScorers:
                 total += value * self._weights[row].astype(np.float64)
         return total
 
-    def _word_rows(self, token: str) -> tuple[tuple[int, ...], int]:
-        """Rows of a word's known features and how many features it has (cached per word)."""
+    def _word_sums(self, token: str) -> tuple[_Sums | None, int]:
+        """A word's known features' weights summed per head, and how many features it has
+        (cached per word): every feature of a word has the same value in a message, so the
+        word's contribution is this sum times that value."""
         cached = self._words.get(token)
         if cached is None:
             own = word_features(token)
-            index = self._index
-            cached = (tuple(index[n] for n in own if n in index), len(own))
+            index, heads = self._index, self._heads
+            rows = [index[n] for n in own if n in index]
+            sums = (
+                (
+                    sum(heads[0][r] for r in rows),
+                    sum(heads[1][r] for r in rows),
+                    sum(heads[2][r] for r in rows),
+                    sum(heads[3][r] for r in rows),
+                )
+                if rows
+                else None
+            )
+            cached = (sums, len(own))
             if len(self._words) < 65536:
                 self._words[token] = cached
         return cached
 
-    def _known(self, text: str) -> tuple[list[int], list[float], list[int], list[tuple[str, str]]]:
-        """Rows of the message's known features, their values (as `features_of` defines them),
-        and the group (word, pair, cue) each belongs to. Same sums as `features_of`, computed
-        per word from a cache instead of per feature."""
+    def _row(self, row: int, value: float) -> _Sums:
+        heads = self._heads
+        return (
+            heads[0][row] * value,
+            heads[1][row] * value,
+            heads[2][row] * value,
+            heads[3][row] * value,
+        )
+
+    def _grouped(self, text: str) -> tuple[list[tuple[str, str]], list[_Sums]]:
+        """The message's known features' contributions to each head, summed by the word, pair
+        or cue they belong to, in the order those first appear. Same values as `features_of`
+        (a word's and a pair's features weigh 1/sqrt(their count), a cue its strength),
+        computed per word from a cache and in plain Python: a message has a few dozen active
+        features, too few for numpy's per-call cost to pay off."""
         tokens = tokens_of(text)
-        rows: list[int] = []
-        groups: list[int] = []
-        group_of: dict[tuple[str, str], int] = {}
         index = self._index
+        group_of: dict[tuple[str, str], int] = {}
+        scaled: list[tuple[int, _Sums]] = []  # (group, unscaled sums) of words and pairs
         count = 0
         previous = None
         seen: set[str] = set()
         for token in tokens:
             if token not in seen:
                 seen.add(token)
-                own, size = self._word_rows(token)
+                sums, size = self._word_sums(token)
                 count += size
-                if own:
+                if sums is not None:
                     group = group_of.setdefault(("word", token), len(group_of))
-                    rows.extend(own)
-                    groups.extend([group] * len(own))
+                    scaled.append((group, sums))
             if previous is not None:
                 pair = f"{previous} {token}"
                 if pair not in seen:
@@ -201,30 +218,40 @@ class LearnedScorers:
                     count += 1
                     row = index.get(f"b|{pair}")
                     if row is not None:
-                        rows.append(row)
-                        groups.append(group_of.setdefault(("phrase", pair), len(group_of)))
+                        group = group_of.setdefault(("phrase", pair), len(group_of))
+                        scaled.append((group, self._row(row, 1.0)))
             previous = token
-        values = [1.0 / math.sqrt(count)] * len(rows) if count else []
+        grouped: list[_Sums] = [_ZERO] * len(group_of)
+        if scaled:
+            value = 1.0 / math.sqrt(count)
+            for group, (a, b, c, d) in scaled:
+                grouped[group] = (a * value, b * value, c * value, d * value)
         cues = [(cue, 1.0) for cue in cues_of(text, tokens)] + lexicon_cues(text)
         for cue, strength in cues:
             row = index.get(cue)
             if row is not None:
-                rows.append(row)
-                values.append(strength)
-                groups.append(group_of.setdefault(("cue", cue[2:]), len(group_of)))
-        return rows, values, groups, list(group_of)
+                group = group_of.setdefault(("cue", cue[2:]), len(group_of))
+                added = self._row(row, strength)
+                if group < len(grouped):
+                    a, b, c, d = grouped[group]
+                    grouped[group] = (a + added[0], b + added[1], c + added[2], d + added[3])
+                else:
+                    grouped.append(added)
+        return list(group_of), grouped
 
 
 def _explain(
-    grouped: np.ndarray, baseline: float, origins: list[tuple[str, str]]
+    grouped: Sequence[float], baseline: float, origins: list[tuple[str, str]]
 ) -> tuple[Signal, ...]:
     """The strongest words, pairs and cues, then the model's baseline and the rest summed."""
-    if not len(grouped):
+    if not grouped:
         return (Signal("baseline", baseline, "the model's starting point"),)
-    order = np.argsort(-np.abs(grouped), kind="stable")[:SHOWN_SIGNALS]
+    magnitude = [abs(weight) for weight in grouped]
+    # Strongest first, ties in the order they appear (a reversed sort is still stable).
+    order = sorted(range(len(grouped)), key=magnitude.__getitem__, reverse=True)[:SHOWN_SIGNALS]
     shown = []
-    for i in order.tolist():
-        weight = float(grouped[i])
+    for i in order:
+        weight = grouped[i]
         if abs(weight) < 0.05:
             break
         kind, word = origins[i]
@@ -232,6 +259,6 @@ def _explain(
     signals = [*shown, Signal("baseline", baseline, "the model's starting point")]
     rest_count = len(grouped) - len(shown)
     if rest_count:
-        rest = float(grouped.sum()) - sum(s.weight for s in shown)
+        rest = sum(grouped) - sum(s.weight for s in shown)
         signals.append(Signal("others", rest, f"{rest_count} weaker features"))
     return tuple(signals)
