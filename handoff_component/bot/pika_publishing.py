@@ -4,110 +4,201 @@ Rasa 3.6's `PikaEventBroker.publish()` starts one task per event, and each task 
 channel's lock until aiormq 6.4's writer has put that one message on the socket
 (`basic_publish(wait=True)`), so every event costs about three event-loop turns, one after the
 other. A turn of the example bot saves about ten events, so under load the bot's own turns and
-the events of a handed-over conversation queued behind that lock (bench_load: 2.2 s p50, 6.9 s
-p90 of lock wait; docs/performance.md).
+the events of a handed-over conversation queued behind that lock (docs/performance.md).
 
 `publish_together(broker, events)` hands the events of a save to one publisher per broker,
 which sends what has accumulated in chunks that fit aiormq's write queue (10 frames): every
 message of a chunk is queued in the same loop turn, written by the writer in the next one, and
 nothing waits for the socket's drain or for the broker's confirm before the next chunk. Publisher
-confirms stay on (the channel Rasa opened); each message's confirm is checked when it arrives,
-and a failed, refused (nack) or unroutable message is logged with its cause and kept the way
-Rasa keeps it, in the broker's `_unpublished_events`, which the next publish sends first and
-Rasa also sends again when its connection reconnects. Events published before the broker has
-its exchange (not connected yet) are kept there too. One publisher per broker sends in the
-order of the saves, so the events of a conversation stay in order.
+confirms stay on (the channel Rasa opened) and are checked as they come.
 
-Relies on three private members of Rasa 3.6.21's PikaEventBroker (pinned in pyproject.toml):
-`_exchange`, `_message()` and `_unpublished_events`.
+What an operator can count on, since this buffer is all there is between a save and RabbitMQ
+(nothing on disk in this mode):
+
+- **In save order, resent until confirmed.** An event whose publish fails (channel or
+  connection closed, refused by RabbitMQ with a nack, returned unroutable) goes back before the
+  events not sent yet and is sent again, without waiting for another save: after a backoff
+  (0.5 s doubling to 30 s; the first confirmed publish resets it), at once when aio_pika
+  reconnects. Nothing new is sent before it. An event that may have reached RabbitMQ but whose
+  confirm was lost with the channel is sent again: the service stores it once (event identity).
+  A single nacked event among confirmed ones arrives after them; the ticket orders messages by
+  their time, not by arrival.
+- **Bounded.** The events waiting or unconfirmed are at most `limit` (20,000 by default,
+  `unpublished_limit` of HandoffTrackerStore; an event is kept encoded, about 1-3 KB); at most
+  half of it is unconfirmed on the channel at once. Past the limit, during a long outage, the
+  oldest waiting events are dropped: counted (`publishing_figures`) and logged at ERROR with the
+  running total, at most every 10 s, and once more when the publisher has caught up.
+- **Logged with the cause.** Failed publishes are logged at ERROR with the exception or the
+  refusal, summed up at most every 10 s instead of one line per event.
+
+With `should_keep_unpublished_messages: false` failed events are dropped (counted and logged)
+instead of resent. Rasa's own `_unpublished_events` is left to Rasa (only its publish() fills it).
+
+Relies on two private members of Rasa 3.6.21's PikaEventBroker (pinned in pyproject.toml):
+`_exchange` (and its aiormq channel) and `_message()`, plus `_connection` to be told of
+reconnections.
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
+import time
 import weakref
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+import aio_pika
 from aiormq.abc import DeliveredMessage
 from rasa.core.brokers.pika import PikaEventBroker
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_UNPUBLISHED_LIMIT = 20_000
 # aiormq's write queue holds 10 frames (aiormq.Connection.FRAME_BUFFER_SIZE); a chunk never
 # needs more than the room left, so no message of it waits on the queue holding the lock.
 _DEFAULT_WRITE_QUEUE_SIZE = 10
+_MAX_UNCONFIRMED = 1_000
+_RETRY_FIRST_S = 0.5
+_RETRY_MAX_S = 30.0
+_LOG_EVERY_S = 10.0
 
 
-def publish_together(broker: PikaEventBroker, events: Iterable[dict[str, Any]]) -> None:
+@dataclass(frozen=True)
+class PublishingFigures:
+    """One broker's publisher: what it holds now and what it failed or dropped since start."""
+
+    waiting: int
+    unconfirmed: int
+    failed: int
+    dropped: int
+
+
+def publish_together(
+    broker: PikaEventBroker,
+    events: Iterable[dict[str, Any]],
+    limit: int = DEFAULT_UNPUBLISHED_LIMIT,
+) -> None:
     """Queue `events` (Rasa's event dicts, in order) for `broker`; returns at once.
 
     Synchronous and non-blocking like `EventBroker.publish()`: the writes happen on the event
-    loop the broker was built on, in the order of the calls.
+    loop the broker was built on, in the order of the calls. `limit` is taken from the first call
+    for a broker.
     """
-    batch = list(events)
-    if batch:
-        _publisher_of(broker).add(batch)
+    messages = [broker._message(event, None) for event in events]
+    if messages:
+        _publisher_of(broker, limit).add(messages)
+
+
+def publishing_figures(broker: PikaEventBroker) -> PublishingFigures:
+    publisher = _publishers.get(broker)
+    if publisher is None:
+        return PublishingFigures(waiting=0, unconfirmed=0, failed=0, dropped=0)
+    return publisher.figures()
 
 
 _publishers: weakref.WeakKeyDictionary[PikaEventBroker, _Publisher] = weakref.WeakKeyDictionary()
 
 
-def _publisher_of(broker: PikaEventBroker) -> _Publisher:
+def _publisher_of(broker: PikaEventBroker, limit: int) -> _Publisher:
     publisher = _publishers.get(broker)
     if publisher is None:
-        publisher = _publishers[broker] = _Publisher(broker)
+        publisher = _publishers[broker] = _Publisher(broker, limit)
     return publisher
 
 
 class _Publisher:
-    """One broker's queue of events to send and the one task that sends them, in order."""
+    """One broker's events to send, in save order, and the one task that sends them."""
 
-    def __init__(self, broker: PikaEventBroker) -> None:
+    def __init__(self, broker: PikaEventBroker, limit: int) -> None:
+        if limit < 2:
+            raise ValueError("unpublished_limit must be at least 2")
         self.broker = broker
-        self.pending: deque[dict[str, Any]] = deque()
+        self.limit = limit
+        self.max_unconfirmed = min(_MAX_UNCONFIRMED, limit // 2)
+        # Never sent yet, in save order; every event taken from it is older than what it holds.
+        self.fresh: deque[tuple[int, aio_pika.Message]] = deque()
+        # Sent and failed, by save order: older than everything in `fresh`, so sent first.
+        self.again: list[tuple[int, aio_pika.Message]] = []
+        self.unconfirmed: set[asyncio.Task] = set()
+        self.numbered = 0
+        self.failed = 0
+        self.dropped = 0
         self.sender: asyncio.Task | None = None
-        # Each message's publish waits for its confirm in a task of its own; kept referenced.
-        self.confirming: set[asyncio.Task] = set()
-        # id(event) -> its place in the order of the saves, while it is pending, in flight or
-        # kept: the confirms of a closed channel fail in no particular order.
-        self.order: dict[int, int] = {}
-        self.added = 0
+        self.retry: asyncio.TimerHandle | None = None
+        self.delay = _RETRY_FIRST_S
+        self.confirmed = asyncio.Event()
+        self.hooked: Any = None  # the connection whose reconnections wake this publisher
+        self._logged: dict[str, float] = {}
+        self._unlogged: dict[str, int] = {"failed": 0, "dropped": 0}
+        self._dropping = False
 
-    def add(self, events: list[dict[str, Any]]) -> None:
-        for event in events:
-            self.added += 1
-            self.order[id(event)] = self.added
-        self.pending.extend(events)
+    def figures(self) -> PublishingFigures:
+        return PublishingFigures(
+            waiting=len(self.fresh) + len(self.again),
+            unconfirmed=len(self.unconfirmed),
+            failed=self.failed,
+            dropped=self.dropped,
+        )
+
+    def add(self, messages: list[aio_pika.Message]) -> None:
+        for message in messages:
+            self.numbered += 1
+            self.fresh.append((self.numbered, message))
+        self._bound()
+        if self.retry is None:
+            self._start()
+
+    def _start(self) -> None:
         if self.sender is None or self.sender.done():
             self.sender = self.broker._loop.create_task(self._send())
 
+    def _waiting(self) -> int:
+        return len(self.fresh) + len(self.again)
+
     async def _send(self) -> None:
-        while self.pending:
+        while self._waiting() and self.retry is None:
             channel = _channel_of(self.broker)
             if channel is None or channel.is_closed:
-                self._keep(self._take(len(self.pending)), "RabbitMQ is not connected")
+                self._retry_later()
+                self._log("failed", 0, "RabbitMQ is not connected")
                 return
-            self._retry_kept()
+            self._hook()
+            if len(self.unconfirmed) >= self.max_unconfirmed:
+                # Confirms are late (a quorum queue waiting for its majority): hold the rest.
+                self.confirmed.clear()
+                await _confirmed_or_closed(self.confirmed, channel.closing)
+                continue
             queue = channel.write_queue
             if queue.qsize():
                 # aiormq's writer takes every queued frame in its next turn, usually this one.
                 await asyncio.sleep(0)
-            room = (queue.maxsize or _DEFAULT_WRITE_QUEUE_SIZE) - queue.qsize()
+            room = min(
+                (queue.maxsize or _DEFAULT_WRITE_QUEUE_SIZE) - queue.qsize(),
+                self.max_unconfirmed - len(self.unconfirmed),
+            )
             if room <= 0:
                 # Still full: the writer waits for the socket (a slow link, flow control).
                 await _written(queue, channel.closing)
                 continue
-            for event in self._take(room):
-                self._publish(channel, event)
+            for number, message in self._take(room):
+                self._publish(channel, number, message)
             # The chunk's publishes run (each queues its frames and then awaits its confirm).
             await asyncio.sleep(0)
 
-    def _publish(self, channel: Any, event: dict[str, Any]) -> None:
+    def _take(self, count: int) -> list[tuple[int, aio_pika.Message]]:
+        taken: list[tuple[int, aio_pika.Message]] = []
+        while len(taken) < count and self.again:
+            taken.append(heapq.heappop(self.again))
+        while len(taken) < count and self.fresh:
+            taken.append(self.fresh.popleft())
+        return taken
+
+    def _publish(self, channel: Any, number: int, message: aio_pika.Message) -> None:
         """One message as Rasa builds it, queued without waiting for the socket's drain."""
-        message = self.broker._message(event, None)
         task = self.broker._loop.create_task(
             channel.basic_publish(
                 message.body,
@@ -118,56 +209,102 @@ class _Publisher:
                 wait=False,
             )
         )
-        self.confirming.add(task)
-        task.add_done_callback(lambda done: self._confirmed(done, event))
+        self.unconfirmed.add(task)
+        task.add_done_callback(lambda done: self._confirmed(done, number, message))
 
-    def _take(self, count: int) -> list[dict[str, Any]]:
-        return [self.pending.popleft() for _ in range(min(count, len(self.pending)))]
-
-    def _retry_kept(self) -> None:
-        """Events kept after a failure are older than the pending ones: they go first."""
-        kept = self.broker._unpublished_events
-        if kept:
-            self.pending.extendleft(reversed([kept.popleft() for _ in range(len(kept))]))
-
-    def _confirmed(self, done: asyncio.Task, event: dict[str, Any]) -> None:
-        self.confirming.discard(done)
+    def _confirmed(self, done: asyncio.Task, number: int, message: aio_pika.Message) -> None:
+        self.unconfirmed.discard(done)
+        self.confirmed.set()
         if done.cancelled():
-            self._keep([event], "its publish was cancelled")
+            cause = "its publish was cancelled"
         elif done.exception() is not None:
             error = done.exception()
-            self._keep([event], f"{error.__class__.__name__}: {error}")
+            cause = f"{error.__class__.__name__}: {error}"
         elif isinstance(done.result(), DeliveredMessage):
             # aiormq answers with the message itself when RabbitMQ returned it (no queue bound).
-            self._keep([event], "RabbitMQ returned it unroutable (no queue bound to the exchange)")
+            cause = "RabbitMQ returned it unroutable (no queue bound to the exchange)"
         else:
-            self.order.pop(id(event), None)
-
-    def _keep(self, events: list[dict[str, Any]], cause: str) -> None:
-        if not events:
+            self.delay = _RETRY_FIRST_S
+            if self._dropping and not self._waiting() and not self.unconfirmed:
+                self._dropping = False
+                self._log("dropped", 0, "", force=True)
+                logger.warning(
+                    "caught up with RabbitMQ, nothing waiting; %d event(s) dropped since start",
+                    self.dropped,
+                )
             return
+        self.failed += 1
         if not self.broker.should_keep_unpublished_messages:
-            for event in events:
-                self.order.pop(id(event), None)
-            logger.error(
-                "%d event(s) not published to RabbitMQ (%s); dropped "
-                "(should_keep_unpublished_messages is off)",
-                len(events),
-                cause,
-            )
+            self.dropped += 1
+            self._log("dropped", 1, f"{cause}; should_keep_unpublished_messages is off")
             return
-        kept = self.broker._unpublished_events
-        kept.extend(events)
-        # In the order of the saves; events Rasa's own publish() kept (not ours) stay first.
-        in_order = sorted(kept, key=lambda e: self.order.get(id(e), 0))
-        kept.clear()
-        kept.extend(in_order)
-        logger.error(
-            "%d event(s) not published to RabbitMQ (%s); kept in memory, sent again first with "
-            "the next events or when the connection comes back",
-            len(events),
-            cause,
-        )
+        heapq.heappush(self.again, (number, message))
+        self._log("failed", 1, cause)
+        self._bound()
+        self._retry_later()
+
+    def _bound(self) -> None:
+        """Drop the oldest waiting events past the limit (a long outage): counted and logged."""
+        excess = self._waiting() + len(self.unconfirmed) - self.limit
+        if excess <= 0:
+            return
+        dropped = 0
+        while dropped < excess and self.again:
+            heapq.heappop(self.again)
+            dropped += 1
+        while dropped < excess and self.fresh:
+            self.fresh.popleft()
+            dropped += 1
+        self.dropped += dropped
+        self._dropping = True
+        self._log("dropped", dropped, f"more than {self.limit} events waiting for RabbitMQ")
+
+    def _retry_later(self) -> None:
+        """Send again after a backoff: a refusal that lasts must not become a busy loop."""
+        if self.retry is None:
+            self.retry = self.broker._loop.call_later(self.delay, self._retry_now)
+            self.delay = min(self.delay * 2, _RETRY_MAX_S)
+
+    def _retry_now(self, *_: Any, **__: Any) -> None:
+        if self.retry is not None:
+            self.retry.cancel()
+            self.retry = None
+        if self._waiting():
+            self._start()
+
+    def _hook(self) -> None:
+        """Be told when aio_pika has reconnected (channels and exchange restored)."""
+        connection = self.broker._connection
+        if connection is not None and connection is not self.hooked:
+            connection.reconnect_callbacks.add(self._reconnected)
+            self.hooked = connection
+
+    def _reconnected(self, *_: Any, **__: Any) -> None:
+        self.delay = _RETRY_FIRST_S
+        self._retry_now()
+
+    def _log(self, kind: str, count: int, cause: str, force: bool = False) -> None:
+        """One ERROR line per kind at most every 10 s, with what happened since the last one."""
+        self._unlogged[kind] += count
+        now = time.monotonic()
+        if not force and now - self._logged.get(kind, -_LOG_EVERY_S) < _LOG_EVERY_S:
+            return
+        self._logged[kind] = now
+        since, self._unlogged[kind] = self._unlogged[kind], 0
+        if not since and not cause:
+            return
+        if kind == "failed":
+            logger.error(
+                "events not published to RabbitMQ (%s): %d failed publishes since the last "
+                "report, %d since start; %d event(s) waiting, sent again in save order",
+                cause, since, self.failed, self._waiting(),
+            )  # fmt: skip
+        else:
+            logger.error(
+                "%d event(s) dropped, never published to RabbitMQ (%s); %d dropped since start, "
+                "%d waiting",
+                since, cause, self.dropped, self._waiting(),
+            )  # fmt: skip
 
 
 def _channel_of(broker: PikaEventBroker) -> Any:
@@ -177,6 +314,17 @@ def _channel_of(broker: PikaEventBroker) -> Any:
         return None
     # aio_pika's RobustExchange drops its channel while a reconnection fails to restore it.
     return getattr(exchange, "channel", None)
+
+
+async def _confirmed_or_closed(confirmed: asyncio.Event, closing: asyncio.Future) -> None:
+    """Until a confirm arrives, or the channel closes (its `closing` future is not ours to end)."""
+    if closing.done():
+        return
+    waiting = asyncio.ensure_future(confirmed.wait())
+    try:
+        await asyncio.wait({waiting, closing}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
 
 
 async def _written(queue: asyncio.Queue, closing: asyncio.Future) -> None:

@@ -19,8 +19,9 @@ A save of a tracker this store did not hand out (a tracker built elsewhere, or o
 session from `retrieve_full_tracker`) falls back to Rasa's way: read back, then compare. The
 events go to the broker in one call per save when it takes batches (HandoffEventBroker: one outbox
 transaction), together through `pika_publishing.publish_together` to Rasa's PikaEventBroker (a
-few writes per save instead of one task and three loop turns per event), one by one otherwise
-(any other Rasa broker).
+few writes per save instead of one task and three loop turns per event; `unpublished_limit`,
+20,000 by default, bounds what waits in memory for RabbitMQ), one by one otherwise (any other Rasa
+broker).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngi
 from rasa.utils.endpoints import EndpointConfig
 
 from handoff_component.bot.event_broker import HandoffEventBroker
-from handoff_component.bot.pika_publishing import publish_together
+from handoff_component.bot.pika_publishing import DEFAULT_UNPUBLISHED_LIMIT, publish_together
 from handoff_component.contract.slots import HANDOFF_ACTIVE_SLOT
 
 
@@ -52,6 +53,7 @@ class HandoffTrackerStore(TrackerStore):
         domain: Domain | None = None,
         event_broker: EventBroker | None = None,
         wraps: str | None = None,
+        unpublished_limit: int | str = DEFAULT_UNPUBLISHED_LIMIT,
         **store_options: Any,
     ) -> None:
         if not wraps:
@@ -61,6 +63,12 @@ class HandoffTrackerStore(TrackerStore):
             )
         if wraps == f"{__name__}.{type(self).__name__}" or wraps.endswith("HandoffTrackerStore"):
             raise ValueError("tracker_store.wraps cannot be HandoffTrackerStore itself")
+        try:
+            self.unpublished_limit = int(unpublished_limit)
+        except ValueError:
+            raise ValueError("tracker_store.unpublished_limit must be a whole number") from None
+        if self.unpublished_limit < 2:
+            raise ValueError("tracker_store.unpublished_limit must be at least 2")
         # The wrapped store gets no broker, so it never reads a conversation back to stream it.
         self.store = create_tracker_store(
             EndpointConfig(url=host, type=wraps, **store_options), domain, event_broker=None
@@ -123,7 +131,7 @@ class HandoffTrackerStore(TrackerStore):
             self.event_broker.publish_many(bodies, handed_over=bool(active and active.value))
             return
         if isinstance(self.event_broker, PikaEventBroker):
-            publish_together(self.event_broker, bodies)
+            publish_together(self.event_broker, bodies, self.unpublished_limit)
             return
         publish_many = getattr(self.event_broker, "publish_many", None)
         if publish_many is not None:
