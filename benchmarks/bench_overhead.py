@@ -70,14 +70,28 @@ VARIANTS = ("bare", "scorer", "scorer+policy", "full")
 # Rasa's own re-read for the broker (the tracker store not wrapped), TensorFlow held to one
 # thread per operation (Rasa reads these two variables), Rasa's default log level (INFO; every
 # variant else runs at WARNING), the plugin without its event broker (what the events cost), and
-# the broker sending every turn's events at once (`delivery_window_s: 0`: what the window saves).
+# the broker sending every turn's events at once (`delivery_window_s: 0`: what the window saves),
+# and Rasa's event-class look-up cached (`full-cached-events`, see CACHED_EVENTS_PATCH).
 EXPERIMENTS = {
     "full-reread": {},
     "full-tf1": {"TF_INTRA_OP_PARALLELISM_THREADS": "1", "TF_INTER_OP_PARALLELISM_THREADS": "1"},
     "full-info-log": {"LOG_LEVEL": "INFO"},
     "full-nobroker": {},
     "full-window0": {},
+    "full-cached-events": {},
 }
+# Rasa 3.6 finds an event's class by walking every subclass of Event (`Event.resolve_by_type`,
+# 27 classes, `inspect.isabstract` on each) for every event it deserialises, so a tracker store's
+# retrieve pays it once per stored event of the session on every turn. The experiment caches that
+# look-up in the Rasa process (a sitecustomize on its PYTHONPATH), to measure what it costs; it is
+# not something the plugin does.
+CACHED_EVENTS_PATCH = """\
+import functools
+from rasa.shared.core import events
+
+events.Event.resolve_by_type = staticmethod(functools.lru_cache(maxsize=None)(
+    events.Event.resolve_by_type))
+"""
 SCORER = "handoff_component.HandoffScorer"
 POLICY = "handoff_component.HandoffPolicy"
 CONNECTOR = "handoff_component.HandoffConnector"
@@ -216,6 +230,11 @@ class StoreSet:
         for variant in variants:
             endpoints, credentials = variant_files(variant, stores, work)
             extra = {"LOG_LEVEL": "WARNING", **EXPERIMENTS.get(variant, {})}
+            if variant == "full-cached-events":
+                patch = work / "cached-events"
+                patch.mkdir(exist_ok=True)
+                (patch / "sitecustomize.py").write_text(CACHED_EVENTS_PATCH)
+                extra["PYTHONPATH"] = f"{patch}{os.pathsep}{PROJECT_DIR}"
             extra = {k: v for k, v in extra.items() if v is not None}
             if stores == "production":
                 tracker_db = f"bench_overhead_{suffix}_{variant.replace('+', '_')}"
