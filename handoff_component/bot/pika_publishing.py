@@ -19,15 +19,22 @@ What an operator can count on, since this buffer is all there is between a save 
   connection closed, refused by RabbitMQ with a nack, returned unroutable) goes back before the
   events not sent yet and is sent again, without waiting for another save: after a backoff
   (0.5 s doubling to 30 s; the first confirmed publish resets it), at once when aio_pika
-  reconnects. Nothing new is sent before it. An event that may have reached RabbitMQ but whose
-  confirm was lost with the channel is sent again: the service stores it once (event identity).
-  A single nacked event among confirmed ones arrives after them; the ticket orders messages by
-  their time, not by arrival.
+  reconnects. Nothing new is sent before it: after a failure the oldest waiting event goes
+  alone, and the others follow once it is confirmed. An event that may have reached RabbitMQ
+  but whose confirm was lost with the channel is sent again: the service stores it once (event
+  identity). A single nacked event among confirmed ones arrives after them; the ticket orders
+  messages by their time, not by arrival.
+- **One refused event cannot hold the others back.** An event RabbitMQ refuses on its own five
+  times in a row (a nack, or its channel closed with 406 PRECONDITION_FAILED, as for a message
+  over `max_message_size`) is dropped, logged with the cause and counted; a lost connection or
+  a missing exchange never counts against an event.
 - **Bounded.** The events waiting or unconfirmed are at most `limit` (20,000 by default,
-  `unpublished_limit` of HandoffTrackerStore; an event is kept encoded, about 1-3 KB); at most
-  half of it is unconfirmed on the channel at once. Past the limit, during a long outage, the
-  oldest waiting events are dropped: counted (`publishing_figures`) and logged at ERROR with the
-  running total, at most every 10 s, and once more when the publisher has caught up.
+  `unpublished_limit` of HandoffTrackerStore) and `limit_mb` MB of encoded bodies (64 by
+  default, `unpublished_limit_mb`: a customer's long messages cannot grow it past that); at
+  most half of the count is unconfirmed on the channel at once. Past a limit, during a long
+  outage, the oldest waiting events are dropped: counted (`publishing_figures`) and logged at
+  ERROR with the running total, at most every 10 s, and once more when the publisher has
+  caught up.
 - **Logged with the cause.** Failed publishes are logged at ERROR with the exception or the
   refusal, summed up at most every 10 s instead of one line per event.
 
@@ -53,11 +60,13 @@ from typing import Any
 
 import aio_pika
 from aiormq.abc import DeliveredMessage
+from aiormq.exceptions import ChannelPreconditionFailed, DeliveryError
 from rasa.core.brokers.pika import PikaEventBroker
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_UNPUBLISHED_LIMIT = 20_000
+DEFAULT_UNPUBLISHED_LIMIT_MB = 64
 # aiormq's write queue holds 10 frames (aiormq.Connection.FRAME_BUFFER_SIZE); a chunk never
 # needs more than the room left, so no message of it waits on the queue holding the lock.
 _DEFAULT_WRITE_QUEUE_SIZE = 10
@@ -65,6 +74,8 @@ _MAX_UNCONFIRMED = 1_000
 _RETRY_FIRST_S = 0.5
 _RETRY_MAX_S = 30.0
 _LOG_EVERY_S = 10.0
+# Refusals of one event sent alone before it is dropped (with the backoff: about 15 s).
+_MAX_REFUSALS = 5
 
 
 @dataclass(frozen=True)
@@ -81,16 +92,25 @@ def publish_together(
     broker: PikaEventBroker,
     events: Iterable[dict[str, Any]],
     limit: int = DEFAULT_UNPUBLISHED_LIMIT,
+    limit_mb: float = DEFAULT_UNPUBLISHED_LIMIT_MB,
 ) -> None:
     """Queue `events` (Rasa's event dicts, in order) for `broker`; returns at once.
 
     Synchronous and non-blocking like `EventBroker.publish()`: the writes happen on the event
-    loop the broker was built on, in the order of the calls. `limit` is taken from the first call
-    for a broker.
+    loop the broker was built on, in the order of the calls. The limits are taken from the first
+    call for a broker.
     """
-    messages = [broker._message(event, None) for event in events]
+    publisher = _publisher_of(broker, limit, limit_mb)
+    messages = []
+    for event in events:
+        try:
+            messages.append(broker._message(event, None))
+        except (TypeError, ValueError) as error:
+            # Not JSON (a custom action's slot value): the rest of the save still goes.
+            publisher.dropped += 1
+            publisher._log("dropped", 1, f"not JSON: {error.__class__.__name__}: {error}")
     if messages:
-        _publisher_of(broker, limit).add(messages)
+        publisher.add(messages)
 
 
 def publishing_figures(broker: PikaEventBroker) -> PublishingFigures:
@@ -103,21 +123,27 @@ def publishing_figures(broker: PikaEventBroker) -> PublishingFigures:
 _publishers: weakref.WeakKeyDictionary[PikaEventBroker, _Publisher] = weakref.WeakKeyDictionary()
 
 
-def _publisher_of(broker: PikaEventBroker, limit: int) -> _Publisher:
+def _publisher_of(broker: PikaEventBroker, limit: int, limit_mb: float) -> _Publisher:
     publisher = _publishers.get(broker)
     if publisher is None:
-        publisher = _publishers[broker] = _Publisher(broker, limit)
+        publisher = _publishers[broker] = _Publisher(broker, limit, limit_mb)
     return publisher
 
 
 class _Publisher:
     """One broker's events to send, in save order, and the one task that sends them."""
 
-    def __init__(self, broker: PikaEventBroker, limit: int) -> None:
+    def __init__(self, broker: PikaEventBroker, limit: int, limit_mb: float) -> None:
         if limit < 2:
             raise ValueError("unpublished_limit must be at least 2")
         self.broker = broker
         self.limit = limit
+        self.limit_bytes = int(limit_mb * 1024 * 1024)
+        # Bytes of the bodies held: waiting and unconfirmed.
+        self.held_bytes = 0
+        # After a failure the oldest event goes alone until one is confirmed.
+        self.probing = False
+        self.refusals: dict[int, int] = {}
         self.max_unconfirmed = min(_MAX_UNCONFIRMED, limit // 2)
         # Never sent yet, in save order; every event taken from it is older than what it holds.
         self.fresh: deque[tuple[int, aio_pika.Message]] = deque()
@@ -148,6 +174,7 @@ class _Publisher:
         for message in messages:
             self.numbered += 1
             self.fresh.append((self.numbered, message))
+            self.held_bytes += len(message.body)
         self._bound()
         if self.retry is None:
             self._start()
@@ -167,6 +194,11 @@ class _Publisher:
                 self._log("failed", 0, "RabbitMQ is not connected")
                 return
             self._hook()
+            if self.probing and self.unconfirmed:
+                # The oldest event is on its way alone: the rest waits for its confirm.
+                self.confirmed.clear()
+                await _confirmed_or_closed(self.confirmed, channel.closing)
+                continue
             if len(self.unconfirmed) >= self.max_unconfirmed:
                 # Confirms are late (a quorum queue waiting for its majority): hold the rest.
                 self.confirmed.clear()
@@ -178,7 +210,7 @@ class _Publisher:
                 await asyncio.sleep(0)
             room = min(
                 (queue.maxsize or _DEFAULT_WRITE_QUEUE_SIZE) - queue.qsize(),
-                self.max_unconfirmed - len(self.unconfirmed),
+                1 if self.probing else self.max_unconfirmed - len(self.unconfirmed),
             )
             if room <= 0:
                 # Still full: the writer waits for the socket (a slow link, flow control).
@@ -217,6 +249,8 @@ class _Publisher:
         self.confirmed.set()
         if done.cancelled():
             cause = "its publish was cancelled"
+        elif isinstance(done.exception(), DeliveryError):
+            cause = "RabbitMQ refused it (basic.nack)"
         elif done.exception() is not None:
             error = done.exception()
             cause = f"{error.__class__.__name__}: {error}"
@@ -225,6 +259,9 @@ class _Publisher:
             cause = "RabbitMQ returned it unroutable (no queue bound to the exchange)"
         else:
             self.delay = _RETRY_FIRST_S
+            self.probing = False
+            self.refusals.pop(number, None)
+            self.held_bytes -= len(message.body)
             if self._dropping and not self._waiting() and not self.unconfirmed:
                 self._dropping = False
                 self._log("dropped", 0, "", force=True)
@@ -234,8 +271,21 @@ class _Publisher:
                 )
             return
         self.failed += 1
+        alone = self.probing and not self.unconfirmed
+        self.probing = True
+        if alone and _refused(done):
+            self.refusals[number] = self.refusals.get(number, 0) + 1
+        if self.refusals.get(number, 0) >= _MAX_REFUSALS:
+            self.refusals.pop(number)
+            self._forget(message)
+            self._log("dropped", 1, f"refused {_MAX_REFUSALS} times on its own: {cause}")
+            # The next oldest goes at once (alone, as after any failure).
+            self.delay = _RETRY_FIRST_S
+            if self.retry is None:
+                self._start()
+            return
         if not self.broker.should_keep_unpublished_messages:
-            self.dropped += 1
+            self._forget(message)
             self._log("dropped", 1, f"{cause}; should_keep_unpublished_messages is off")
             return
         heapq.heappush(self.again, (number, message))
@@ -243,21 +293,31 @@ class _Publisher:
         self._bound()
         self._retry_later()
 
+    def _forget(self, message: aio_pika.Message) -> None:
+        self.dropped += 1
+        self.held_bytes -= len(message.body)
+
+    def _over(self) -> bool:
+        count = self._waiting() + len(self.unconfirmed)
+        return count > self.limit or (self.held_bytes > self.limit_bytes and count > 0)
+
     def _bound(self) -> None:
-        """Drop the oldest waiting events past the limit (a long outage): counted and logged."""
-        excess = self._waiting() + len(self.unconfirmed) - self.limit
-        if excess <= 0:
-            return
+        """Drop the oldest waiting events past the limits (a long outage): counted and logged."""
         dropped = 0
-        while dropped < excess and self.again:
-            heapq.heappop(self.again)
+        while self._over() and (self.again or self.fresh):
+            _, message = heapq.heappop(self.again) if self.again else self.fresh.popleft()
+            self.held_bytes -= len(message.body)
             dropped += 1
-        while dropped < excess and self.fresh:
-            self.fresh.popleft()
-            dropped += 1
+        if not dropped:
+            return
         self.dropped += dropped
         self._dropping = True
-        self._log("dropped", dropped, f"more than {self.limit} events waiting for RabbitMQ")
+        self._log(
+            "dropped",
+            dropped,
+            f"more than {self.limit} events or {self.limit_bytes / (1024 * 1024):g} MB waiting "
+            "for RabbitMQ",
+        )
 
     def _retry_later(self) -> None:
         """Send again after a backoff: a refusal that lasts must not become a busy loop."""
@@ -305,6 +365,13 @@ class _Publisher:
                 "%d waiting",
                 since, cause, self.dropped, self._waiting(),
             )  # fmt: skip
+
+
+def _refused(done: asyncio.Task) -> bool:
+    """RabbitMQ said no to this message itself, not to the connection or the exchange."""
+    if done.cancelled():
+        return False
+    return isinstance(done.exception(), DeliveryError | ChannelPreconditionFailed)
 
 
 def _channel_of(broker: PikaEventBroker) -> Any:

@@ -20,8 +20,8 @@ session from `retrieve_full_tracker`) falls back to Rasa's way: read back, then 
 events go to the broker in one call per save when it takes batches (HandoffEventBroker: one outbox
 transaction), together through `pika_publishing.publish_together` to Rasa's PikaEventBroker (a
 few writes per save instead of one task and three loop turns per event; `unpublished_limit`,
-20,000 by default, bounds what waits in memory for RabbitMQ), one by one otherwise (any other Rasa
-broker).
+20,000 events, and `unpublished_limit_mb`, 64, bound what waits in memory for RabbitMQ), one by
+one otherwise (any other Rasa broker).
 """
 
 from __future__ import annotations
@@ -40,7 +40,11 @@ from rasa.shared.core.trackers import DialogueStateTracker, TrackerEventDiffEngi
 from rasa.utils.endpoints import EndpointConfig
 
 from handoff_component.bot.event_broker import HandoffEventBroker
-from handoff_component.bot.pika_publishing import DEFAULT_UNPUBLISHED_LIMIT, publish_together
+from handoff_component.bot.pika_publishing import (
+    DEFAULT_UNPUBLISHED_LIMIT,
+    DEFAULT_UNPUBLISHED_LIMIT_MB,
+    publish_together,
+)
 from handoff_component.contract.slots import HANDOFF_ACTIVE_SLOT
 
 
@@ -54,6 +58,7 @@ class HandoffTrackerStore(TrackerStore):
         event_broker: EventBroker | None = None,
         wraps: str | None = None,
         unpublished_limit: int | str = DEFAULT_UNPUBLISHED_LIMIT,
+        unpublished_limit_mb: float | str = DEFAULT_UNPUBLISHED_LIMIT_MB,
         **store_options: Any,
     ) -> None:
         if not wraps:
@@ -65,10 +70,17 @@ class HandoffTrackerStore(TrackerStore):
             raise ValueError("tracker_store.wraps cannot be HandoffTrackerStore itself")
         try:
             self.unpublished_limit = int(unpublished_limit)
+            self.unpublished_limit_mb = float(unpublished_limit_mb)
         except ValueError:
-            raise ValueError("tracker_store.unpublished_limit must be a whole number") from None
-        if self.unpublished_limit < 2:
-            raise ValueError("tracker_store.unpublished_limit must be at least 2")
+            raise ValueError(
+                "tracker_store.unpublished_limit (a whole number) or unpublished_limit_mb "
+                "(a number) is not a number"
+            ) from None
+        if self.unpublished_limit < 2 or self.unpublished_limit_mb <= 0:
+            raise ValueError(
+                "tracker_store.unpublished_limit must be at least 2 and unpublished_limit_mb "
+                "above 0"
+            )
         # The wrapped store gets no broker, so it never reads a conversation back to stream it.
         self.store = create_tracker_store(
             EndpointConfig(url=host, type=wraps, **store_options), domain, event_broker=None
@@ -131,7 +143,9 @@ class HandoffTrackerStore(TrackerStore):
             self.event_broker.publish_many(bodies, handed_over=bool(active and active.value))
             return
         if isinstance(self.event_broker, PikaEventBroker):
-            publish_together(self.event_broker, bodies, self.unpublished_limit)
+            publish_together(
+                self.event_broker, bodies, self.unpublished_limit, self.unpublished_limit_mb
+            )
             return
         publish_many = getattr(self.event_broker, "publish_many", None)
         if publish_many is not None:

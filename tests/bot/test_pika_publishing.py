@@ -352,3 +352,73 @@ async def test_a_cut_connection_loses_nothing_and_keeps_each_conversations_order
         # stores it once); none is missing and the order of first arrivals is the saves'.
         firsts = list(dict.fromkeys(texts(mine)))
         assert firsts == [t for n in range(1, 5) for t in (f"question {n}", f"answer {n}")]
+
+
+async def test_long_messages_are_bounded_by_their_size_too(
+    names: tuple[str, str], tmp_path: Path
+) -> None:
+    broker = pika_broker(names)  # not connected: RabbitMQ is away
+    store = store_with(broker, tmp_path, unpublished_limit_mb=0.05)  # 52,428 bytes
+    tracker = await store.get_or_create_tracker("c1")
+    for n in range(20):
+        tracker.update(UserUttered(f"question {n} " + "x" * 3000))
+    await store.save(tracker)
+
+    # The session's start and 20 messages of about 6 KB (the text twice, with parse_data).
+    figures = publishing_figures(broker)
+    assert 1 < figures.waiting < 10
+    assert figures.waiting + figures.dropped == 21
+    await broker.connect()
+    events = await received(names[1], figures.waiting)
+    await broker.close()
+    assert sum(len(json.dumps(e)) for e in events) <= 0.05 * 1024 * 1024
+    newest = range(20 - figures.waiting, 20)
+    assert [t.split(" x")[0] for t in texts(events)] == [f"question {n}" for n in newest]
+
+
+async def test_an_event_rabbitmq_refuses_on_its_own_is_dropped_and_the_next_ones_go_on(
+    broker: PikaEventBroker,
+    names: tuple[str, str],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    exchange, queue = names
+    store = store_with(broker, tmp_path)
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        # A second queue on Rasa's exchange that refuses (nacks) any message over 2,000 bytes
+        # and keeps none (TTL 0): RabbitMQ refuses that one message every time, nothing else.
+        small = await channel.declare_queue(
+            f"{queue}-small",
+            arguments={
+                "x-max-length-bytes": 2000,
+                "x-overflow": "reject-publish",
+                "x-message-ttl": 0,
+            },
+        )
+        await small.bind(exchange, "")
+        try:
+            await save_turns(store, "c1", 1)
+            tracker = await store.get_or_create_tracker("c1")
+            tracker.update(UserUttered("too long " + "x" * 5000))
+            with caplog.at_level(logging.ERROR, logger="handoff_component.bot.pika_publishing"):
+                await store.save(tracker)
+                await async_wait_until(
+                    lambda: publishing_figures(broker).dropped == 1,
+                    timeout=60,
+                    what="the refused event dropped",
+                )
+            await save_turns(store, "c1", 1, first=1)
+            events = await received_until(
+                queue, lambda got: "answer 1" in texts(got), "the save after the refused event"
+            )
+        finally:
+            await small.delete(if_unused=False, if_empty=False)
+    assert any("refused 5 times on its own" in r.getMessage() for r in caplog.records)
+    assert "basic.nack" in " ".join(r.getMessage() for r in caplog.records)
+    # The main queue also got each refused copy (a nack from one queue of a fanout).
+    assert [t for t in texts(events) if not t.startswith("too long")] == [
+        "question 0", "answer 0", "question 1", "answer 1",
+    ]  # fmt: skip
+    assert publishing_figures(broker).waiting == 0
