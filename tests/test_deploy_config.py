@@ -251,7 +251,7 @@ def test_the_rabbitmq_endpoints_differ_from_the_production_ones_in_the_broker_on
 
     assert http.pop("event_broker")["type"] == "handoff_component.HandoffEventBroker"
     broker = rabbit.pop("event_broker")
-    assert broker["type"] == "pika"  # Rasa's own broker: no plugin code publishes in this mode
+    assert broker["type"] == "pika"  # Rasa's own broker (HandoffTrackerStore feeds it)
     assert broker["queues"] == ["handoff_events"]  # the service's default `queue`
     assert rabbit == http
 

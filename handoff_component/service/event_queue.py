@@ -2,8 +2,9 @@
 
 The production delivery mode (docs/deployment.md, "Event delivery"). Rasa runs its stock
 `PikaEventBroker`: a fanout exchange and one durable queue, here `handoff_events`, in a vhost
-whose default queue type is quorum, so Rasa's plain declaration makes a quorum queue. Nothing of
-the plugin runs in Rasa's process for this, and nothing is kept on Rasa's disk. Each service
+whose default queue type is quorum, so Rasa's plain declaration makes a quorum queue. In Rasa's
+process only HandoffTrackerStore takes part, handing each save's events to that broker's
+connection together (bot/pika_publishing.py); nothing is kept on Rasa's disk. Each service
 replica, given
 
     HANDOFF_EVENTS_URL=amqp://user:password@rabbitmq:5672/handoff?queue=handoff_events&partitions=8
