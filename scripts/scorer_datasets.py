@@ -456,6 +456,19 @@ def written_human_requests(
                       None, None, int(label), language)  # fmt: skip
 
 
+def written_short_turns(
+    name: str = "written_short_turns.tsv", source: str = "written short turns"
+) -> Iterator[Example]:
+    """Short turns labelled for all three scores (scorer_data/written_short_turns.tsv): bare
+    requests for a person ("customer service") are calm requests, not anger."""
+    for line in _lines(WRITTEN / name):
+        if not line or line.startswith("#"):
+            continue
+        frustration, sentiment, human, text = line.split("\t")
+        yield Example(text, source, "customer_service", hash_split(text, 0, 2),
+                      int(frustration == "upset"), sentiment, int(human))  # fmt: skip
+
+
 def written_list(name: str) -> list[str]:
     return [line for line in _lines(WRITTEN / name) if line and not line.startswith("#")]
 

@@ -53,6 +53,7 @@ from scripts.scorer_datasets import (
     written_human_requests,
     written_list,
     written_posts,
+    written_short_turns,
     written_turns,
     xed_projections,
 )
@@ -63,13 +64,17 @@ HEADS = ("frustration", "sentiment_neg", "sentiment_pos", "human")
 OTHER_LANGUAGES = ("es", "pt", "de", "fr")
 MIN_COUNT = 2
 WRITTEN_BOOST = 3.0
-# Hand-written examples weigh WRITTEN_BOOST each: the support turns and posts, and (since
-# 2026-12-03) the requests for a person and their look-alikes, which the 2,500 template requests
-# otherwise outweighed ("can someone call me back" and "bring a human in here" missed in training).
+# Hand-written examples weigh WRITTEN_BOOST each: the support turns and posts.
 WRITTEN_SOURCES = (
     "written turns", "written posts", "written helpdesk turns", "written posts more",
-    "written requests", "written requests more",
+    "written short turns",
 )  # fmt: skip
+# The written requests for a person and their look-alikes weigh REQUEST_BOOST: the 2,500
+# template requests otherwise outweighed them ("can someone call me back" missed in training);
+# at x3 (2026-12-03) the human head leaned on request words in ordinary turns (HWU64 test
+# "please speak up", Banking77 "where do I need to live to get support?"); x2 since 2026-12-04.
+REQUEST_BOOST = 2.0
+REQUEST_SOURCES = ("written requests", "written requests more")
 KEEP_WEIGHT = 0.02
 # Targets the thresholds are chosen for on the dev split (docs/scoring.md): at most this share
 # of calm task / customer-service turns reach the frustration threshold; human request: F1.
@@ -154,6 +159,30 @@ OTHER_PERSONS = {
     "fr": ["un humain", "un conseiller", "un agent", "quelqu'un", "le service client",
            "une vraie personne", "un opérateur"],
 }  # fmt: skip
+# Persons counted in a booking or an order ("ein Tisch für 4 Personen"): not a request for a
+# person. Without them German "Personen" read as one (xSID de: 8 of 800 bookings at >= 0.7).
+COUNTED_PERSON_FRAMES = {
+    "de": ["ich möchte einen Tisch für {n} Personen reservieren", "Tisch für {n} Personen",
+           "ein Zimmer für {n} Personen bitte", "ich brauche eine Reservierung für {n} Personen",
+           "buche ein Restaurant für {n} Personen", "wir sind {n} Personen",
+           "Karten für {n} Personen", "ich möchte für {n} Personen buchen"],
+    "es": ["quiero reservar una mesa para {n} personas", "mesa para {n} personas",
+           "una habitación para {n} personas", "somos {n} personas",
+           "necesito una reserva para {n} personas"],
+    "pt": ["quero reservar uma mesa para {n} pessoas", "mesa para {n} pessoas",
+           "um quarto para {n} pessoas", "somos {n} pessoas",
+           "preciso de uma reserva para {n} pessoas"],
+    "fr": ["je veux réserver une table pour {n} personnes", "une table pour {n} personnes",
+           "une chambre pour {n} personnes", "nous sommes {n} personnes",
+           "j'ai besoin d'une réservation pour {n} personnes"],
+}  # fmt: skip
+COUNTED_NUMBERS = {
+    "de": ["zwei", "drei", "vier", "sechs"],
+    "es": ["dos", "tres", "cuatro"],
+    "pt": ["duas", "três", "quatro"],
+    "fr": ["deux", "trois", "quatre"],
+}
+DIGITS = ["2", "3", "4", "5", "6", "8", "10", "12"]
 GERMAN_PLAIN_FRAMES = ["ich brauche {p}", "bitte {p}", "{p} bitte", "ich will {p} sprechen",
                        "kann ich bitte {p} sprechen?"]  # fmt: skip
 NOT_REQUEST_FRAMES = [
@@ -191,7 +220,8 @@ COMMAND_PARTS = {
     "quiet": ["stop talking", "be quiet", "do not speak", "don't talk", "stop speaking", "mute",
               "pause", "shush", "stop", "quiet please"],
     "talk": ["talk", "speak", "say it"],
-    "manner": ["louder", "slower", "more slowly", "faster", "in french", "quietly", "again"],
+    "manner": ["louder", "slower", "more slowly", "faster", "in french", "quietly", "again",
+               "up"],
     "topic": ["the weather", "france", "the company", "my schedule", "the news", "football",
               "this song"],
 }  # fmt: skip
@@ -229,13 +259,19 @@ def typo(text: str, rng: random.Random) -> str:
 def request_examples(rng: random.Random) -> list[Example]:
     out: list[Example] = []
     for _ in range(2500):
-        text = expand(rng.choice(REQUEST_FRAMES["en"]), rng, REQUEST_PARTS)
+        frame = rng.choice(REQUEST_FRAMES["en"])
+        text = expand(frame, rng, REQUEST_PARTS)
         text = text.replace("a a", "a").replace("an a", "an").replace("  ", " ")
         if rng.random() < 0.3:
             text = typo(text, rng)
+        shouted = False
         if rng.random() < 0.15:
-            text = text.upper() if rng.random() < 0.3 else text.capitalize()
-        out.append(_written(text, "written request templates", human=1))
+            shouted = rng.random() < 0.3
+            text = text.upper() if shouted else text.capitalize()
+        # A plain request is calm: without this "customer service" alone scored frustration
+        # 0.88 (its words occur mostly in complaints). Reasons and shouting say nothing either way.
+        calm = 0 if "{reason}" not in frame and not shouted else None
+        out.append(_written(text, "written request templates", human=1, frustration=calm))
     for language, frames in OTHER_REQUEST_FRAMES.items():
         for _ in range(250):
             text = rng.choice(frames).replace("{p}", rng.choice(OTHER_PERSONS[language]))
@@ -255,8 +291,22 @@ def request_examples(rng: random.Random) -> list[Example]:
         if rng.random() < 0.2:
             text = typo(text, rng)
         out.append(_written(text, "written request look-alikes", human=0))
-    # Their own generator, so adding them left every other template's draw as it was.
+    # Their own generators, so adding them left every other template's draw as it was.
     out.extend(command_examples(random.Random("assistant commands")))
+    out.extend(counted_person_examples(random.Random("counted persons")))
+    return out
+
+
+def counted_person_examples(rng: random.Random) -> list[Example]:
+    """Bookings for a number of persons in es/pt/de/fr (COUNTED_PERSON_FRAMES), deduplicated."""
+    seen: set[str] = set()
+    out: list[Example] = []
+    for language, frames in sorted(COUNTED_PERSON_FRAMES.items()):
+        for _ in range(120):
+            text = rng.choice(frames).replace("{n}", rng.choice(DIGITS + COUNTED_NUMBERS[language]))
+            if text not in seen:
+                seen.add(text)
+                out.append(_written(text, "written counted persons", human=0, language=language))
     return out
 
 
@@ -334,10 +384,18 @@ def all_examples(data: Path, seed: int) -> list[Example]:
     examples.extend(
         written_human_requests("written_human_requests_more.tsv", "written requests more")
     )
+    examples.extend(written_short_turns())
     examples.extend(request_examples(rng))
     requests = [e for e in examples if e.human == 1 and e.language == "en"]
     examples.extend(composed_examples(examples, requests, rng))
     return examples
+
+
+def boost_of(example: Example) -> float:
+    """The weight of an example before register balance (WRITTEN_BOOST, REQUEST_BOOST)."""
+    if example.source in WRITTEN_SOURCES:
+        return WRITTEN_BOOST
+    return REQUEST_BOOST if example.source in REQUEST_SOURCES else 1.0
 
 
 def label_of(example: Example, head: str) -> int | None:
@@ -646,7 +704,7 @@ def train_weights(data: Path, out: Path, seed: int, c: float) -> int:
     train_x, dev_x = matrix(train), matrix(dev)
     registers = [e.register for e in train]
     # Hand-written customer-service turns are few and the closest to what the bot will see.
-    boosts = [WRITTEN_BOOST if e.source in WRITTEN_SOURCES else 1.0 for e in train]
+    boosts = [boost_of(e) for e in train]
     weights = np.zeros((len(names), len(HEADS)))
     biases = np.zeros(len(HEADS))
     composed = [e.source in COMPOSED_SOURCES for e in train]
@@ -669,6 +727,7 @@ def train_weights(data: Path, out: Path, seed: int, c: float) -> int:
         "version": 1,
         "seed": seed,
         "c": c,
+        "request_boost": REQUEST_BOOST,
         "head_c": HEAD_C,
         "composed_weight": COMPOSED_WEIGHT,
         "human_f1_margin": HUMAN_F1_MARGIN,
