@@ -82,7 +82,8 @@ def test_anger_at_the_service_is_frustration(text: str) -> None:
         ("WHY IS MY REFUND STILL NOT HERE", "is my refund on its way?"),
         ("I am so done with this company", "I am done with the form, what next?"),
         ("my order is two weeks late, this is a total joke", "my order is two weeks late"),
-        # 0.70 with the weights of 2026-12-02 morning, 0.62 on 2026-12-03, 0.64 since (docs/scoring.md, Limits).
+        # 0.70 with the weights of 2026-12-02 morning, 0.62 on 2026-12-03, 0.64 since
+        # (docs/scoring.md, Limits).
         ("I am really upset with your service, please delete my profile",
          "please delete my profile"),
     ],
