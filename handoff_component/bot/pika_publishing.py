@@ -143,6 +143,7 @@ class _Publisher:
         self.held_bytes = 0
         # After a failure the oldest event goes alone until one is confirmed.
         self.probing = False
+        self.probe: int | None = None  # the number of the event sent alone
         self.refusals: dict[int, int] = {}
         self.max_unconfirmed = min(_MAX_UNCONFIRMED, limit // 2)
         # Never sent yet, in save order; every event taken from it is older than what it holds.
@@ -218,6 +219,8 @@ class _Publisher:
                 continue
             for number, message in self._take(room):
                 self._publish(channel, number, message)
+                if self.probing:
+                    self.probe = number
             # The chunk's publishes run (each queues its frames and then awaits its confirm).
             await asyncio.sleep(0)
 
@@ -259,7 +262,10 @@ class _Publisher:
             cause = "RabbitMQ returned it unroutable (no queue bound to the exchange)"
         else:
             self.delay = _RETRY_FIRST_S
-            self.probing = False
+            if number == self.probe:
+                # Only the event sent alone ends it: a confirm of one sent before the failure
+                # says nothing of the refused one.
+                self.probing, self.probe = False, None
             self.refusals.pop(number, None)
             self.held_bytes -= len(message.body)
             if self._dropping and not self._waiting() and not self.unconfirmed:
@@ -271,8 +277,8 @@ class _Publisher:
                 )
             return
         self.failed += 1
-        alone = self.probing and not self.unconfirmed
-        self.probing = True
+        alone = number == self.probe
+        self.probing, self.probe = True, None
         if alone and _refused(done):
             self.refusals[number] = self.refusals.get(number, 0) + 1
         if self.refusals.get(number, 0) >= _MAX_REFUSALS:
