@@ -54,7 +54,7 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -391,21 +391,23 @@ def _channel_of(broker: PikaEventBroker) -> Any:
 
 async def _confirmed_or_closed(confirmed: asyncio.Event, closing: asyncio.Future) -> None:
     """Until a confirm arrives, or the channel closes (its `closing` future is not ours to end)."""
-    if closing.done():
-        return
-    waiting = asyncio.ensure_future(confirmed.wait())
-    try:
-        await asyncio.wait({waiting, closing}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiting.cancel()
+    await _until_or_closed(confirmed.wait, closing)
 
 
 async def _written(queue: asyncio.Queue, closing: asyncio.Future) -> None:
     """Until the writer has taken every queued frame, or the channel closes."""
+    await _until_or_closed(queue.join, closing)
+
+
+async def _until_or_closed(
+    wait: Callable[[], Coroutine[Any, Any, object]], closing: asyncio.Future
+) -> None:
+    """Until `wait()` returns or `closing` is done; `wait` is only called on an open channel, so
+    no coroutine is left unawaited, and it is cancelled when the channel closes first."""
     if closing.done():
         return
-    joined = asyncio.ensure_future(queue.join())
+    waiting = asyncio.ensure_future(wait())
     try:
-        await asyncio.wait({joined, closing}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({waiting, closing}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        joined.cancel()
+        waiting.cancel()
