@@ -108,6 +108,17 @@ async def save_turns(store: HandoffTrackerStore, sender: str, turns: int, first:
     await store.save(tracker)
 
 
+async def store_with_a_published_turn(
+    broker: PikaEventBroker, queue: str, tmp_path: Path
+) -> HandoffTrackerStore:
+    """A store whose tracker "c1" exists with its first turn on `queue`: the next save
+    publishes just its own turns."""
+    store = store_with(broker, tmp_path)
+    await save_turns(store, "c1", 1)
+    await received(queue, 6)
+    return store
+
+
 async def received(queue: str, count: int) -> list[dict[str, Any]]:
     """The first `count` events in `queue`, in the order RabbitMQ delivers them."""
     return await received_until(queue, lambda events: len(events) >= count, f"{count} events")
@@ -179,9 +190,7 @@ async def test_a_saves_events_are_written_a_chunk_per_turn_not_one_per_turn(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    store = store_with(broker, tmp_path)
-    await save_turns(store, "c1", 1)  # the tracker exists: the next save adds just its turns
-    await received(names[1], 6)
+    store = await store_with_a_published_turn(broker, names[1], tmp_path)
     turns = LoopTurns()
     write_turns = record_write_turns(broker, turns, monkeypatch)
 
@@ -237,9 +246,7 @@ async def test_a_failed_publish_is_logged_with_its_cause_and_sent_again_without_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     exchange, queue = names
-    store = store_with(broker, tmp_path)
-    await save_turns(store, "c1", 1)
-    await received(queue, 6)
+    store = await store_with_a_published_turn(broker, queue, tmp_path)
     # The exchange goes away behind Rasa's back: RabbitMQ refuses the next publishes and
     # closes the channel (404 NOT_FOUND); aio_pika reopens it and declares the exchange again.
     connection = await aio_pika.connect(AMQP_URL)
@@ -266,9 +273,7 @@ async def test_events_returned_unroutable_are_sent_again_in_save_order_once_a_qu
     broker: PikaEventBroker, names: tuple[str, str], tmp_path: Path
 ) -> None:
     exchange, queue = names
-    store = store_with(broker, tmp_path)
-    await save_turns(store, "c1", 1)
-    await received(queue, 6)
+    store = await store_with_a_published_turn(broker, queue, tmp_path)
     connection = await aio_pika.connect(AMQP_URL)
     async with connection:
         channel = await connection.channel()
