@@ -128,8 +128,8 @@ class LearnedScorers:
     def score(self, text: str) -> LearnedResult:
         origins, grouped = self._grouped(text)
         biases = self._bias_values
-        columns = list(zip(*grouped, strict=True)) if grouped else [(), (), (), ()]
-        logits = [bias + sum(column) for bias, column in zip(biases, columns, strict=True)]
+        columns = _columns(grouped)
+        logits = self._logits_of(columns)
         frustration = _sigmoid(logits[0])
         negative, positive = _sigmoid(logits[1]), _sigmoid(logits[2])
         human = _sigmoid(logits[3])
@@ -144,8 +144,11 @@ class LearnedScorers:
     def logits(self, text: str) -> np.ndarray:
         """The four outputs' log-odds (frustration, negative, positive, asks for a person)."""
         _, grouped = self._grouped(text)
-        biases = self._bias_values
-        return np.array([biases[k] + sum(g[k] for g in grouped) for k in range(len(_HEADS))])
+        return np.array(self._logits_of(_columns(grouped)))
+
+    def _logits_of(self, columns: list[tuple[float, ...]]) -> list[float]:
+        """Each head's bias plus its contributions, summed in the groups' order."""
+        return [bias + sum(column) for bias, column in zip(self._bias_values, columns, strict=True)]
 
     def reference_logits(self, features: Features) -> np.ndarray:
         """The same log-odds from `features_of`, feature by feature: what training saw. Slow;
@@ -238,6 +241,11 @@ class LearnedScorers:
                 else:
                     grouped.append(added)
         return list(group_of), grouped
+
+
+def _columns(grouped: list[_Sums]) -> list[tuple[float, ...]]:
+    """The groups' contributions as one column per head."""
+    return list(zip(*grouped, strict=True)) if grouped else [() for _ in _HEADS]
 
 
 def _explain(
